@@ -1,0 +1,146 @@
+"""One analysis of one database: workload -> statements -> candidates -> chosen indexes.
+
+This module wires the stages together; each stage lives in its own module and the
+algorithm in `analyze/` never sees a connection.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import psycopg
+import structlog
+
+from advisor.analyze.candidates import CandidateSettings, generate_candidates
+from advisor.analyze.parse import parse_statement
+from advisor.analyze.select import SelectionSettings, Target, select_indexes
+from advisor.collect.schema import read_schema
+from advisor.collect.workload import read_workload
+from advisor.config import Settings
+from advisor.model import Analysis, ParsedStatement, Schema, Skipped, Statement, Workload
+from advisor.pg import (
+    Connection,
+    capabilities,
+    require_hypopg,
+    require_pg_stat_statements,
+    translate,
+)
+from advisor.whatif import PlanningError, WhatIf
+
+log = structlog.get_logger(__name__)
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The statements that can be planned, and those skipped with their reasons."""
+
+    targets: tuple[Target, ...]
+    parsed: tuple[ParsedStatement, ...]
+    skipped: tuple[Skipped, ...]
+
+
+def analyse(conn: Connection, settings: Settings) -> Analysis:
+    """Recommend indexes for the workload of the connected database."""
+    started = time.monotonic()
+    caps = capabilities(conn)
+    require_pg_stat_statements(conn, caps)
+    require_hypopg(conn, caps)
+    try:
+        workload = read_workload(conn, caps.database, settings.min_calls, settings.max_statements)
+        schema = read_schema(conn)
+    except psycopg.Error as error:
+        raise translate(error, "reading the workload and schema") from None
+    whatif = WhatIf(conn, caps, settings.explain_timeout_ms)
+    try:
+        prepared = prepare(workload, schema, whatif)
+        candidates = generate_candidates(
+            prepared.parsed,
+            schema,
+            CandidateSettings(settings.max_key_columns, settings.max_include_columns),
+        )
+        budget = budget_bytes(settings, schema, prepared.parsed)
+        recommendations = select_indexes(
+            prepared.targets,
+            candidates,
+            whatif,
+            SelectionSettings(
+                budget_bytes=budget,
+                min_cost_reduction=settings.min_cost_reduction,
+                min_saved_ms_per_day=settings.min_saved_ms_per_day,
+                max_indexes=settings.max_recommendations,
+            ),
+            workload.window_seconds,
+        )
+    except psycopg.Error as error:
+        raise translate(error, "planning with hypothetical indexes") from None
+    finally:
+        whatif.close()
+    elapsed = time.monotonic() - started
+    log.info(
+        "analyse.done",
+        database=caps.database,
+        statements=len(workload.statements),
+        planned=len(prepared.targets),
+        skipped=len(prepared.skipped),
+        candidates=len(candidates),
+        recommendations=len(recommendations),
+        explains=whatif.explains,
+        cache_hits=whatif.cache_hits,
+        seconds=round(elapsed, 3),
+    )
+    return Analysis(
+        database=caps.database,
+        recommendations=recommendations,
+        skipped=prepared.skipped,
+        statements_total=len(workload.statements),
+        statements_analysed=len(prepared.targets),
+        window_seconds=workload.window_seconds,
+        budget_bytes=budget,
+        whatif_explains=whatif.explains,
+        whatif_cache_hits=whatif.cache_hits,
+        elapsed_seconds=elapsed,
+        workload_ms_per_day=_per_day(workload),
+    )
+
+
+def prepare(workload: Workload, schema: Schema, whatif: WhatIf) -> Prepared:
+    """Parse every statement and plan it once; what fails is skipped with its reason."""
+    targets: list[Target] = []
+    parsed_ok: list[ParsedStatement] = []
+    skipped: list[Skipped] = []
+    for statement in workload.statements:
+        parsed = parse_statement(statement.queryid, statement.text, schema)
+        if isinstance(parsed, Skipped):
+            skipped.append(parsed)
+            continue
+        try:
+            whatif.register(parsed)
+        except PlanningError as error:
+            skipped.append(Skipped(statement.queryid, str(error), statement.text))
+            continue
+        targets.append(Target(statement, parsed.tables))
+        parsed_ok.append(parsed)
+    for reason in {s.reason for s in skipped}:
+        log.debug("analyse.skipped", reason=reason, count=sum(s.reason == reason for s in skipped))
+    return Prepared(tuple(targets), tuple(parsed_ok), tuple(skipped))
+
+
+def budget_bytes(settings: Settings, schema: Schema, parsed: tuple[ParsedStatement, ...]) -> int:
+    """The configured budget, or half the size of the tables the workload reads (at least
+    min_budget_mb): new indexes should not outgrow the data they index."""
+    if settings.budget_bytes_override is not None:
+        return settings.budget_bytes_override
+    tables = {name for statement in parsed for name in statement.tables}
+    data = sum(schema.tables[name].size_bytes for name in tables if name in schema.tables)
+    return max(int(settings.min_budget_mb * MIB), data // 2)
+
+
+def _per_day(workload: Workload) -> float:
+    total = sum(s.total_ms for s in workload.statements)
+    return total * 86_400.0 / max(workload.window_seconds, 1.0)
+
+
+def statement_by_id(workload: Workload) -> dict[int, Statement]:
+    return {s.queryid: s for s in workload.statements}

@@ -1,0 +1,202 @@
+"""Candidate indexes: from how statements read tables to btree designs worth costing.
+
+For each table a statement reads, the designs an experienced DBA would try: every filtered,
+joined or ordered column alone; the equality columns together; the equality columns
+followed by one range column, by the ORDER BY columns in their directions, or by the GROUP
+BY columns; and covering variants (INCLUDE) where an index-only scan would follow. Designs
+that an existing index already serves (the same keys or a leading prefix of its keys) are
+dropped: the planner can use that index today.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from advisor.model import (
+    IndexDesign,
+    KeyColumn,
+    OrderKey,
+    ParsedStatement,
+    Schema,
+    StatementKind,
+    Table,
+    TableAccess,
+    TableName,
+)
+
+
+@dataclass(frozen=True)
+class CandidateSettings:
+    max_key_columns: int = 4
+    max_include_columns: int = 3
+
+
+# Types whose values are too wide to be worth copying into an index as INCLUDE columns.
+_WIDE_TYPES = ("text", "json", "jsonb", "bytea", "xml", "tsvector")
+
+
+def generate_candidates(
+    statements: Sequence[ParsedStatement], schema: Schema, settings: CandidateSettings
+) -> dict[IndexDesign, frozenset[int]]:
+    """Every candidate design, mapped to the queryids of the statements it may help."""
+    ranking = _EqualityRanking(statements, schema)
+    helps: dict[IndexDesign, set[int]] = defaultdict(set)
+    for statement in statements:
+        for access in statement.accesses:
+            table = schema.tables.get(access.table)
+            if table is None:
+                continue
+            covering = statement.kind is StatementKind.SELECT
+            for design in _designs_for(access, table, ranking, settings, covering):
+                helps[design].add(statement.queryid)
+    existing = {name: _existing_designs(table) for name, table in schema.tables.items()}
+    return {
+        design: frozenset(queryids)
+        for design, queryids in sorted(helps.items())
+        if not any(design.serves_prefix_of(other) for other in existing.get(design.table, ()))
+    }
+
+
+def _existing_designs(table: Table) -> list[IndexDesign]:
+    return [
+        IndexDesign(
+            table=table.name,
+            keys=index.keys,
+            include=index.include,
+            predicate=index.predicate,
+            access_method=index.access_method,
+        )
+        for index in table.indexes
+        if index.valid
+    ]
+
+
+class _EqualityRanking:
+    """Orders equality columns: the ones more statements filter on first (so that one index
+    serves more statements), then the more selective ones."""
+
+    def __init__(self, statements: Iterable[ParsedStatement], schema: Schema) -> None:
+        self._uses: Counter[tuple[TableName, str]] = Counter()
+        for statement in statements:
+            for access in statement.accesses:
+                for column in _equality_columns(access):
+                    self._uses[(access.table, column)] += 1
+        self._schema = schema
+
+    def order(self, table: Table, columns: Iterable[str]) -> list[str]:
+        return sorted(
+            columns,
+            key=lambda c: (-self._uses[(table.name, c)], -_distinct_values(table, c), c),
+        )
+
+
+def _distinct_values(table: Table, column_name: str) -> float:
+    column = table.column(column_name)
+    if column is None or column.n_distinct is None:
+        return 0.0
+    if column.n_distinct >= 0:
+        return column.n_distinct
+    return -column.n_distinct * max(table.row_estimate, 0.0)
+
+
+def _unique(columns: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(columns))
+
+
+def _equality_columns(access: TableAccess) -> list[str]:
+    return _unique(f.column for f in access.filters if f.operator.is_equality)
+
+
+def _designs_for(
+    access: TableAccess,
+    table: Table,
+    ranking: _EqualityRanking,
+    settings: CandidateSettings,
+    covering: bool,
+) -> list[IndexDesign]:
+    known = table.column_names
+    equality = [c for c in ranking.order(table, _equality_columns(access)) if c in known]
+    ranges = _unique(
+        f.column for f in access.filters if not f.operator.is_equality and f.column in known
+    )
+    joins = [c for c in _unique(access.join_columns) if c in known and c not in equality]
+    order = [k for k in access.order_by if k.column in known and k.column not in equality]
+    groups = [c for c in access.group_by if c in known and c not in equality]
+
+    key_sets: list[list[KeyColumn]] = []
+    for column in _unique([*equality, *ranges, *joins]):
+        key_sets.append([KeyColumn.of(column)])
+    prefix = [KeyColumn.of(c) for c in equality]
+    if len(prefix) > 1:
+        key_sets.append(prefix)
+    for column in [*ranges, *joins]:
+        key_sets.append([*prefix, KeyColumn.of(column)])
+    if order and len(order) == len(access.order_by) - _constant_order_keys(access, equality):
+        key_sets.append([*prefix, *_order_keys(order)])
+    if groups:
+        key_sets.append([*prefix, *(KeyColumn.of(c) for c in _unique(groups))])
+
+    designs: list[IndexDesign] = []
+    for keys in key_sets:
+        keys = _dedupe_keys(keys)[: settings.max_key_columns]
+        if not keys:
+            continue
+        design = IndexDesign(table=table.name, keys=tuple(keys))
+        designs.append(design)
+        if covering:
+            wider = _covering(design, access, table, settings)
+            if wider is not None:
+                designs.append(wider)
+    return designs
+
+
+def _constant_order_keys(access: TableAccess, equality: list[str]) -> int:
+    """ORDER BY keys fixed by an equality filter, which an index need not deliver."""
+    return sum(1 for k in access.order_by if k.column in equality)
+
+
+def _order_keys(order: Sequence[OrderKey]) -> list[KeyColumn]:
+    """Index keys delivering this order; the first key ascending, since a backward scan
+    delivers the fully reversed order just as well."""
+    keys = [KeyColumn.of(k.column, k.descending, k.nulls_first) for k in order]
+    if keys and keys[0].descending:
+        keys = [k.flipped() for k in keys]
+    return keys
+
+
+def _dedupe_keys(keys: list[KeyColumn]) -> list[KeyColumn]:
+    seen: set[str] = set()
+    result = []
+    for key in keys:
+        if key.column not in seen:
+            seen.add(key.column)
+            result.append(key)
+    return result
+
+
+def _covering(
+    design: IndexDesign, access: TableAccess, table: Table, settings: CandidateSettings
+) -> IndexDesign | None:
+    """The design with INCLUDE columns for an index-only scan, when that is cheap enough."""
+    if access.used_columns is None or settings.max_include_columns == 0:
+        return None
+    extra = sorted(access.used_columns - set(design.key_columns))
+    if not extra or len(extra) > settings.max_include_columns:
+        return None
+    for name in extra:
+        column = table.column(name)
+        if column is None or column.type_name.startswith(_WIDE_TYPES):
+            return None
+    return IndexDesign(table=design.table, keys=design.keys, include=tuple(extra))
+
+
+def statements_by_table(
+    candidates: Mapping[IndexDesign, frozenset[int]],
+) -> dict[TableName, set[int]]:
+    """Which statements each table's candidates may help."""
+    result: dict[TableName, set[int]] = defaultdict(set)
+    for design, queryids in candidates.items():
+        result[design.table].update(queryids)
+    return result

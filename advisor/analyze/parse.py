@@ -1,0 +1,944 @@
+"""Turn one normalized pg_stat_statements text into a description of how it reads tables.
+
+The statement is parsed with pglast (PostgreSQL's own grammar) and its tree is walked
+query block by query block. Every column reference is resolved to the table occurrence it
+belongs to, through aliases, joins, subqueries, CTEs and LATERAL, and each use is
+classified: a filter an index key could serve, a join column, the block's sort order, its
+grouping, or just a column the block reads.
+
+The module is pure: no database access, only the text, the parser and the schema.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pglast
+from pglast import ast, enums
+from pglast.parser import ParseError as PglastParseError
+from pglast.parser import scan
+
+from advisor.model import (
+    Filter,
+    Operator,
+    OrderKey,
+    ParsedStatement,
+    Schema,
+    Skipped,
+    StatementKind,
+    Table,
+    TableAccess,
+)
+
+
+class ParseError(Exception):
+    """Why a text cannot be analysed as one statement; `reason` is short and user-readable."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# ------------------------------------------------------------------------ public API
+
+
+def prepare_text(text: str) -> str:
+    """Return `text` in a form the PostgreSQL server can parse and plan (EXPLAIN).
+
+    Trailing semicolons are stripped, and the typed-literal forms pg_stat_statements leaves
+    behind when it replaces a constant (`timestamptz $1`, `timestamp with time zone $2`,
+    `"char" $3`, `interval $4`) become casts (`$1::timestamptz`). Never raises: a text that
+    does not parse comes back with only the semicolons stripped.
+    """
+    stripped = _strip_trailing_semicolons(text)
+    try:
+        statements = pglast.parse_sql(stripped)
+    except (PglastParseError, ValueError):
+        return stripped
+    # libpg_query accepts `<type> $n` (it patches its grammar for normalized texts) but
+    # the server does not, so the rewrite works from the parse tree, not from a failure.
+    rewritten = _cast_typed_parameters(stripped, statements)
+    if rewritten != stripped and _parses(rewritten):
+        return rewritten
+    return stripped
+
+
+def parse_statement(queryid: int, text: str, schema: Schema) -> ParsedStatement | Skipped:
+    """Describe how the statement reads the schema's tables, or say why it is skipped.
+
+    Never raises: syntax errors, utility statements, several statements in one text and
+    statements that read no table of `schema` become `Skipped` with a readable reason; an
+    unexpected failure of the analyser too, with a reason starting "analyser error:".
+    """
+    try:
+        return _parse_statement(queryid, text, schema)
+    except ParseError as error:
+        return Skipped(queryid, error.reason, text)
+    except Exception as error:  # the single guard: one odd statement must not stop a run
+        return Skipped(queryid, f"analyser error: {type(error).__name__}: {error}", text)
+
+
+# ------------------------------------------------------------------ text preparation
+
+_COMMENT_TOKENS = frozenset({"SQL_COMMENT", "C_COMMENT"})
+_SEMICOLON_TOKEN = "ASCII_59"
+
+
+def _strip_trailing_semicolons(text: str) -> str:
+    try:
+        tokens = [t for t in scan(text) if t.name not in _COMMENT_TOKENS]
+    except (PglastParseError, ValueError):
+        return text.strip()
+    end = len(text)
+    while tokens and tokens[-1].name == _SEMICOLON_TOKEN:
+        end = tokens.pop().start
+    return text[:end].strip()
+
+
+def _parses(text: str) -> bool:
+    try:
+        pglast.parse_sql(text)
+    except (PglastParseError, ValueError):
+        return False
+    return True
+
+
+def _cast_typed_parameters(text: str, statements: tuple[Any, ...]) -> str:
+    """Rewrite every `<type name> $n` of the tree into `$n::<type name>`."""
+    spans: list[tuple[int, int, str]] = []
+    for node in _nodes(statements):
+        span = _typed_parameter_span(text, node)
+        if span is not None:
+            spans.append(span)
+    # Right to left, so the offsets of the spans still to rewrite stay valid.
+    for start, end, replacement in sorted(spans, reverse=True):
+        text = text[:start] + replacement + text[end:]
+    return text
+
+
+def _typed_parameter_span(text: str, node: ast.Node) -> tuple[int, int, str] | None:
+    if not isinstance(node, ast.TypeCast) or not isinstance(node.arg, ast.ParamRef):
+        return None
+    type_start = node.typeName.location if node.typeName is not None else None
+    param_start = node.arg.location
+    # A cast (`$1::int`, `CAST($1 AS int)`) names its type after the parameter.
+    if type_start is None or param_start is None or type_start >= param_start:
+        return None
+    param = f"${node.arg.number}"
+    param_end = param_start + len(param)
+    if text[param_start:param_end] != param or text[param_end : param_end + 1].isdigit():
+        return None
+    type_text = text[type_start:param_start].strip()
+    return type_start, param_end, f"{param}::{type_text}"
+
+
+def _nodes(root: object) -> Iterator[ast.Node]:
+    """Every node of a tree, iteratively (deep expressions must not exhaust the stack)."""
+    stack: list[object] = [root]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, ast.Node):
+            yield item
+            stack.extend(getattr(item, name) for name in item)
+        elif isinstance(item, (tuple, list)):
+            stack.extend(item)
+
+
+# ------------------------------------------------------------------ statement level
+
+_QUERY_NODES = (ast.SelectStmt, ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt)
+_KINDS: dict[type[ast.Node], StatementKind] = {
+    ast.SelectStmt: StatementKind.SELECT,
+    ast.InsertStmt: StatementKind.INSERT,
+    ast.UpdateStmt: StatementKind.UPDATE,
+    ast.DeleteStmt: StatementKind.DELETE,
+}
+
+
+def _parse_statement(queryid: int, text: str, schema: Schema) -> ParsedStatement:
+    plannable = prepare_text(text)
+    statement = _single_statement(plannable)
+    kind = _KINDS[type(statement)]
+    analyser = _Analyser(schema)
+    analyser.query(statement, _Scope(None))
+    accesses = analyser.accesses()
+    if not accesses:
+        if kind is StatementKind.INSERT and not _inserts_a_query(statement):
+            raise ParseError("insert without a query: nothing to index")
+        raise ParseError("no user tables")
+    return ParsedStatement(queryid, kind, plannable, accesses, _parameter_count(statement))
+
+
+def _single_statement(text: str) -> ast.Node:
+    try:
+        raw = pglast.parse_sql(text)
+    except PglastParseError as error:
+        raise ParseError(_syntax_reason(error)) from None
+    except ValueError:  # pglast encodes to UTF-8 first: lone surrogates fail there
+        raise ParseError("syntax error: the text is not valid UTF-8") from None
+    if not raw:
+        raise ParseError("empty statement")
+    if len(raw) > 1:
+        raise ParseError(f"multiple statements ({len(raw)}) in one text")
+    statement = raw[0].stmt
+    if isinstance(statement, ast.MergeStmt):
+        raise ParseError("unsupported statement (MergeStmt)")
+    if not isinstance(statement, _QUERY_NODES):
+        raise ParseError(f"utility statement ({type(statement).__name__})")
+    return statement
+
+
+def _syntax_reason(error: PglastParseError) -> str:
+    message = str(error.args[0]) if error.args else str(error)
+    return "syntax error: " + message.removeprefix("syntax error").strip()
+
+
+def _inserts_a_query(statement: ast.Node) -> bool:
+    select = statement.selectStmt if isinstance(statement, ast.InsertStmt) else None
+    return isinstance(select, ast.SelectStmt) and not select.valuesLists
+
+
+def _parameter_count(statement: ast.Node) -> int:
+    numbers = (n.number or 0 for n in _nodes(statement) if isinstance(n, ast.ParamRef))
+    return max(numbers, default=0)
+
+
+# ----------------------------------------------------------------- scopes and names
+
+
+@dataclass(eq=False)
+class _Occurrence:
+    """One occurrence of a schema table in one query block, and what the statement does
+    with it. Compared by identity: a self-join has two distinct occurrences."""
+
+    table: Table
+    filters: list[Filter] = field(default_factory=list)
+    join_columns: list[str] = field(default_factory=list)
+    order_by: tuple[OrderKey, ...] = ()
+    group_by: list[str] = field(default_factory=list)
+    used: set[str] = field(default_factory=set)
+    all_columns: bool = False
+    limited: bool = False
+
+    def known_columns(self) -> frozenset[str] | None:
+        return self.table.column_names
+
+    def use(self, column: str) -> bool:
+        """Record a read of `column`; False when the table has no such column."""
+        if column not in self.table.column_names:
+            return False
+        self.used.add(column)
+        return True
+
+    def add_filter(self, column: str, operator: Operator) -> None:
+        restriction = Filter(column, operator)
+        if self.use(column) and restriction not in self.filters:
+            self.filters.append(restriction)
+
+    def add_join_column(self, column: str) -> None:
+        if self.use(column) and column not in self.join_columns:
+            self.join_columns.append(column)
+
+    def add_group_column(self, column: str) -> None:
+        if self.use(column) and column not in self.group_by:
+            self.group_by.append(column)
+
+    def access(self) -> TableAccess:
+        return TableAccess(
+            table=self.table.name,
+            filters=tuple(self.filters),
+            join_columns=tuple(self.join_columns),
+            order_by=self.order_by,
+            group_by=tuple(self.group_by),
+            used_columns=None if self.all_columns else frozenset(self.used),
+            limited=self.limited,
+        )
+
+
+@dataclass(eq=False)
+class _Derived:
+    """A FROM item that is not a schema table: subquery, CTE, function, unknown table.
+
+    `columns` is None when its column names are unknown (then an unqualified name in its
+    block cannot be resolved with certainty)."""
+
+    columns: frozenset[str] | None
+
+    def known_columns(self) -> frozenset[str] | None:
+        return self.columns
+
+
+_Relation = _Occurrence | _Derived
+
+
+@dataclass(eq=False)
+class _Entry:
+    """A FROM item as a query block sees it: the name it is referred by, and what it is."""
+
+    refname: str | None
+    # Set for an unaliased table, so `schema.table.column` references resolve too.
+    schema: str | None
+    relation: _Relation
+
+
+@dataclass(eq=False)
+class _Scope:
+    """The names one query block sees: its own FROM items, then its parents' (outer
+    references of correlated and LATERAL subqueries), and the CTEs defined around it."""
+
+    parent: _Scope | None
+    entries: list[_Entry] = field(default_factory=list)
+    ctes: dict[str, _Derived] = field(default_factory=dict)
+
+    def chain(self) -> Iterator[_Scope]:
+        scope: _Scope | None = self
+        while scope is not None:
+            yield scope
+            scope = scope.parent
+
+    def cte(self, name: str) -> _Derived | None:
+        for scope in self.chain():
+            if name in scope.ctes:
+                return scope.ctes[name]
+        return None
+
+    def occurrences(self) -> list[_Occurrence]:
+        return [e.relation for e in self.entries if isinstance(e.relation, _Occurrence)]
+
+
+@dataclass(frozen=True, eq=False)
+class _Resolved:
+    """Where a column reference points: the scope (query block) it resolves in, the entry
+    (None when ambiguous there) and the column (None for a whole-row reference)."""
+
+    scope: _Scope
+    entry: _Entry | None
+    column: str | None
+
+
+def _field_names(ref: ast.ColumnRef) -> list[str]:
+    return ["*" if isinstance(f, ast.A_Star) else str(f.sval) for f in ref.fields or ()]
+
+
+def _resolve(ref: ast.ColumnRef, scope: _Scope) -> _Resolved | None:
+    """Resolve a column reference the way PostgreSQL does, innermost block first."""
+    return _resolve_names(_field_names(ref), scope)
+
+
+def _resolve_names(names: list[str], scope: _Scope) -> _Resolved | None:
+    if not names:
+        return None
+    *qualifier, column = names
+    if not qualifier:
+        return _resolve_unqualified(column, scope)
+    table = qualifier[-1]
+    schema = qualifier[-2] if len(qualifier) > 1 else None
+    for level in scope.chain():
+        for entry in level.entries:
+            if entry.refname == table and (schema is None or entry.schema == schema):
+                return _Resolved(level, entry, None if column == "*" else column)
+    return None
+
+
+def _resolve_unqualified(column: str, scope: _Scope) -> _Resolved | None:
+    for level in scope.chain():
+        known = [e for e in level.entries if column in (e.relation.known_columns() or ())]
+        unknown = any(e.relation.known_columns() is None for e in level.entries)
+        if len(known) == 1 and not unknown:
+            return _Resolved(level, known[0], column)
+        if known or unknown:
+            # Ambiguous, or possibly a column of an item whose columns are unknown: the
+            # name belongs to this block, but to no table we can name for sure.
+            return _Resolved(level, None, column)
+    # No column of that name anywhere: PostgreSQL then reads it as a whole-row reference.
+    for level in scope.chain():
+        for entry in level.entries:
+            if entry.refname == column:
+                return _Resolved(level, entry, None)
+    return None
+
+
+def _alias_name(alias: ast.Alias | None) -> str | None:
+    return alias.aliasname if alias is not None else None
+
+
+def _names(nodes: tuple[Any, ...] | None) -> frozenset[str] | None:
+    """The names of a column alias list (`AS t(a, b)`), None when there is none."""
+    if not nodes:
+        return None
+    return frozenset(str(n.sval) for n in nodes if isinstance(n, ast.String))
+
+
+def _conjuncts(node: ast.Node | None) -> list[ast.Node]:
+    """The top-level AND-ed terms of a condition (nested ANDs flattened)."""
+    terms: list[ast.Node] = []
+    stack: list[ast.Node | None] = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, ast.BoolExpr) and item.boolop == enums.BoolExprType.AND_EXPR:
+            stack.extend(reversed(item.args or ()))
+        elif item is not None:
+            terms.append(item)
+    return terms
+
+
+def _operator_name(expr: ast.A_Expr) -> str | None:
+    name = expr.name or ()
+    last = name[-1] if name else None
+    return last.sval if isinstance(last, ast.String) else None
+
+
+def _is_prefix_pattern(node: object) -> bool:
+    """True for a LIKE pattern a btree can serve: a parameter or a constant that does not
+    start with a wildcard (`'abc%'`, `$1`, `$1 || '%'`)."""
+    # Follow the leftmost operand of casts and concatenations (iteratively: `||` chains
+    # nest to the left and can be long).
+    while True:
+        if isinstance(node, ast.TypeCast):
+            node = node.arg
+        elif isinstance(node, ast.A_Expr) and _operator_name(node) == "||":
+            node = node.lexpr
+        else:
+            break
+    if isinstance(node, ast.ParamRef):
+        return True
+    if isinstance(node, ast.A_Const) and isinstance(node.val, ast.String):
+        return not str(node.val.sval).startswith(("%", "_"))
+    return False
+
+
+def _has_limit(stmt: ast.SelectStmt) -> bool:
+    if stmt.limitOption == enums.LimitOption.LIMIT_OPTION_WITH_TIES:
+        return True
+    count = stmt.limitCount
+    # LIMIT ALL parses as a NULL constant: no limit at all.
+    return count is not None and not (isinstance(count, ast.A_Const) and count.isnull)
+
+
+def _joined_filterable(join: ast.JoinExpr, left: list[_Entry], right: list[_Entry]) -> list[_Entry]:
+    """The FROM items a join's ON condition restricts: a LEFT JOIN's ON clause cannot
+    remove rows of its preserved (left) side, so it filters only the right one."""
+    if join.jointype == enums.JoinType.JOIN_LEFT:
+        return right
+    if join.jointype == enums.JoinType.JOIN_RIGHT:
+        return left
+    if join.jointype == enums.JoinType.JOIN_FULL:
+        return []
+    return left + right
+
+
+# --------------------------------------------------------------------- the analyser
+
+_COMPARISONS = {
+    "=": Operator.EQUALITY,
+    "<": Operator.RANGE,
+    "<=": Operator.RANGE,
+    ">": Operator.RANGE,
+    ">=": Operator.RANGE,
+}
+_BETWEEN = (enums.A_Expr_Kind.AEXPR_BETWEEN, enums.A_Expr_Kind.AEXPR_BETWEEN_SYM)
+
+# A JOIN ON condition with the FROM items it may filter (None: any item of the block).
+_Condition = tuple[ast.Node, list[_Entry] | None]
+
+
+class _Analyser:
+    """Walks one statement, block by block, accumulating one `_Occurrence` per table."""
+
+    def __init__(self, schema: Schema) -> None:
+        self._schema = schema
+        self._occurrences: list[_Occurrence] = []
+        # One set per expression being walked: the scopes its column references hit.
+        # A term is a filter value when it does not touch the block's own scope.
+        self._dependencies: list[set[_Scope]] = []
+
+    def accesses(self) -> tuple[TableAccess, ...]:
+        return tuple(o.access() for o in self._occurrences)
+
+    # ------------------------------------------------------------- query blocks
+
+    def query(self, node: ast.Node | None, parent: _Scope) -> frozenset[str] | None:
+        """Analyse a statement or subquery; return its output column names if known."""
+        if isinstance(node, ast.SelectStmt):
+            return self._select(node, parent)
+        if isinstance(node, ast.InsertStmt):
+            self._insert(node, parent)
+        elif isinstance(node, ast.UpdateStmt):
+            self._update(node, parent)
+        elif isinstance(node, ast.DeleteStmt):
+            self._delete(node, parent)
+        return None
+
+    def _select(self, stmt: ast.SelectStmt, parent: _Scope) -> frozenset[str] | None:
+        if stmt.withClause is not None:
+            parent = self._with(stmt.withClause, parent)
+        if stmt.op not in (None, enums.SetOperation.SETOP_NONE):
+            return self._set_operation(stmt, parent)
+        scope = _Scope(parent)
+        if stmt.valuesLists:
+            self._walk(stmt.valuesLists, scope)
+            return None
+        conditions = self._from_clause(stmt.fromClause, scope)
+        targets = stmt.targetList or ()
+        self._walk(targets, scope)
+        for condition, filterable in conditions:
+            self._condition(condition, scope, filterable)
+        self._condition(stmt.whereClause, scope, None)
+        self._group_by(stmt.groupClause or (), targets, scope)
+        self._walk(
+            (
+                stmt.havingClause,
+                stmt.windowClause,
+                stmt.distinctClause,
+                stmt.limitCount,
+                stmt.limitOffset,
+            ),
+            scope,
+        )
+        self._order_by(stmt.sortClause or (), targets, scope)
+        if _has_limit(stmt):
+            for occurrence in scope.occurrences():
+                occurrence.limited = True
+        return self._output_columns(targets, scope)
+
+    def _set_operation(self, stmt: ast.SelectStmt, parent: _Scope) -> frozenset[str] | None:
+        # Each branch is a block of its own; the ORDER BY and LIMIT of a UNION apply to
+        # its result, which no single table's index can deliver (and its ORDER BY names
+        # only output columns, so it reads no table column either).
+        columns = self.query(stmt.larg, parent)
+        self.query(stmt.rarg, parent)
+        self._walk((stmt.limitCount, stmt.limitOffset), _Scope(parent))
+        return columns
+
+    def _with(self, clause: ast.WithClause, parent: _Scope) -> _Scope:
+        """Analyse each CTE body as its own query; return the scope that names them."""
+        scope = _Scope(parent)
+        for cte in clause.ctes or ():
+            name = str(cte.ctename)
+            aliases = _names(cte.aliascolnames)
+            if clause.recursive:
+                scope.ctes[name] = _Derived(aliases)  # the body may refer to itself
+            columns = self.query(cte.ctequery, scope)
+            scope.ctes[name] = _Derived(aliases or columns)
+        return scope
+
+    def _insert(self, stmt: ast.InsertStmt, parent: _Scope) -> None:
+        # Only the query producing the rows reads tables; the target, ON CONFLICT and
+        # RETURNING act on the rows being written.
+        if stmt.withClause is not None:
+            parent = self._with(stmt.withClause, parent)
+        self.query(stmt.selectStmt, parent)
+
+    def _update(self, stmt: ast.UpdateStmt, parent: _Scope) -> None:
+        if stmt.withClause is not None:
+            parent = self._with(stmt.withClause, parent)
+        scope = _Scope(parent)
+        target = self._range_var(stmt.relation, scope) if stmt.relation else None
+        conditions = self._from_clause(stmt.fromClause, scope)
+        for item in stmt.targetList or ():
+            self._assignment(item, target, scope)
+        for condition, filterable in conditions:
+            self._condition(condition, scope, filterable)
+        self._condition(stmt.whereClause, scope, None)
+        self._walk(stmt.returningClause, scope)
+
+    def _assignment(self, item: ast.Node, target: _Entry | None, scope: _Scope) -> None:
+        if not isinstance(item, ast.ResTarget):
+            return
+        if target is not None and isinstance(target.relation, _Occurrence) and item.name:
+            target.relation.use(item.name)
+        value = item.val
+        # `SET (a, b) = (SELECT ...)` repeats the subquery in every column's target: walk
+        # it once, or its tables would count twice.
+        if isinstance(value, ast.MultiAssignRef):
+            if value.colno == 1:
+                self._walk(value.source, scope)
+            return
+        self._walk((item.indirection, value), scope)
+
+    def _delete(self, stmt: ast.DeleteStmt, parent: _Scope) -> None:
+        if stmt.withClause is not None:
+            parent = self._with(stmt.withClause, parent)
+        scope = _Scope(parent)
+        if stmt.relation is not None:
+            self._range_var(stmt.relation, scope)
+        conditions = self._from_clause(stmt.usingClause, scope)
+        for condition, filterable in conditions:
+            self._condition(condition, scope, filterable)
+        self._condition(stmt.whereClause, scope, None)
+        self._walk(stmt.returningClause, scope)
+
+    # -------------------------------------------------------------- FROM items
+
+    def _from_clause(self, items: tuple[Any, ...] | None, scope: _Scope) -> list[_Condition]:
+        conditions: list[_Condition] = []
+        for item in items or ():
+            self._from_item(item, scope, conditions)
+        return conditions
+
+    def _from_item(
+        self, item: ast.Node | None, scope: _Scope, conditions: list[_Condition]
+    ) -> list[_Entry]:
+        """Add a FROM item's entries to `scope` (left to right, so LATERAL sees the items
+        before it) and collect its join conditions; return the entries it added."""
+        if isinstance(item, ast.RangeVar):
+            return [self._range_var(item, scope)]
+        if isinstance(item, ast.JoinExpr):
+            return self._join(item, scope, conditions)
+        if isinstance(item, ast.RangeSubselect):
+            # A plain subquery in FROM cannot see its sibling FROM items; a LATERAL one can.
+            outer = scope if item.lateral else (scope.parent or _Scope(None))
+            columns = self.query(item.subquery, outer)
+            derived = _Derived(_names(item.alias.colnames if item.alias else None) or columns)
+            return [self._add(scope, _alias_name(item.alias), None, derived)]
+        if isinstance(item, ast.RangeTableSample):
+            entries = self._from_item(item.relation, scope, conditions)
+            self._walk((item.args, item.repeatable), scope)
+            return entries
+        # Functions, XMLTABLE, JSON_TABLE: their arguments may refer to earlier items.
+        self._walk(item, scope)
+        alias: ast.Alias | None = getattr(item, "alias", None)
+        derived = _Derived(_names(alias.colnames) if alias is not None else None)
+        return [self._add(scope, _alias_name(alias), None, derived)]
+
+    def _range_var(self, node: ast.RangeVar, scope: _Scope) -> _Entry:
+        name = str(node.relname)
+        refname = _alias_name(node.alias) or name
+        cte = scope.cte(name) if node.schemaname is None else None
+        if cte is not None:
+            return self._add(scope, refname, None, cte)
+        table = self._schema.resolve(name, node.schemaname)
+        if table is None:  # a catalog table, a view, a table of another schema ...
+            schema = None if node.alias else node.schemaname
+            return self._add(scope, refname, schema, _Derived(None))
+        occurrence = _Occurrence(table)
+        self._occurrences.append(occurrence)
+        schema = None if node.alias else table.name.schema
+        return self._add(scope, refname, schema, occurrence)
+
+    @staticmethod
+    def _add(scope: _Scope, refname: str | None, schema: str | None, relation: _Relation) -> _Entry:
+        entry = _Entry(refname, schema, relation)
+        scope.entries.append(entry)
+        return entry
+
+    def _join(
+        self, join: ast.JoinExpr, scope: _Scope, conditions: list[_Condition]
+    ) -> list[_Entry]:
+        left = self._from_item(join.larg, scope, conditions)
+        right = self._from_item(join.rarg, scope, conditions)
+        for name in join.usingClause or ():
+            if isinstance(name, ast.String):
+                self._using_column(str(name.sval), left, right)
+        if join.quals is not None:
+            conditions.append((join.quals, _joined_filterable(join, left, right)))
+        return left + right
+
+    @staticmethod
+    def _using_column(column: str, left: list[_Entry], right: list[_Entry]) -> None:
+        for side in (left, right):
+            having = [e for e in side if column in (e.relation.known_columns() or ())]
+            if len(having) == 1 and isinstance(having[0].relation, _Occurrence):
+                having[0].relation.add_join_column(column)
+
+    # ------------------------------------------------------------- expressions
+
+    def _walk(self, node: object, scope: _Scope) -> set[_Scope]:
+        """Record every column an expression reads and analyse its subqueries as blocks of
+        their own; return the scopes its column references resolve in."""
+        dependencies: set[_Scope] = set()
+        self._dependencies.append(dependencies)
+        try:
+            stack: list[object] = [node]
+            while stack:
+                item = stack.pop()
+                if isinstance(item, (tuple, list)):
+                    stack.extend(reversed(item))
+                elif isinstance(item, ast.ColumnRef):
+                    self._column_reference(item, scope)
+                elif isinstance(item, ast.SubLink):
+                    self._walk(item.testexpr, scope)
+                    self.query(item.subselect, scope)
+                elif isinstance(item, _QUERY_NODES):
+                    self.query(item, scope)
+                elif isinstance(item, ast.Node):
+                    stack.extend(reversed([getattr(item, name) for name in item]))
+        finally:
+            self._dependencies.pop()
+            if self._dependencies:
+                self._dependencies[-1] |= dependencies
+        return dependencies
+
+    def _column_reference(self, ref: ast.ColumnRef, scope: _Scope) -> None:
+        if _field_names(ref) == ["*"]:
+            for entry in scope.entries:
+                if isinstance(entry.relation, _Occurrence):
+                    entry.relation.all_columns = True
+            self._dependencies[-1].add(scope)
+            return
+        resolved = _resolve(ref, scope)
+        # A name we cannot place is treated as belonging to this block: it then never
+        # passes for a constant in a filter.
+        self._dependencies[-1].add(resolved.scope if resolved else scope)
+        if resolved is None or resolved.entry is None:
+            return
+        relation = resolved.entry.relation
+        if isinstance(relation, _Occurrence):
+            if resolved.column is None:
+                relation.all_columns = True
+            else:
+                relation.use(resolved.column)
+
+    @staticmethod
+    def _local_column(node: object, scope: _Scope) -> tuple[_Entry, str] | None:
+        """The (entry, column) a plain column reference of this very block points to."""
+        if not isinstance(node, ast.ColumnRef):
+            return None
+        resolved = _resolve(node, scope)
+        if resolved is None or resolved.scope is not scope or resolved.entry is None:
+            return None
+        if resolved.column is None:
+            return None
+        return resolved.entry, resolved.column
+
+    # -------------------------------------------------------------- conditions
+
+    def _condition(
+        self, node: ast.Node | None, scope: _Scope, filterable: list[_Entry] | None
+    ) -> None:
+        for term in _conjuncts(node):
+            self._term(term, scope, filterable)
+
+    def _term(self, term: ast.Node, scope: _Scope, filterable: list[_Entry] | None) -> None:
+        """Classify one AND-ed term; terms under OR or NOT only count as column reads."""
+        if isinstance(term, ast.A_Expr):
+            self._a_expr(term, scope, filterable)
+        elif isinstance(term, ast.NullTest):
+            self._walk(term.arg, scope)
+            if term.nulltesttype == enums.NullTestType.IS_NULL:
+                self._filter(term.arg, Operator.IS_NULL, scope, filterable)
+        elif isinstance(term, ast.SubLink) and term.subLinkType == enums.SubLinkType.ANY_SUBLINK:
+            self._walk(term, scope)
+            self._semi_join(term, scope)
+        elif isinstance(term, ast.ColumnRef):
+            # A bare boolean column: `WHERE active` is `WHERE active = true`.
+            self._walk(term, scope)
+            self._filter(term, Operator.EQUALITY, scope, filterable)
+        else:
+            self._walk(term, scope)
+
+    def _a_expr(self, expr: ast.A_Expr, scope: _Scope, filterable: list[_Entry] | None) -> None:
+        kind, name = expr.kind, _operator_name(expr)
+        lexpr, rexpr = expr.lexpr, expr.rexpr
+        if kind == enums.A_Expr_Kind.AEXPR_OP and name in _COMPARISONS:
+            if isinstance(lexpr, ast.RowExpr) and isinstance(rexpr, ast.RowExpr):
+                self._row_comparison(lexpr, rexpr, name, scope, filterable)
+            else:
+                self._comparison(lexpr, rexpr, name, scope, filterable)
+            return
+        self._walk(lexpr, scope)
+        value = scope not in self._walk(rexpr, scope)
+        operator: Operator | None = None
+        if kind in (enums.A_Expr_Kind.AEXPR_OP_ANY, enums.A_Expr_Kind.AEXPR_IN) and name == "=":
+            operator = Operator.IN_LIST
+        elif kind == enums.A_Expr_Kind.AEXPR_LIKE and name == "~~" and _is_prefix_pattern(rexpr):
+            operator = Operator.LIKE_PREFIX
+        elif kind in _BETWEEN:
+            operator = Operator.RANGE
+        if operator is not None and value:
+            self._filter(lexpr, operator, scope, filterable)
+
+    def _comparison(
+        self, lexpr: Any, rexpr: Any, name: str, scope: _Scope, filterable: list[_Entry] | None
+    ) -> None:
+        left_value = scope not in self._walk(lexpr, scope)
+        right_value = scope not in self._walk(rexpr, scope)
+        if name == "=" and self._join_columns(lexpr, rexpr, scope):
+            return
+        operator = _COMPARISONS[name]
+        if right_value:
+            self._filter(lexpr, operator, scope, filterable)
+        if left_value:  # `$1 = col`, `$1 < col`: the column on the right
+            self._filter(rexpr, operator, scope, filterable)
+
+    def _row_comparison(
+        self,
+        lrow: ast.RowExpr,
+        rrow: ast.RowExpr,
+        name: str,
+        scope: _Scope,
+        filterable: list[_Entry] | None,
+    ) -> None:
+        lefts, rights = lrow.args or (), rrow.args or ()
+        if len(lefts) != len(rights) or not lefts:
+            self._walk((lrow, rrow), scope)
+        elif name == "=":  # `(a, b) = ($1, $2)` is `a = $1 AND b = $2`
+            for left, right in zip(lefts, rights, strict=True):
+                self._comparison(left, right, name, scope, filterable)
+        else:
+            # Keyset pagination, `(a, b) < ($1, $2)`: an index on (a, b) serves it; its
+            # leading column is the range, the order of the rest comes from ORDER BY.
+            self._comparison(lefts[0], rights[0], name, scope, filterable)
+            self._walk((lefts[1:], rights[1:]), scope)
+
+    def _join_columns(self, lexpr: object, rexpr: object, scope: _Scope) -> bool:
+        """Record `a.x = b.y` between two items of this block; False if it is not one."""
+        left = self._local_column(lexpr, scope)
+        right = self._local_column(rexpr, scope)
+        if left is None or right is None or left[0] is right[0]:
+            return False
+        for entry, column in (left, right):
+            if isinstance(entry.relation, _Occurrence):
+                entry.relation.add_join_column(column)
+        return True
+
+    def _semi_join(self, sublink: ast.SubLink, scope: _Scope) -> None:
+        # `col IN (SELECT ...)` joins col to the subquery's output (a semi-join).
+        operator = sublink.operName or ()
+        if operator and not (isinstance(operator[-1], ast.String) and operator[-1].sval == "="):
+            return
+        column = self._local_column(sublink.testexpr, scope)
+        if column is not None and isinstance(column[0].relation, _Occurrence):
+            column[0].relation.add_join_column(column[1])
+
+    def _filter(
+        self, node: object, operator: Operator, scope: _Scope, filterable: list[_Entry] | None
+    ) -> None:
+        """Record `operator` on `node` if it is a plain column of this block's table.
+
+        A column under a function or a cast (`lower(email)`, `created_at::date`) is not a
+        plain column: only an expression index could serve it."""
+        column = self._local_column(node, scope)
+        if column is None:
+            return
+        entry, name = column
+        if filterable is not None and entry not in filterable:
+            return
+        if isinstance(entry.relation, _Occurrence):
+            entry.relation.add_filter(name, operator)
+
+    # ---------------------------------------------------- ORDER BY and GROUP BY
+
+    def _order_by(self, items: tuple[Any, ...], targets: tuple[Any, ...], scope: _Scope) -> None:
+        """Give the block's ORDER BY to a table only when every key is a plain column of
+        that one occurrence (only then can one index deliver the order)."""
+        keys: list[tuple[_Entry, OrderKey]] = []
+        attributable = True
+        for item in items:
+            if not isinstance(item, ast.SortBy):
+                attributable = False
+                continue
+            node = self._output_target(item.node, targets)
+            if node is None:
+                self._walk(item.node, scope)
+                node = item.node
+            column = self._local_column(node, scope)
+            if column is None or item.sortby_dir == enums.SortByDir.SORTBY_USING:
+                attributable = False
+                continue
+            keys.append((column[0], _order_key(column[1], item)))
+        entries = {id(entry) for entry, _ in keys}
+        if not (attributable and keys and len(entries) == 1):
+            return
+        relation = keys[0][0].relation
+        if isinstance(relation, _Occurrence):
+            relation.order_by = tuple(key for _, key in keys)
+
+    def _group_by(self, items: tuple[Any, ...], targets: tuple[Any, ...], scope: _Scope) -> None:
+        for item in items:
+            node: object = item
+            # GROUP BY prefers an input column; an output name or position comes second.
+            if self._local_column(item, scope) is None:
+                target = self._output_target(item, targets)
+                node = target if target is not None else item
+            if node is item:
+                self._walk(item, scope)
+            column = self._local_column(node, scope)
+            if column is not None and isinstance(column[0].relation, _Occurrence):
+                column[0].relation.add_group_column(column[1])
+
+    @staticmethod
+    def _output_target(node: object, targets: tuple[Any, ...]) -> Any:
+        """The select-list expression an output name (`ORDER BY total`) or a position
+        (`ORDER BY 2`) refers to; None when `node` is neither."""
+        if isinstance(node, ast.ColumnRef):
+            names = _field_names(node)
+            if len(names) != 1:
+                return None
+            for target in targets:
+                if isinstance(target, ast.ResTarget) and _target_name(target) == names[0]:
+                    return target.val
+            return None
+        if isinstance(node, ast.A_Const) and isinstance(node.val, ast.Integer):
+            position = int(node.val.ival or 0)
+            # A star expands to an unknown number of columns: positions after it shift.
+            stars = any(
+                isinstance(t, ast.ResTarget)
+                and isinstance(t.val, ast.ColumnRef)
+                and _field_names(t.val)[-1] == "*"
+                for t in targets
+            )
+            if not stars and 1 <= position <= len(targets):
+                return targets[position - 1].val
+        return None
+
+    # ---------------------------------------------------------- output columns
+
+    def _output_columns(self, targets: tuple[Any, ...], scope: _Scope) -> frozenset[str] | None:
+        """The names a subquery's result can be referenced by; None when unknown."""
+        names: set[str] = set()
+        for target in targets:
+            if not isinstance(target, ast.ResTarget):
+                continue
+            name = _target_name(target)
+            if name is not None:
+                names.add(name)
+            elif isinstance(target.val, ast.ColumnRef):  # a star: `*` or `alias.*`
+                expanded = self._star_columns(_field_names(target.val)[:-1], scope)
+                if expanded is None:
+                    return None
+                names |= expanded
+        return frozenset(names)
+
+    @staticmethod
+    def _star_columns(qualifier: list[str], scope: _Scope) -> frozenset[str] | None:
+        if qualifier:
+            resolved = _resolve_names([*qualifier, "*"], scope)
+            entries = [resolved.entry] if resolved and resolved.entry else []
+            if not entries:
+                return None
+        else:
+            entries = scope.entries
+        columns: set[str] = set()
+        for entry in entries:
+            known = entry.relation.known_columns()
+            if known is None:
+                return None
+            columns |= known
+        return frozenset(columns)
+
+
+def _target_name(target: ast.ResTarget) -> str | None:
+    """The name of a select-list item: its alias, else what PostgreSQL derives from a
+    column or a function call; None for a star or an unnamed expression."""
+    if target.name:
+        return target.name
+    value = target.val
+    if isinstance(value, ast.ColumnRef):
+        last = _field_names(value)[-1]
+        return None if last == "*" else last
+    if isinstance(value, ast.FuncCall) and value.funcname:
+        return str(value.funcname[-1].sval)
+    return None
+
+
+def _order_key(column: str, item: ast.SortBy) -> OrderKey:
+    descending = item.sortby_dir == enums.SortByDir.SORTBY_DESC
+    nulls: bool | None = None
+    if item.sortby_nulls == enums.SortByNulls.SORTBY_NULLS_FIRST:
+        nulls = True
+    elif item.sortby_nulls == enums.SortByNulls.SORTBY_NULLS_LAST:
+        nulls = False
+    return OrderKey.of(column, descending, nulls)

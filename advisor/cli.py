@@ -1,0 +1,126 @@
+"""The `pg-advisor` command line."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+
+from advisor import __version__, logs
+from advisor.advise import analyse
+from advisor.config import Settings, load_settings
+from advisor.errors import AdvisorError
+from advisor.export.console import print_table, to_json, to_sql
+from advisor.model import Analysis
+from advisor.pg import session
+
+BUG_URL = "https://github.com/pg-advisor/pg-advisor/issues"
+
+app = typer.Typer(
+    name="pg-advisor",
+    help="A live index and workload advisor for PostgreSQL.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    json = "json"
+    sql = "sql"
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"pg-advisor {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """pg-advisor: index recommendations verified by the PostgreSQL planner."""
+
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", help="TOML configuration file.", show_default=False)
+]
+DsnOption = Annotated[
+    str | None,
+    typer.Option("--dsn", help="Connection string; falls back to DATABASE_URL.", show_default=False),
+]
+FormatOption = Annotated[OutputFormat, typer.Option("--format", help="Output format.")]
+VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Log progress to stderr.")]
+
+
+@app.command()
+def recommend(
+    dsn: DsnOption = None,
+    config: ConfigOption = None,
+    output: FormatOption = OutputFormat.table,
+    budget_mb: Annotated[
+        float | None,
+        typer.Option("--budget-mb", help="Storage budget for new indexes, in MiB.", show_default=False),
+    ] = None,
+    min_calls: Annotated[
+        int | None,
+        typer.Option("--min-calls", help="Ignore statements called fewer times.", show_default=False),
+    ] = None,
+    database: Annotated[
+        list[str] | None,
+        typer.Option("--database", help="Database to analyse (repeatable).", show_default=False),
+    ] = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """One analysis of the live workload, printed."""
+    logs.configure("info" if verbose else "warning")
+    try:
+        settings = load_settings(
+            config, dsn=dsn, budget_mb=budget_mb, min_calls=min_calls, databases=database or None
+        )
+        analyses = [_analyse_one(settings, db) for db in settings.databases or [None]]
+    except AdvisorError as error:
+        _fail(error)
+    except Exception as error:  # a bug: say so, and where to report it
+        _bug(error)
+    if output is OutputFormat.json:
+        typer.echo(to_json(analyses))
+    elif output is OutputFormat.sql:
+        typer.echo(to_sql(analyses))
+    else:
+        print_table(analyses, Console())
+
+
+def _analyse_one(settings: Settings, database: str | None) -> Analysis:
+    with session(settings.dsn, settings, database) as conn:
+        return analyse(conn, settings)
+
+
+def _fail(error: AdvisorError) -> NoReturn:
+    Console(stderr=True).print(f"[red]error:[/red] {error}", highlight=False, markup=True)
+    raise typer.Exit(error.exit_code)
+
+
+def _bug(error: Exception) -> NoReturn:
+    import traceback
+
+    traceback.print_exc(file=sys.stderr)
+    Console(stderr=True).print(
+        f"[red]unexpected error:[/red] {type(error).__name__}: {error}\n"
+        f"This is a bug in pg-advisor; please report it with the trace above at {BUG_URL}",
+        highlight=False,
+    )
+    raise typer.Exit(1)
+
+
+if __name__ == "__main__":
+    app()

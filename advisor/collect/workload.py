@@ -1,0 +1,133 @@
+"""Reading the workload of one database from pg_stat_statements, whatever its version."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from psycopg import sql
+
+from advisor.model import Statement, Workload
+from advisor.pg import MARKER, Connection
+
+EXTENSION_SCHEMA_SQL = f"""{MARKER}
+SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+WHERE e.extname = 'pg_stat_statements'
+"""
+
+VIEW_COLUMNS_SQL = f"""{MARKER}
+SELECT a.attname FROM pg_attribute a
+WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped
+"""
+
+# Window start: the last reset of pg_stat_statements (PG 14+), else the server start.
+INFO_EXISTS_SQL = f"{MARKER} SELECT to_regclass(%s) IS NOT NULL"
+WINDOW_START_SQL = f"{MARKER} SELECT now(), pg_postmaster_start_time()"
+
+
+@dataclass(frozen=True)
+class StatementColumns:
+    """The version-dependent column names of pg_stat_statements on this server."""
+
+    exec_ms: str
+    plan_ms: str | None
+    has_toplevel: bool
+
+    @classmethod
+    def from_names(cls, names: set[str]) -> StatementColumns:
+        exec_ms = "total_exec_time" if "total_exec_time" in names else "total_time"
+        plan_ms = "total_plan_time" if "total_plan_time" in names else None
+        return cls(exec_ms, plan_ms, "toplevel" in names)
+
+
+def statement_columns(conn: Connection, extension_schema: str) -> StatementColumns:
+    view = sql.Identifier(extension_schema, "pg_stat_statements").as_string(conn)
+    names = {row[0] for row in conn.execute(VIEW_COLUMNS_SQL, (view,)).fetchall()}
+    return StatementColumns.from_names(names)
+
+
+def extension_schema(conn: Connection) -> str:
+    row = conn.execute(EXTENSION_SCHEMA_SQL).fetchone()
+    return str(row[0]) if row else "public"
+
+
+def _workload_query(schema: str, columns: StatementColumns) -> sql.Composed:
+    """Per queryid of the current database: summed counters and one text (the busiest)."""
+    plan = (
+        sql.SQL("sum({})").format(sql.Identifier(columns.plan_ms))
+        if columns.plan_ms
+        else sql.SQL("0")
+    )
+    return sql.SQL(
+        MARKER
+        + """
+SELECT queryid, (array_agg(query ORDER BY calls DESC))[1], sum(calls)::bigint,
+       sum({exec_ms})::float8, {plan}::float8, sum(rows)::bigint
+FROM {fn}(true) AS s
+WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+GROUP BY queryid
+ORDER BY sum({exec_ms}) DESC
+"""
+    ).format(
+        exec_ms=sql.Identifier(columns.exec_ms),
+        plan=plan,
+        fn=sql.Identifier(schema, "pg_stat_statements"),
+    )
+
+
+def window_start(conn: Connection, schema: str) -> tuple[datetime, datetime]:
+    """(now, start of the observation window) on the server's clock."""
+    row = conn.execute(WINDOW_START_SQL).fetchone()
+    assert row is not None
+    now, started = row
+    info = sql.Identifier(schema, "pg_stat_statements_info")
+    exists = conn.execute(INFO_EXISTS_SQL, (info.as_string(conn),)).fetchone()
+    if exists and exists[0]:
+        reset = conn.execute(
+            sql.SQL(MARKER + " SELECT stats_reset FROM {}").format(info)
+        ).fetchone()
+        if reset and reset[0] is not None:
+            started = max(started, reset[0])
+    return now, started
+
+
+def read_workload(conn: Connection, database: str, min_calls: int, limit: int) -> Workload:
+    """The statements of the connected database with at least `min_calls` calls, the
+    busiest `limit` of them, excluding the advisor's own statements."""
+    schema = extension_schema(conn)
+    columns = statement_columns(conn, schema)
+    now, started = window_start(conn, schema)
+    excluded: Counter[str] = Counter()
+    statements: list[Statement] = []
+    for queryid, text, calls, exec_ms, plan_ms, rows in conn.execute(
+        _workload_query(schema, columns)
+    ).fetchall():
+        reason = _exclusion(queryid, text, calls, min_calls)
+        if reason:
+            excluded[reason] += 1
+            continue
+        if len(statements) >= limit:
+            excluded["beyond max_statements"] += 1
+            continue
+        statements.append(
+            Statement(int(queryid), text, int(calls), float(exec_ms), float(plan_ms), int(rows))
+        )
+    window = max((now - started).total_seconds(), 1.0)
+    return Workload(
+        database=database,
+        statements=tuple(statements),
+        window_seconds=window,
+        collected_at=datetime.now(UTC),
+        excluded=dict(excluded),
+    )
+
+
+def _exclusion(queryid: int | None, text: str | None, calls: int, min_calls: int) -> str | None:
+    if queryid is None or text is None or text == "<insufficient privilege>":
+        return "insufficient privilege (GRANT pg_read_all_stats)"
+    if MARKER in text:
+        return "the advisor's own"
+    if calls < min_calls:
+        return "fewer calls than min_calls"
+    return None

@@ -1,0 +1,177 @@
+"""Typed settings: defaults, then the TOML file, then `ADVISOR_*` variables, then flags.
+
+Every threshold the advisor uses is a named setting here, with its default and the reason
+for it, so that an operator can find and change it in one place.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from advisor.errors import UsageError
+
+
+class Settings(BaseSettings):
+    """All settings of the advisor. Field names are the TOML keys and, upper-cased with the
+    `ADVISOR_` prefix, the environment variables; `dsn` also falls back to DATABASE_URL."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ADVISOR_",
+        extra="forbid",
+        populate_by_name=True,
+        validate_default=True,
+    )
+
+    # --- connection
+    dsn: str = Field(
+        default="",
+        validation_alias=AliasChoices("dsn", "ADVISOR_DSN", "DATABASE_URL"),
+        description="libpq connection string or URL of the monitored server.",
+    )
+    databases: list[str] = Field(
+        default_factory=list,
+        description="Databases to analyse; empty means the DSN's own database.",
+    )
+    application_name: str = "pg-advisor"
+    # Catalog and statistics reads are small; a stuck one must not hang a job.
+    statement_timeout_ms: int = Field(default=10_000, gt=0)
+    # The advisor never needs a lock worth waiting for.
+    lock_timeout_ms: int = Field(default=1_000, gt=0)
+    connect_timeout_seconds: int = Field(default=10, gt=0)
+    # One EXPLAIN of one statement; a statement that takes longer to plan is skipped.
+    explain_timeout_ms: int = Field(default=2_000, gt=0)
+
+    # --- workload
+    min_calls: int = Field(
+        default=5, ge=1, description="Statements called fewer times are not analysed."
+    )
+    max_statements: int = Field(
+        default=5_000, ge=1, description="Analyse at most this many statements, by total time."
+    )
+
+    # --- candidates
+    max_key_columns: int = Field(default=4, ge=1, le=32)
+    # INCLUDE columns make an index-only scan possible; wider ones bloat the index.
+    max_include_columns: int = Field(default=3, ge=0, le=32)
+
+    # --- selection
+    budget_mb: float | None = Field(
+        default=None,
+        gt=0,
+        description="Storage for new indexes; default: half the size of the tables the "
+        "workload reads, at least min_budget_mb.",
+    )
+    min_budget_mb: float = Field(default=256.0, gt=0)
+    # A statement counts as helped only when its estimated cost drops at least this much;
+    # smaller drops are within the noise of the planner's estimates.
+    min_cost_reduction: float = Field(default=0.10, ge=0.0, lt=1.0)
+    # An index must save at least this much workload time per day to be recommended.
+    min_saved_ms_per_day: float = Field(default=1_000.0, ge=0.0)
+    max_recommendations: int = Field(default=20, ge=1)
+
+    @field_validator("databases", mode="before")
+    @classmethod
+    def _split_databases(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _FileSource(settings_cls, _FILE_VALUES.get()))
+
+    @property
+    def budget_bytes_override(self) -> int | None:
+        return None if self.budget_mb is None else int(self.budget_mb * 1024 * 1024)
+
+
+class _FileSource(PydanticBaseSettingsSource):
+    """Values read from the TOML file, the lowest-priority source."""
+
+    def __init__(self, settings_cls: type[BaseSettings], values: dict[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self._values = values
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._values.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._values)
+
+
+class _FileValues:
+    """Holds the file's values while Settings is built (sources are created by pydantic)."""
+
+    def __init__(self) -> None:
+        self._values: dict[str, Any] = {}
+
+    def get(self) -> dict[str, Any]:
+        return self._values
+
+    def set(self, values: dict[str, Any]) -> None:
+        self._values = values
+
+
+_FILE_VALUES = _FileValues()
+
+
+def load_settings(config_file: Path | None = None, **flags: Any) -> Settings:
+    """Build the settings from the file, the environment and flags (None flags are unset).
+
+    Raises UsageError naming the file, key and problem when anything is invalid."""
+    values: dict[str, Any] = {}
+    if config_file is not None:
+        values = read_config_file(config_file)
+    given = {key: value for key, value in flags.items() if value is not None}
+    _FILE_VALUES.set(values)
+    try:
+        return Settings(**given)
+    except ValidationError as error:
+        raise UsageError(_describe(error, config_file)) from None
+    finally:
+        _FILE_VALUES.set({})
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The TOML file's top-level table (an `[advisor]` table, if present, is used instead)."""
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise UsageError(f"configuration file {path} does not exist") from None
+    except PermissionError:
+        raise UsageError(f"configuration file {path} is not readable") from None
+    except tomllib.TOMLDecodeError as error:
+        raise UsageError(f"configuration file {path} is not valid TOML: {error}") from None
+    section = data.get("advisor", data)
+    if not isinstance(section, dict):
+        raise UsageError(f"configuration file {path}: [advisor] must be a table")
+    return section
+
+
+def _describe(error: ValidationError, config_file: Path | None) -> str:
+    where = f" (flags, ADVISOR_* variables or {config_file})" if config_file else ""
+    lines = [f"invalid configuration{where}:"]
+    for problem in error.errors():
+        key = ".".join(str(part) for part in problem["loc"]) or "settings"
+        message = problem["msg"]
+        if problem["type"] == "extra_forbidden":
+            message = "unknown setting"
+        lines.append(f"  {key}: {message}")
+    return "\n".join(lines)

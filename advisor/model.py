@@ -1,0 +1,447 @@
+"""The nouns of the advisor: plain, frozen dataclasses shared by every stage.
+
+Nothing here talks to PostgreSQL, the file system or the network; every other module
+passes these values between the stages of the pipeline.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+# PostgreSQL truncates identifiers longer than this many bytes (NAMEDATALEN - 1).
+MAX_IDENTIFIER_BYTES = 63
+
+
+@dataclass(frozen=True, order=True)
+class TableName:
+    """A table, schema-qualified. Names are the exact catalog spellings (no quotes)."""
+
+    schema: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{quote_ident(self.schema)}.{quote_ident(self.name)}"
+
+
+# ---------------------------------------------------------------------------- schema
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of a table as the catalog describes it."""
+
+    name: str
+    type_name: str
+    not_null: bool = False
+    # From pg_stats when readable; None when the statistics are unknown.
+    avg_width_bytes: int | None = None
+    n_distinct: float | None = None
+
+
+@dataclass(frozen=True)
+class KeyColumn:
+    """One key of an index: a column (or an expression) with its sort order.
+
+    `nulls_first` is explicit: PostgreSQL's default is NULLS LAST for ASC and NULLS FIRST
+    for DESC, and `KeyColumn.of` fills that default in.
+    """
+
+    column: str
+    descending: bool = False
+    nulls_first: bool = False
+    is_expression: bool = False
+
+    @classmethod
+    def of(
+        cls, column: str, descending: bool = False, nulls_first: bool | None = None
+    ) -> KeyColumn:
+        return cls(column, descending, descending if nulls_first is None else nulls_first)
+
+    def flipped(self) -> KeyColumn:
+        """The same key read backwards (what a backward index scan delivers)."""
+        return KeyColumn(self.column, not self.descending, not self.nulls_first, self.is_expression)
+
+    def sql(self) -> str:
+        text = f"({self.column})" if self.is_expression else quote_ident(self.column)
+        if self.descending:
+            text += " DESC"
+            if not self.nulls_first:
+                text += " NULLS LAST"
+        elif self.nulls_first:
+            text += " NULLS FIRST"
+        return text
+
+
+@dataclass(frozen=True)
+class Index:
+    """An index that exists in the catalog."""
+
+    name: str
+    table: TableName
+    keys: tuple[KeyColumn, ...]
+    include: tuple[str, ...] = ()
+    predicate: str | None = None
+    unique: bool = False
+    primary: bool = False
+    valid: bool = True
+    # Name of the constraint (primary key, unique, exclusion) the index backs, if any.
+    constraint: str | None = None
+    access_method: str = "btree"
+    size_bytes: int = 0
+    definition: str = ""
+    oid: int = 0
+
+    @property
+    def key_columns(self) -> tuple[str, ...]:
+        return tuple(k.column for k in self.keys)
+
+
+@dataclass(frozen=True)
+class Table:
+    name: TableName
+    columns: tuple[Column, ...]
+    indexes: tuple[Index, ...] = ()
+    row_estimate: float = 0.0
+    size_bytes: int = 0
+
+    def column(self, name: str) -> Column | None:
+        for column in self.columns:
+            if column.name == name:
+                return column
+        return None
+
+    @property
+    def column_names(self) -> frozenset[str]:
+        return frozenset(c.name for c in self.columns)
+
+
+@dataclass(frozen=True)
+class Schema:
+    """The user tables of one database, with the search path used to resolve bare names."""
+
+    tables: Mapping[TableName, Table] = field(default_factory=dict)
+    search_path: tuple[str, ...] = ("public",)
+
+    def resolve(self, name: str, schema: str | None = None) -> Table | None:
+        """The table a (possibly unqualified) name refers to, as PostgreSQL would resolve it."""
+        if schema is not None:
+            return self.tables.get(TableName(schema, name))
+        for candidate_schema in self.search_path:
+            table = self.tables.get(TableName(candidate_schema, name))
+            if table is not None:
+                return table
+        return None
+
+
+# -------------------------------------------------------------------------- workload
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One normalized statement of the workload, summed over users and nesting levels."""
+
+    queryid: int
+    text: str
+    calls: int
+    total_exec_ms: float
+    total_plan_ms: float = 0.0
+    rows: int = 0
+
+    @property
+    def total_ms(self) -> float:
+        return self.total_exec_ms + self.total_plan_ms
+
+    @property
+    def mean_ms(self) -> float:
+        return self.total_ms / self.calls if self.calls else 0.0
+
+
+@dataclass(frozen=True)
+class Workload:
+    """The statements of one database observed over a window of time."""
+
+    database: str
+    statements: tuple[Statement, ...]
+    window_seconds: float
+    collected_at: datetime
+    # Statements dropped before analysis (the advisor's own, other databases' ...), by reason.
+    excluded: Mapping[str, int] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+class Operator(enum.Enum):
+    """How a statement restricts a column, from most to least index-friendly."""
+
+    EQUALITY = "equality"
+    IN_LIST = "in"
+    IS_NULL = "is_null"
+    RANGE = "range"
+    LIKE_PREFIX = "like_prefix"
+
+    @property
+    def is_equality(self) -> bool:
+        return self in (Operator.EQUALITY, Operator.IN_LIST, Operator.IS_NULL)
+
+
+@dataclass(frozen=True)
+class Filter:
+    """A restriction of one column by a constant, a parameter or an outer reference."""
+
+    column: str
+    operator: Operator
+
+
+@dataclass(frozen=True)
+class OrderKey:
+    column: str
+    descending: bool = False
+    nulls_first: bool = False
+
+    @classmethod
+    def of(cls, column: str, descending: bool = False, nulls_first: bool | None = None) -> OrderKey:
+        return cls(column, descending, descending if nulls_first is None else nulls_first)
+
+
+@dataclass(frozen=True)
+class TableAccess:
+    """How one query block reads one occurrence of a table.
+
+    `order_by` is set only when the block's whole ORDER BY is on this table's columns (only
+    then can an index deliver the order). `used_columns` is None when every column is read
+    (`SELECT *`, a whole-row reference), which rules out index-only scans.
+    """
+
+    table: TableName
+    filters: tuple[Filter, ...] = ()
+    join_columns: tuple[str, ...] = ()
+    order_by: tuple[OrderKey, ...] = ()
+    group_by: tuple[str, ...] = ()
+    used_columns: frozenset[str] | None = frozenset()
+    limited: bool = False
+
+
+class StatementKind(enum.Enum):
+    SELECT = "select"
+    INSERT = "insert"
+    UPDATE = "update"
+    DELETE = "delete"
+
+
+@dataclass(frozen=True)
+class ParsedStatement:
+    """What the parser learned about a statement: the text to plan and how it reads tables."""
+
+    queryid: int
+    kind: StatementKind
+    plannable_text: str
+    accesses: tuple[TableAccess, ...]
+    parameter_count: int = 0
+
+    @property
+    def tables(self) -> frozenset[TableName]:
+        return frozenset(a.table for a in self.accesses)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A statement left out of the analysis, with the reason a user can act on."""
+
+    queryid: int
+    reason: str
+    text: str = ""
+
+
+# ----------------------------------------------------------------- designs and advice
+
+
+@dataclass(frozen=True)
+class IndexDesign:
+    """An index that could be built: the unit of candidates and recommendations."""
+
+    table: TableName
+    keys: tuple[KeyColumn, ...]
+    include: tuple[str, ...] = ()
+    predicate: str | None = None
+    access_method: str = "btree"
+
+    @property
+    def key_columns(self) -> tuple[str, ...]:
+        return tuple(k.column for k in self.keys)
+
+    def sort_key(self) -> tuple[str, str, str, str, str]:
+        """A total, deterministic order (ties in rankings are broken by it)."""
+        return (
+            str(self.table),
+            self.access_method,
+            ", ".join(k.sql() for k in self.keys),
+            ", ".join(self.include),
+            self.predicate or "",
+        )
+
+    def __lt__(self, other: IndexDesign) -> bool:
+        return self.sort_key() < other.sort_key()
+
+    @property
+    def width(self) -> int:
+        return len(self.keys) + len(self.include)
+
+    def serves_prefix_of(self, other: IndexDesign) -> bool:
+        """True when `other` can do everything this design can: same table, method,
+        predicate, and this design's keys are a leading prefix of `other`'s (in the same
+        order, or all reversed, which a backward scan serves), with its INCLUDE columns
+        among `other`'s columns."""
+        if (self.table, self.predicate, self.access_method) != (
+            other.table,
+            other.predicate,
+            other.access_method,
+        ):
+            return False
+        if len(self.keys) > len(other.keys):
+            return False
+        prefix = other.keys[: len(self.keys)]
+        same = prefix == self.keys
+        reversed_ = tuple(k.flipped() for k in prefix) == self.keys
+        if not (same or reversed_):
+            return False
+        other_columns = set(other.key_columns) | set(other.include)
+        return set(self.include) <= other_columns
+
+    def name(self) -> str:
+        """A stable, readable index name within PostgreSQL's 63-byte limit."""
+        parts = [self.table.name, *(_name_part(k) for k in self.keys)]
+        if self.include:
+            parts.append("incl")
+            parts.extend(self.include)
+        if self.predicate:
+            parts.append("part")
+        suffix = "idx" if self.access_method == "btree" else self.access_method
+        base = "_".join(parts + [suffix])
+        if len(base.encode()) <= MAX_IDENTIFIER_BYTES:
+            return base
+        digest = hashlib.sha1(self.definition_sql().encode()).hexdigest()[:8]
+        head = base.encode()[: MAX_IDENTIFIER_BYTES - len(digest) - len(suffix) - 2]
+        return f"{head.decode(errors='ignore').rstrip('_')}_{digest}_{suffix}"
+
+    def definition_sql(self) -> str:
+        """The part of CREATE INDEX after the index name: `ON table USING ... (...) ...`."""
+        sql = f"ON {self.table} USING {self.access_method} ("
+        sql += ", ".join(k.sql() for k in self.keys) + ")"
+        if self.include:
+            sql += " INCLUDE (" + ", ".join(quote_ident(c) for c in self.include) + ")"
+        if self.predicate:
+            sql += f" WHERE {self.predicate}"
+        return sql
+
+    def create_sql(self, concurrently: bool = True, if_not_exists: bool = True) -> str:
+        words = ["CREATE INDEX"]
+        if concurrently:
+            words.append("CONCURRENTLY")
+        if if_not_exists:
+            words.append("IF NOT EXISTS")
+        words.append(quote_ident(self.name()))
+        return " ".join(words) + " " + self.definition_sql()
+
+    def hypothetical_sql(self) -> str:
+        """The statement HypoPG takes (no name, no CONCURRENTLY)."""
+        return "CREATE INDEX " + self.definition_sql()
+
+    def __str__(self) -> str:
+        return self.definition_sql()
+
+
+def _name_part(key: KeyColumn) -> str:
+    text = key.column
+    if key.is_expression:
+        text = "".join(ch if ch.isalnum() else "_" for ch in text).strip("_")
+    return text + ("_desc" if key.descending else "")
+
+
+@dataclass(frozen=True)
+class PlanEstimate:
+    """The planner's estimate for one statement under one set of hypothetical indexes."""
+
+    cost: float
+    used: frozenset[IndexDesign]
+
+
+@dataclass(frozen=True)
+class StatementEffect:
+    """What one index set does to one statement, by the planner's estimate."""
+
+    queryid: int
+    query: str
+    calls: int
+    mean_ms: float
+    cost_before: float
+    cost_after: float
+    estimated_ms_saved_per_day: float
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    design: IndexDesign
+    estimated_size_bytes: int
+    estimated_ms_saved_per_day: float
+    statements: tuple[StatementEffect, ...]
+
+    @property
+    def name(self) -> str:
+        return self.design.name()
+
+    @property
+    def create_sql(self) -> str:
+        return self.design.create_sql()
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The outcome of one analysis of one database."""
+
+    database: str
+    recommendations: tuple[Recommendation, ...]
+    skipped: tuple[Skipped, ...]
+    statements_total: int
+    statements_analysed: int
+    window_seconds: float
+    budget_bytes: int
+    whatif_explains: int = 0
+    whatif_cache_hits: int = 0
+    elapsed_seconds: float = 0.0
+    workload_ms_per_day: float = 0.0
+
+
+# ------------------------------------------------------------------------- helpers
+
+_SAFE_IDENTIFIER_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
+
+# Words that must be quoted when used as identifiers (PostgreSQL's reserved key words).
+RESERVED_WORDS = frozenset(
+    """all analyse analyze and any array as asc asymmetric both case cast check collate column
+    constraint create current_catalog current_date current_role current_time current_timestamp
+    current_user default deferrable desc distinct do else end except false fetch for foreign
+    from grant group having in initially intersect into lateral leading limit localtime
+    localtimestamp not null offset on only or order placing primary references returning
+    select session_user some symmetric system_user table then to trailing true union unique
+    user using variadic when where window with authorization binary collation concurrently
+    cross current_schema freeze full ilike inner is isnull join left like natural notnull
+    outer overlaps right similar tablesample verbose""".split()
+)
+
+
+def quote_ident(name: str) -> str:
+    """Quote an identifier the way PostgreSQL's quote_ident() does."""
+    if (
+        name
+        and (name[0].isalpha() or name[0] == "_")
+        and all(ch in _SAFE_IDENTIFIER_CHARS for ch in name)
+        and name.isascii()
+        and name not in RESERVED_WORDS
+    ):
+        return name
+    return '"' + name.replace('"', '""') + '"'

@@ -1,0 +1,180 @@
+"""A throwaway PostgreSQL cluster for the demo and the tests.
+
+It runs the distribution's real server binaries with pg_stat_statements preloaded (and
+pg_qualstats where installed), listening on 127.0.0.1 only. initdb refuses to run as root,
+so when we are root the cluster runs as the unprivileged `postgres` user.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from advisor.errors import AdvisorError
+
+PG_ROOT = Path("/usr/lib/postgresql")
+
+
+def find_bindir() -> Path:
+    """The newest installed server's bin directory (override: ADVISOR_PG_BINDIR)."""
+    override = os.environ.get("ADVISOR_PG_BINDIR")
+    if override:
+        return Path(override)
+    majors = sorted(
+        (p for p in PG_ROOT.glob("*") if (p / "bin" / "initdb").exists()),
+        key=lambda p: int(p.name) if p.name.isdigit() else 0,
+    )
+    if not majors:
+        raise AdvisorError(
+            "no PostgreSQL server found under /usr/lib/postgresql: run `make setup` "
+            "(installs the Debian packages postgresql and postgresql-contrib)"
+        )
+    return majors[-1] / "bin"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ThrowawayCluster:
+    """A PostgreSQL cluster in a temporary directory, removed again by `destroy()`."""
+
+    def __init__(
+        self,
+        *,
+        port: int | None = None,
+        settings: dict[str, str] | None = None,
+        bindir: Path | None = None,
+    ) -> None:
+        self.bindir = bindir or find_bindir()
+        self.major = int(self.bindir.parent.name) if self.bindir.parent.name.isdigit() else 0
+        self.port = port or free_port()
+        self.base = Path(tempfile.mkdtemp(prefix="pg-advisor-cluster-"))
+        self.datadir = self.base / "data"
+        self.logfile = self.base / "server.log"
+        self.extra_settings = settings or {}
+        self._as_user = "postgres" if os.geteuid() == 0 else None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def init(self) -> None:
+        """initdb with trust authentication on the loopback interface."""
+        if self._as_user:
+            entry = pwd.getpwnam(self._as_user)
+            os.chmod(self.base, 0o755)
+            os.chown(self.base, entry.pw_uid, entry.pw_gid)
+        self._run(
+            [
+                str(self.bindir / "initdb"),
+                "-D",
+                str(self.datadir),
+                "--auth=trust",
+                "--username=postgres",
+                "--encoding=UTF8",
+                "--locale=C",
+            ]
+        )
+        with (self.datadir / "postgresql.conf").open("a") as conf:
+            for key, value in self.server_settings().items():
+                conf.write(f"{key} = {value}\n")
+
+    def server_settings(self) -> dict[str, str]:
+        preload = ["pg_stat_statements"]
+        if self.has_library("pg_qualstats"):
+            preload.append("pg_qualstats")
+        settings = {
+            "listen_addresses": "'127.0.0.1'",
+            "port": str(self.port),
+            "unix_socket_directories": f"'{self.base}'",
+            "shared_preload_libraries": "'" + ",".join(preload) + "'",
+            "fsync": "off",
+            "synchronous_commit": "off",
+            "full_page_writes": "off",
+            "jit": "off",
+            "max_connections": "50",
+            "log_line_prefix": "'%m [%p] app=%a db=%d '",
+            "pg_stat_statements.max": "10000",
+        }
+        settings.update(self.extra_settings)
+        return settings
+
+    def has_library(self, name: str) -> bool:
+        return (self.bindir.parent / "lib" / f"{name}.so").exists()
+
+    def has_extension(self, name: str) -> bool:
+        share = Path("/usr/share/postgresql") / str(self.major) / "extension"
+        return (share / f"{name}.control").exists()
+
+    def start(self) -> None:
+        self._pg_ctl("start", "-w", "-t", "60", "-l", str(self.logfile))
+
+    def stop(self, mode: str = "fast") -> None:
+        if (self.datadir / "postmaster.pid").exists():
+            self._pg_ctl("stop", "-w", "-t", "60", "-m", mode)
+
+    def restart(self) -> None:
+        self._pg_ctl("restart", "-w", "-t", "60", "-m", "fast", "-l", str(self.logfile))
+
+    def destroy(self) -> None:
+        try:
+            self.stop("immediate")
+        finally:
+            shutil.rmtree(self.base, ignore_errors=True)
+
+    def __enter__(self) -> ThrowawayCluster:
+        self.init()
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.destroy()
+
+    # ------------------------------------------------------------------ access
+
+    def dsn(self, dbname: str = "postgres", user: str = "postgres") -> str:
+        return f"postgresql://{user}@127.0.0.1:{self.port}/{dbname}"
+
+    def server_log(self) -> str:
+        try:
+            return self.logfile.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def _pg_ctl(self, *args: str) -> None:
+        self._run([str(self.bindir / "pg_ctl"), "-D", str(self.datadir), *args])
+
+    def _run(self, command: Sequence[str]) -> None:
+        if self._as_user:
+            command = ["runuser", "-u", self._as_user, "--", *command]
+        result = subprocess.run(
+            command, capture_output=True, text=True, cwd=self.base, check=False
+        )
+        if result.returncode != 0:
+            raise AdvisorError(
+                f"{' '.join(command)} failed ({result.returncode}):\n"
+                f"{result.stdout}{result.stderr}\n{self.server_log()[-3000:]}"
+            )
+
+
+def wait_until_ready(dsn: str, timeout_seconds: float = 30.0) -> None:
+    """Block until the server accepts connections (after a restart)."""
+    import psycopg
+
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        try:
+            psycopg.connect(dsn, connect_timeout=2).close()
+            return
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)

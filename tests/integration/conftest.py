@@ -1,0 +1,23 @@
+"""Databases shared by the integration tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from advisor import sample
+from advisor.sandbox import ThrowawayCluster
+from tests.support import create_database, reset_statements, run_workload
+
+
+def drive_sample_workload(dsn: str) -> None:
+    """Reset pg_stat_statements, then run the sample application's statements."""
+    reset_statements(dsn)
+    run_workload(dsn, [(s.sql, s.params, s.calls) for s in sample.STATEMENTS])
+
+
+@pytest.fixture(scope="session")
+def blog_dsn(cluster: ThrowawayCluster) -> str:
+    """The sample blog application with its data and a real workload."""
+    dsn = create_database(cluster, "blog", sample.SCHEMA_SQL + sample.data_sql())
+    drive_sample_workload(dsn)
+    return dsn

@@ -1,0 +1,118 @@
+"""The planner port against a real server with HypoPG."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from advisor.config import Settings
+from advisor.model import (
+    IndexDesign,
+    KeyColumn,
+    ParsedStatement,
+    StatementKind,
+    TableAccess,
+    TableName,
+)
+from advisor.pg import Connection, capabilities, session
+from advisor.sandbox import ThrowawayCluster
+from advisor.whatif import PlanningError, WhatIf
+from tests.support import create_database, settings_for
+
+EVENTS = TableName("public", "Events")
+BY_ACCOUNT = IndexDesign(EVENTS, (KeyColumn.of("accountId"),))
+BY_ACCOUNT_TIME = IndexDesign(EVENTS, (KeyColumn.of("accountId"), KeyColumn.of("at")))
+
+
+def _statement(queryid: int, text: str, parameters: int) -> ParsedStatement:
+    return ParsedStatement(queryid, StatementKind.SELECT, text, (TableAccess(EVENTS),), parameters)
+
+
+@pytest.fixture(scope="module")
+def events_dsn(cluster: ThrowawayCluster) -> str:
+    return create_database(
+        cluster,
+        "whatif",
+        """
+        CREATE TABLE "Events" ("id" bigint PRIMARY KEY, "accountId" int NOT NULL, "at" timestamptz NOT NULL);
+        INSERT INTO "Events" SELECT g, g % 5000, now() - g * interval '1 second'
+        FROM generate_series(1, 300000) g;
+        """,
+    )
+
+
+@pytest.fixture()
+def conn(events_dsn: str) -> Iterator[Connection]:
+    settings: Settings = settings_for(events_dsn)
+    with session(events_dsn, settings) as connection:
+        yield connection
+
+
+@pytest.fixture()
+def whatif(conn: Connection) -> Iterator[WhatIf]:
+    port = WhatIf(conn, capabilities(conn), explain_timeout_ms=2000)
+    yield port
+    port.close()
+
+
+PAGINATION = 'SELECT "id" FROM "Events" WHERE "accountId" = $1 ORDER BY "at" DESC LIMIT $2'
+
+
+def test_hypothetical_index_lowers_the_cost_and_is_reported_used(whatif: WhatIf) -> None:
+    whatif.register(_statement(1, PAGINATION, 2))
+    before = whatif.plan(1, ())
+    after = whatif.plan(1, [BY_ACCOUNT_TIME])
+    assert after.cost < before.cost / 10
+    assert after.used == {BY_ACCOUNT_TIME}
+    assert before.used == frozenset()
+
+
+def test_plan_changes_back_when_the_hypothetical_index_goes_away(whatif: WhatIf) -> None:
+    # A cached generic plan would keep using a dropped index: each plan must be fresh.
+    whatif.register(_statement(1, PAGINATION, 2))
+    with_index = whatif.plan(1, [BY_ACCOUNT_TIME])
+    other = whatif.plan(1, [BY_ACCOUNT])
+    assert other.used == {BY_ACCOUNT}
+    assert other.cost > with_index.cost
+
+
+def test_costs_are_cached_per_statement_and_index_set(whatif: WhatIf) -> None:
+    whatif.register(_statement(1, PAGINATION, 2))
+    whatif.plan(1, [BY_ACCOUNT])
+    explains = whatif.explains
+    whatif.plan(1, [BY_ACCOUNT])
+    # An index on another table does not change this statement's plan: still cached.
+    whatif.plan(1, [BY_ACCOUNT, IndexDesign(TableName("public", "other"), (KeyColumn.of("x"),))])
+    assert whatif.explains == explains
+    assert whatif.cache_hits >= 2
+
+
+def test_size_estimate_grows_with_the_keys(whatif: WhatIf) -> None:
+    assert whatif.size_bytes(BY_ACCOUNT_TIME) > whatif.size_bytes(BY_ACCOUNT) > 1_000_000
+
+
+def test_a_statement_that_cannot_be_planned_is_refused_with_the_reason(whatif: WhatIf) -> None:
+    with pytest.raises(PlanningError, match="does not exist"):
+        whatif.register(_statement(2, 'SELECT "nope" FROM "Events" WHERE "id" = $1', 1))
+
+
+def test_typed_parameters_plan_on_the_generic_path(whatif: WhatIf) -> None:
+    whatif.register(_statement(3, 'SELECT count(*) FROM "Events" WHERE "at" > $1::timestamptz', 1))
+    assert whatif.plan(3, ()).cost > 0
+
+
+def test_advisor_session_is_read_only(conn: Connection) -> None:
+    row = conn.execute("SHOW transaction_read_only").fetchone()
+    assert row == ("on",)
+    app = conn.execute("SHOW application_name").fetchone()
+    assert app == ("pg-advisor",)
+    assert conn.execute("SHOW lock_timeout").fetchone() == ("1s",)
+
+
+@pytest.mark.pg16
+def test_generic_plan_explain_on_16_and_newer(conn: Connection, whatif: WhatIf) -> None:
+    if not capabilities(conn).generic_plan_explain:
+        pytest.skip("EXPLAIN (GENERIC_PLAN) needs PostgreSQL 16+; this server plans via PREPARE")
+    whatif.register(_statement(1, PAGINATION, 2))
+    assert whatif.plan(1, [BY_ACCOUNT_TIME]).used == {BY_ACCOUNT_TIME}

@@ -1,0 +1,155 @@
+"""Candidate designs derived from how statements read tables."""
+
+from __future__ import annotations
+
+from advisor.analyze.candidates import CandidateSettings, generate_candidates
+from advisor.model import (
+    Column,
+    Filter,
+    Index,
+    IndexDesign,
+    KeyColumn,
+    Operator,
+    OrderKey,
+    ParsedStatement,
+    Schema,
+    StatementKind,
+    Table,
+    TableAccess,
+    TableName,
+)
+
+POSTS = TableName("public", "posts")
+COLUMNS = ("id", "author_id", "status", "created_at", "title", "body", "score")
+
+
+def schema(*indexes: Index) -> Schema:
+    columns = tuple(
+        Column(c, "text" if c == "body" else "integer", n_distinct=-0.5 if c == "author_id" else 5)
+        for c in COLUMNS
+    )
+    table = Table(POSTS, columns, indexes=indexes, row_estimate=100_000)
+    return Schema({POSTS: table})
+
+
+def statement(queryid: int, access: TableAccess, kind: StatementKind = StatementKind.SELECT) -> ParsedStatement:
+    return ParsedStatement(queryid, kind, "select 1", (access,))
+
+
+def keys(*columns: str) -> tuple[KeyColumn, ...]:
+    return tuple(KeyColumn.of(c) for c in columns)
+
+
+def designs(*statements: ParsedStatement, existing: tuple[Index, ...] = ()) -> set[IndexDesign]:
+    return set(generate_candidates(statements, schema(*existing), CandidateSettings()))
+
+
+PAGINATION = TableAccess(
+    POSTS,
+    filters=(Filter("author_id", Operator.EQUALITY),),
+    order_by=(OrderKey.of("created_at", descending=True),),
+    used_columns=frozenset({"id", "title", "author_id", "created_at"}),
+    limited=True,
+)
+
+
+def test_equality_then_order_by_with_backward_scan_direction() -> None:
+    found = designs(statement(1, PAGINATION))
+    assert IndexDesign(POSTS, keys("author_id", "created_at")) in found
+    assert IndexDesign(POSTS, keys("author_id")) in found
+
+
+def test_mixed_order_directions_are_kept_relative_to_each_other() -> None:
+    access = TableAccess(
+        POSTS,
+        filters=(Filter("author_id", Operator.EQUALITY),),
+        order_by=(OrderKey.of("score", descending=True), OrderKey.of("created_at")),
+    )
+    found = designs(statement(1, access))
+    expected = (KeyColumn.of("author_id"), KeyColumn.of("score"), KeyColumn.of("created_at", True))
+    assert IndexDesign(POSTS, expected) in found
+
+
+def test_covering_variant_includes_the_other_selected_columns() -> None:
+    found = designs(statement(1, PAGINATION))
+    assert IndexDesign(POSTS, keys("author_id", "created_at"), include=("id", "title")) in found
+
+
+def test_no_covering_variant_for_select_star_or_wide_columns() -> None:
+    star = TableAccess(POSTS, filters=(Filter("author_id", Operator.EQUALITY),), used_columns=None)
+    wide = TableAccess(
+        POSTS, filters=(Filter("author_id", Operator.EQUALITY),), used_columns=frozenset({"body"})
+    )
+    assert all(not d.include for d in designs(statement(1, star), statement(2, wide)))
+
+
+def test_no_covering_variant_for_writes() -> None:
+    update = TableAccess(
+        POSTS, filters=(Filter("author_id", Operator.EQUALITY),), used_columns=frozenset({"score"})
+    )
+    assert all(not d.include for d in designs(statement(1, update, StatementKind.UPDATE)))
+
+
+def test_equality_columns_come_before_the_range_column() -> None:
+    access = TableAccess(
+        POSTS,
+        filters=(Filter("created_at", Operator.RANGE), Filter("status", Operator.EQUALITY)),
+    )
+    found = designs(statement(1, access))
+    assert IndexDesign(POSTS, keys("status", "created_at")) in found
+    assert IndexDesign(POSTS, keys("created_at", "status")) not in found
+
+
+def test_equality_column_used_by_more_statements_leads() -> None:
+    both = TableAccess(
+        POSTS,
+        filters=(Filter("status", Operator.EQUALITY), Filter("author_id", Operator.EQUALITY)),
+    )
+    status_only = TableAccess(POSTS, filters=(Filter("status", Operator.EQUALITY),))
+    found = designs(statement(1, both), statement(2, status_only))
+    assert IndexDesign(POSTS, keys("status", "author_id")) in found
+    assert IndexDesign(POSTS, keys("author_id", "status")) not in found
+
+
+def test_order_by_fixed_by_equality_is_not_needed_in_the_index() -> None:
+    access = TableAccess(
+        POSTS,
+        filters=(Filter("author_id", Operator.EQUALITY),),
+        order_by=(OrderKey.of("author_id"), OrderKey.of("created_at")),
+    )
+    assert IndexDesign(POSTS, keys("author_id", "created_at")) in designs(statement(1, access))
+
+
+def test_candidates_served_by_an_existing_index_are_dropped() -> None:
+    existing = Index("posts_author_created", POSTS, keys("author_id", "created_at"))
+    found = designs(statement(1, PAGINATION), existing=(existing,))
+    assert IndexDesign(POSTS, keys("author_id")) not in found
+    assert IndexDesign(POSTS, keys("author_id", "created_at")) not in found
+
+
+def test_an_invalid_existing_index_serves_nothing() -> None:
+    broken = Index("posts_author", POSTS, keys("author_id"), valid=False)
+    assert IndexDesign(POSTS, keys("author_id")) in designs(statement(1, PAGINATION), existing=(broken,))
+
+
+def test_candidates_map_to_every_statement_they_may_help() -> None:
+    other = TableAccess(POSTS, filters=(Filter("author_id", Operator.IN_LIST),))
+    found = generate_candidates(
+        [statement(1, PAGINATION), statement(2, other)], schema(), CandidateSettings()
+    )
+    assert found[IndexDesign(POSTS, keys("author_id"))] == {1, 2}
+
+
+def test_key_count_is_capped() -> None:
+    access = TableAccess(
+        POSTS,
+        filters=tuple(Filter(c, Operator.EQUALITY) for c in ("id", "author_id", "status", "score")),
+        order_by=(OrderKey.of("created_at"),),
+    )
+    found = generate_candidates([statement(1, access)], schema(), CandidateSettings(max_key_columns=3))
+    assert max(len(d.keys) for d in found) == 3
+
+
+def test_join_column_gets_a_candidate() -> None:
+    access = TableAccess(POSTS, join_columns=("author_id",))
+    assert IndexDesign(POSTS, keys("author_id")) in designs(statement(1, access))
