@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -29,7 +29,7 @@ app = typer.Typer(
 )
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     table = "table"
     json = "json"
     sql = "sql"
@@ -56,7 +56,9 @@ ConfigOption = Annotated[
 ]
 DsnOption = Annotated[
     str | None,
-    typer.Option("--dsn", help="Connection string; falls back to DATABASE_URL.", show_default=False),
+    typer.Option(
+        "--dsn", help="Connection string; falls back to DATABASE_URL.", show_default=False
+    ),
 ]
 FormatOption = Annotated[OutputFormat, typer.Option("--format", help="Output format.")]
 VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Log progress to stderr.")]
@@ -69,11 +71,15 @@ def recommend(
     output: FormatOption = OutputFormat.table,
     budget_mb: Annotated[
         float | None,
-        typer.Option("--budget-mb", help="Storage budget for new indexes, in MiB.", show_default=False),
+        typer.Option(
+            "--budget-mb", help="Storage budget for new indexes, in MiB.", show_default=False
+        ),
     ] = None,
     min_calls: Annotated[
         int | None,
-        typer.Option("--min-calls", help="Ignore statements called fewer times.", show_default=False),
+        typer.Option(
+            "--min-calls", help="Ignore statements called fewer times.", show_default=False
+        ),
     ] = None,
     database: Annotated[
         list[str] | None,
@@ -87,7 +93,8 @@ def recommend(
         settings = load_settings(
             config, dsn=dsn, budget_mb=budget_mb, min_calls=min_calls, databases=database or None
         )
-        analyses = [_analyse_one(settings, db) for db in settings.databases or [None]]
+        targets: list[str | None] = list(settings.databases) or [None]
+        analyses = [_analyse_one(settings, db) for db in targets]
     except AdvisorError as error:
         _fail(error)
     except Exception as error:  # a bug: say so, and where to report it

@@ -48,7 +48,9 @@ def main() -> None:
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute("CREATE EXTENSION pg_stat_statements")
             conn.execute("CREATE EXTENSION hypopg")
-            console.print("Loading the sample blog (organizations, users, posts, comments, orders)…")
+            console.print(
+                "Loading the sample blog (organizations, users, posts, comments, orders)…"
+            )
             conn.execute(sample.SCHEMA_SQL + sample.data_sql())
             conn.execute("ANALYZE")
             conn.execute("SELECT pg_stat_statements_reset()")
@@ -63,7 +65,7 @@ def main() -> None:
         print_table([analysis], console)
         script = to_sql([analysis])
         console.rule("[bold]pg-advisor recommend --dsn … --format sql")
-        console.print(script, highlight=False, markup=False)
+        console.print(script, highlight=False, markup=False, soft_wrap=True)
 
         console.rule("[bold]Closing the loop: build the indexes, run the workload again")
         with psycopg.connect(dsn, autocommit=True) as conn:

@@ -321,7 +321,7 @@ class IndexDesign:
         if self.predicate:
             parts.append("part")
         suffix = "idx" if self.access_method == "btree" else self.access_method
-        base = "_".join(parts + [suffix])
+        base = "_".join([*parts, suffix])
         if len(base.encode()) <= MAX_IDENTIFIER_BYTES:
             return base
         digest = hashlib.sha1(self.definition_sql().encode()).hexdigest()[:8]
@@ -421,17 +421,19 @@ class Analysis:
 _SAFE_IDENTIFIER_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
 
 # Words that must be quoted when used as identifiers (PostgreSQL's reserved key words).
-RESERVED_WORDS = frozenset(
-    """all analyse analyze and any array as asc asymmetric both case cast check collate column
-    constraint create current_catalog current_date current_role current_time current_timestamp
-    current_user default deferrable desc distinct do else end except false fetch for foreign
-    from grant group having in initially intersect into lateral leading limit localtime
-    localtimestamp not null offset on only or order placing primary references returning
-    select session_user some symmetric system_user table then to trailing true union unique
-    user using variadic when where window with authorization binary collation concurrently
-    cross current_schema freeze full ilike inner is isnull join left like natural notnull
-    outer overlaps right similar tablesample verbose""".split()
-)
+_RESERVED_WORDS_TEXT = """
+    all analyse analyze and any array as asc asymmetric both case cast check collate
+    column constraint create current_catalog current_date current_role current_time
+    current_timestamp current_user default deferrable desc distinct do else end except
+    false fetch for foreign from grant group having in initially intersect into lateral
+    leading limit localtime localtimestamp not null offset on only or order placing
+    primary references returning select session_user some symmetric system_user table
+    then to trailing true union unique user using variadic when where window with
+    authorization binary collation concurrently cross current_schema freeze full ilike
+    inner is isnull join left like natural notnull outer overlaps right similar
+    tablesample verbose
+"""
+RESERVED_WORDS = frozenset(_RESERVED_WORDS_TEXT.split())
 
 
 def quote_ident(name: str) -> str:

@@ -56,7 +56,7 @@ def session_conninfo(dsn: str, settings: Settings, database: str | None = None) 
     params.setdefault("connect_timeout", str(settings.connect_timeout_seconds))
     if database:
         params["dbname"] = database
-    return make_conninfo(**params)
+    return make_conninfo("", **params)
 
 
 def connect(dsn: str, settings: Settings, database: str | None = None) -> Connection:

@@ -51,7 +51,12 @@ CREATE TABLE "orders" (
 def data_sql(scale: int = 1) -> str:
     """INSERTs generating the data: about 200k posts, 400k comments and 200k orders at
     scale 1, with deterministic pseudo-random values."""
-    users, posts, comments, orders = 20_000 * scale, 200_000 * scale, 400_000 * scale, 200_000 * scale
+    users, posts, comments, orders = (
+        20_000 * scale,
+        200_000 * scale,
+        400_000 * scale,
+        200_000 * scale,
+    )
     return f"""
 SELECT setseed(0.42);
 INSERT INTO "organizations" ("name", "plan")

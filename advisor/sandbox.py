@@ -155,9 +155,7 @@ class ThrowawayCluster:
     def _run(self, command: Sequence[str]) -> None:
         if self._as_user:
             command = ["runuser", "-u", self._as_user, "--", *command]
-        result = subprocess.run(
-            command, capture_output=True, text=True, cwd=self.base, check=False
-        )
+        result = subprocess.run(command, capture_output=True, text=True, cwd=self.base, check=False)
         if result.returncode != 0:
             raise AdvisorError(
                 f"{' '.join(command)} failed ({result.returncode}):\n"

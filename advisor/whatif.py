@@ -8,6 +8,7 @@ changes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -86,17 +87,14 @@ class WhatIf:
         """HypoPG's estimate of the index's size on disk."""
         if design not in self._sizes:
             oid = self._create(design)
-            row = self._conn.execute(
-                f"{MARKER} SELECT hypopg_relation_size(%s)", (oid,)
-            ).fetchone()
+            row = self._conn.execute(f"{MARKER} SELECT hypopg_relation_size(%s)", (oid,)).fetchone()
             self._sizes[design] = int(row[0]) if row else 0
         return self._sizes[design]
 
     def close(self) -> None:
-        try:
+        # If the session is already gone, its hypothetical indexes went with it.
+        with contextlib.suppress(psycopg.Error):
             self._conn.execute(f"{MARKER} SELECT hypopg_reset()")
-        except psycopg.Error:
-            pass  # the session is going away; its hypothetical indexes with it
 
     # ---------------------------------------------------------------- internals
 
@@ -176,10 +174,8 @@ class WhatIf:
     def _stop_tracking_own_statements(self) -> None:
         # Superusers can keep the advisor's EXPLAINs out of pg_stat_statements altogether;
         # everyone else relies on the MARKER comment being filtered out.
-        try:
+        with contextlib.suppress(psycopg.Error):
             self._conn.execute("SET pg_stat_statements.track = 'none'")
-        except psycopg.Error:
-            pass
 
 
 def _hypo_name(oid: int) -> str:

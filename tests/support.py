@@ -15,7 +15,10 @@ Params = Callable[[random.Random], Sequence[Any]]
 
 
 def create_database(
-    cluster: ThrowawayCluster, name: str, ddl: str, extensions: Sequence[str] = ("pg_stat_statements", "hypopg")
+    cluster: ThrowawayCluster,
+    name: str,
+    ddl: str,
+    extensions: Sequence[str] = ("pg_stat_statements", "hypopg"),
 ) -> str:
     """A fresh database with the given schema and data, analysed; returns its DSN."""
     with psycopg.connect(cluster.dsn(), autocommit=True) as conn:

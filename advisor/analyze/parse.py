@@ -747,8 +747,12 @@ class _Analyser:
             operator = Operator.LIKE_PREFIX
         elif kind in _BETWEEN:
             operator = Operator.RANGE
-        if operator is not None and value:
-            self._filter(lexpr, operator, scope, filterable)
+        if operator is None or not value:
+            return
+        # `(a, b) IN (($1, $2), ...)`, as ORMs write composite keys: each column is listed.
+        columns = lexpr.args if isinstance(lexpr, ast.RowExpr) else (lexpr,)
+        for column in columns or ():
+            self._filter(column, operator, scope, filterable)
 
     def _comparison(
         self, lexpr: Any, rexpr: Any, name: str, scope: _Scope, filterable: list[_Entry] | None

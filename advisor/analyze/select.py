@@ -124,7 +124,11 @@ class _Search:
         new_cost = min(current, self._cost_with(queryid, design))
         # Noise is judged against the statement's cost now: a second, wider index that
         # cuts an already cheap plan by 90% (no sort for ORDER BY ... LIMIT) counts.
-        if base <= 0 or current <= 0 or (current - new_cost) / current < self.settings.min_cost_reduction:
+        if (
+            base <= 0
+            or current <= 0
+            or (current - new_cost) / current < self.settings.min_cost_reduction
+        ):
             return 0.0
         return self.targets[queryid].statement.total_ms * (current - new_cost) / base
 
@@ -205,7 +209,8 @@ def _verify(
         keep = [
             d
             for d in chosen
-            if sum(e.estimated_ms_saved_per_day for e in effects[d]) >= settings.min_saved_ms_per_day
+            if sum(e.estimated_ms_saved_per_day for e in effects[d])
+            >= settings.min_saved_ms_per_day
             and effects[d]
         ]
         if keep == chosen:

@@ -86,8 +86,8 @@ def read_schema(conn: Connection) -> Schema:
         )
         for oid, _, _, reltuples, size in tables
     }
-    row = conn.execute(SEARCH_PATH_SQL).fetchone()
-    search_path = tuple(row[0]) if row and row[0] else ("public",)
+    path_row = conn.execute(SEARCH_PATH_SQL).fetchone()
+    search_path = tuple(path_row[0]) if path_row and path_row[0] else ("public",)
     return Schema(tables=result, search_path=search_path)
 
 

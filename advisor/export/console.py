@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from advisor import __version__
@@ -54,16 +55,20 @@ def print_table(analyses: Sequence[Analysis], console: Console) -> None:
         if not analysis.recommendations:
             console.print("No new index would pay for itself: the workload is well indexed.\n")
             continue
-        table = Table(show_lines=True)
-        table.add_column("#", justify="right")
-        table.add_column("index")
-        table.add_column("size", justify="right")
-        table.add_column("saves / day", justify="right")
-        table.add_column("statements helped (cost before → after)")
+        console.print(
+            "[dim]Savings per day extrapolate the observed window; "
+            "run `--format sql` for the statements to create them.[/dim]"
+        )
+        table = Table(show_lines=True, expand=True)
+        table.add_column("#", justify="right", no_wrap=True)
+        table.add_column("index", ratio=2)
+        table.add_column("size", justify="right", no_wrap=True)
+        table.add_column("saves / day", justify="right", no_wrap=True)
+        table.add_column("statements helped: calls, mean, plan cost before → after", ratio=3)
         for number, rec in enumerate(analysis.recommendations, 1):
             table.add_row(
                 str(number),
-                rec.create_sql,
+                f"{rec.design.table}\n{_keys_text(rec)}\n[dim]{rec.name}[/dim]",
                 human_bytes(rec.estimated_size_bytes),
                 human_ms(rec.estimated_ms_saved_per_day),
                 "\n".join(_effect_line(e) for e in rec.statements[:3])
@@ -73,10 +78,19 @@ def print_table(analyses: Sequence[Analysis], console: Console) -> None:
         console.print()
 
 
+def _keys_text(rec: Recommendation) -> str:
+    text = "(" + ", ".join(k.sql() for k in rec.design.keys) + ")"
+    if rec.design.include:
+        text += " INCLUDE (" + ", ".join(rec.design.include) + ")"
+    if rec.design.predicate:
+        text += f" WHERE {rec.design.predicate}"
+    return escape(text)
+
+
 def _effect_line(effect: StatementEffect) -> str:
-    return (
-        f"{effect.calls} calls, {effect.mean_ms:.2f} ms mean: "
-        f"{effect.cost_before:.0f} → {effect.cost_after:.0f}  {_short(effect.query, 70)}"
+    return escape(
+        f"{effect.calls} × {effect.mean_ms:.2f} ms, "
+        f"{effect.cost_before:.0f} → {effect.cost_after:.0f}: {_short(effect.query, 80)}"
     )
 
 

@@ -65,10 +65,7 @@ def test_advisor_sends_no_ddl_or_dml(cluster: ThrowawayCluster, blog_dsn: str) -
     statements = _logged_statements(cluster.server_log()[log_start:], "pg-advisor-readonly-test")
     assert len(statements) > analysis.whatif_explains
     offending = [
-        text
-        for text in statements
-        for node in parse_sql(text)
-        if not _is_read_only(node.stmt)
+        text for text in statements for node in parse_sql(text) if not _is_read_only(node.stmt)
     ]
     assert offending == []
 

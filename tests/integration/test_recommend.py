@@ -4,6 +4,7 @@ HypoPG-verified recommendations out."""
 from __future__ import annotations
 
 import subprocess
+
 import psycopg
 import pytest
 
@@ -36,14 +37,18 @@ def test_pagination_gets_author_then_created_at_in_one_index(blog_analysis: Anal
     assert posts[0].design.keys[1] in (KeyColumn.of("created_at"), KeyColumn.of("created_at", True))
 
 
-def test_foreign_key_lookup_gets_an_index_on_the_referencing_column(blog_analysis: Analysis) -> None:
+def test_foreign_key_lookup_gets_an_index_on_the_referencing_column(
+    blog_analysis: Analysis,
+) -> None:
     comments = _on(blog_analysis, "comments")
     assert [r.design.key_columns[0] for r in comments] == ["post_id"]
 
 
 def test_multi_column_equality_and_range_filters_are_served(blog_analysis: Analysis) -> None:
     keys = {r.design.key_columns for r in _on(blog_analysis, "orders")}
-    assert any(k[:2] in {("organization_id", "status"), ("status", "organization_id")} for k in keys)
+    assert any(
+        k[:2] in {("organization_id", "status"), ("status", "organization_id")} for k in keys
+    )
     assert any(k[0] == "created_at" for k in keys)
 
 
@@ -61,7 +66,7 @@ def test_nothing_is_recommended_for_an_already_indexed_lookup(blog_analysis: Ana
 def test_every_recommendation_carries_its_evidence(blog_analysis: Analysis) -> None:
     assert blog_analysis.recommendations
     for rec in blog_analysis.recommendations:
-        assert rec.create_sql.startswith(f'CREATE INDEX CONCURRENTLY IF NOT EXISTS {rec.name} ON ')
+        assert rec.create_sql.startswith(f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {rec.name} ON ")
         assert rec.estimated_size_bytes > 8192
         assert rec.estimated_ms_saved_per_day > 0
         assert rec.statements
@@ -82,9 +87,13 @@ def test_sql_output_runs_and_leaves_nothing_more_to_recommend(
     script = tmp_path_factory.mktemp("sql") / "indexes.sql"
     script.write_text(to_sql([blog_analysis]))
     psql = cluster.bindir / "psql"
-    subprocess.run([str(psql), "-X", "-v", "ON_ERROR_STOP=1", "-q", "-f", str(script), dsn], check=True)
+    subprocess.run(
+        [str(psql), "-X", "-v", "ON_ERROR_STOP=1", "-q", "-f", str(script), dsn], check=True
+    )
     # Twice: IF NOT EXISTS makes the script safe to run again.
-    subprocess.run([str(psql), "-X", "-v", "ON_ERROR_STOP=1", "-q", "-f", str(script), dsn], check=True)
+    subprocess.run(
+        [str(psql), "-X", "-v", "ON_ERROR_STOP=1", "-q", "-f", str(script), dsn], check=True
+    )
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("ANALYZE")
         names = {row[0] for row in conn.execute("SELECT indexname FROM pg_indexes").fetchall()}

@@ -35,7 +35,9 @@ def events_dsn(cluster: ThrowawayCluster) -> str:
         cluster,
         "whatif",
         """
-        CREATE TABLE "Events" ("id" bigint PRIMARY KEY, "accountId" int NOT NULL, "at" timestamptz NOT NULL);
+        CREATE TABLE "Events" (
+            "id" bigint PRIMARY KEY, "accountId" int NOT NULL, "at" timestamptz NOT NULL
+        );
         INSERT INTO "Events" SELECT g, g % 5000, now() - g * interval '1 second'
         FROM generate_series(1, 300000) g;
         """,

@@ -32,7 +32,9 @@ def schema(*indexes: Index) -> Schema:
     return Schema({POSTS: table})
 
 
-def statement(queryid: int, access: TableAccess, kind: StatementKind = StatementKind.SELECT) -> ParsedStatement:
+def statement(
+    queryid: int, access: TableAccess, kind: StatementKind = StatementKind.SELECT
+) -> ParsedStatement:
     return ParsedStatement(queryid, kind, "select 1", (access,))
 
 
@@ -129,7 +131,9 @@ def test_candidates_served_by_an_existing_index_are_dropped() -> None:
 
 def test_an_invalid_existing_index_serves_nothing() -> None:
     broken = Index("posts_author", POSTS, keys("author_id"), valid=False)
-    assert IndexDesign(POSTS, keys("author_id")) in designs(statement(1, PAGINATION), existing=(broken,))
+    assert IndexDesign(POSTS, keys("author_id")) in designs(
+        statement(1, PAGINATION), existing=(broken,)
+    )
 
 
 def test_candidates_map_to_every_statement_they_may_help() -> None:
@@ -146,7 +150,9 @@ def test_key_count_is_capped() -> None:
         filters=tuple(Filter(c, Operator.EQUALITY) for c in ("id", "author_id", "status", "score")),
         order_by=(OrderKey.of("created_at"),),
     )
-    found = generate_candidates([statement(1, access)], schema(), CandidateSettings(max_key_columns=3))
+    found = generate_candidates(
+        [statement(1, access)], schema(), CandidateSettings(max_key_columns=3)
+    )
     assert max(len(d.keys) for d in found) == 3
 
 

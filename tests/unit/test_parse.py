@@ -222,6 +222,11 @@ def test_row_equality_is_one_equality_per_column() -> None:
     assert found.filters == (eq("author_id"), eq("status"))
 
 
+def test_row_in_list_of_composite_keys_is_an_in_list_on_each_column() -> None:
+    found = only("select id from posts where (author_id, status) in (($1, $2), ($3, $4))")
+    assert found.filters == (in_list("author_id"), in_list("status"))
+
+
 # -------------------------------------------------------------------- names and resolution
 
 

@@ -156,7 +156,9 @@ def test_join_statement_gets_indexes_on_both_tables_when_together_they_pay() -> 
         sizes={A: 10, UX: 10},
         combined=combined,
     )
-    chosen = select_indexes([target(1, 1000, T, U)], {A: frozenset({1}), UX: frozenset({1})}, planner, SETTINGS, DAY)
+    chosen = select_indexes(
+        [target(1, 1000, T, U)], {A: frozenset({1}), UX: frozenset({1})}, planner, SETTINGS, DAY
+    )
     assert {r.design for r in chosen} == {A, UX}
 
 

@@ -1,0 +1,125 @@
+"""`pg-advisor` as a user runs it: formats, the DSN fallback, errors and exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from advisor import __version__
+from advisor.sandbox import ThrowawayCluster
+from tests.support import create_database
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environment = {
+        k: v for k, v in os.environ.items() if not k.startswith(("ADVISOR_", "DATABASE_URL"))
+    }
+    environment.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "advisor.cli", *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_version() -> None:
+    result = run_cli("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"pg-advisor {__version__}"
+
+
+def test_json_output_is_one_document_on_stdout(blog_dsn: str) -> None:
+    result = run_cli("recommend", "--dsn", blog_dsn, "--format", "json", "--min-calls", "2")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    (analysis,) = document["analyses"]
+    assert analysis["database"] == "blog"
+    tables = {r["table"]["name"] for r in analysis["recommendations"]}
+    assert {"posts", "comments", "orders"} <= tables
+    first = analysis["recommendations"][0]
+    assert first["create_sql"].startswith("CREATE INDEX CONCURRENTLY IF NOT EXISTS")
+    assert first["statements"][0]["cost_after"] < first["statements"][0]["cost_before"]
+
+
+def test_dsn_falls_back_to_database_url(blog_dsn: str) -> None:
+    result = run_cli(
+        "recommend", "--format", "sql", env={"DATABASE_URL": blog_dsn, "ADVISOR_MIN_CALLS": "2"}
+    )
+    assert result.returncode == 0, result.stderr
+    assert "CREATE INDEX CONCURRENTLY IF NOT EXISTS posts_author_id_created_at_idx" in result.stdout
+
+
+def test_table_output_names_the_indexes(blog_dsn: str) -> None:
+    result = run_cli("recommend", "--dsn", blog_dsn, "--min-calls", "2", env={"COLUMNS": "200"})
+    assert result.returncode == 0, result.stderr
+    assert "posts_author_id_created_at_idx" in result.stdout
+    assert "Database blog" in result.stdout
+
+
+def test_unreachable_server_exits_3_without_printing_the_password() -> None:
+    with_password = "postgresql://advisor:s3cret-pw@127.0.0.1:1/app"
+    result = run_cli("recommend", "--dsn", with_password)
+    assert result.returncode == 3
+    assert "cannot connect" in result.stderr
+    assert "s3cret-pw" not in result.stderr + result.stdout
+
+
+def test_missing_dsn_exits_3_and_says_how_to_give_one() -> None:
+    result = run_cli("recommend")
+    assert result.returncode == 3
+    assert "DATABASE_URL" in result.stderr
+
+
+def test_invalid_setting_exits_2_naming_it() -> None:
+    result = run_cli("recommend", "--dsn", "postgresql://x@127.0.0.1:1/x", "--budget-mb", "-5")
+    assert result.returncode == 2
+    assert "budget_mb" in result.stderr
+
+
+def test_missing_pg_stat_statements_exits_4_with_the_fix(cluster: ThrowawayCluster) -> None:
+    dsn = create_database(cluster, "no_pss", "", extensions=("hypopg",))
+    result = run_cli("recommend", "--dsn", dsn)
+    assert result.returncode == 4
+    assert "CREATE EXTENSION pg_stat_statements" in result.stderr
+
+
+def test_missing_hypopg_exits_4_with_the_fix(cluster: ThrowawayCluster) -> None:
+    dsn = create_database(cluster, "no_hypopg", "", extensions=("pg_stat_statements",))
+    result = run_cli("recommend", "--dsn", dsn)
+    assert result.returncode == 4
+    assert "CREATE EXTENSION hypopg" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def unpreloaded() -> Iterator[ThrowawayCluster]:
+    with ThrowawayCluster(settings={"shared_preload_libraries": "''"}) as server:
+        yield server
+
+
+def test_pg_stat_statements_not_preloaded_exits_4_with_the_fix(
+    unpreloaded: ThrowawayCluster,
+) -> None:
+    dsn = create_database(unpreloaded, "app", "")
+    result = run_cli("recommend", "--dsn", dsn)
+    assert result.returncode == 4
+    assert "shared_preload_libraries" in result.stderr
+
+
+def test_role_without_connect_privilege_exits_5(cluster: ThrowawayCluster) -> None:
+    dsn = create_database(cluster, "locked", "")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("DROP ROLE IF EXISTS outsider")
+        conn.execute("CREATE ROLE outsider LOGIN")
+        conn.execute('REVOKE CONNECT ON DATABASE "locked" FROM PUBLIC')
+    result = run_cli("recommend", "--dsn", cluster.dsn("locked", user="outsider"))
+    assert result.returncode == 5
+    assert "permission denied" in result.stderr
