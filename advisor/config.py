@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
 )
 
 from advisor.errors import UsageError
@@ -37,7 +39,7 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("dsn", "ADVISOR_DSN", "DATABASE_URL"),
         description="libpq connection string or URL of the monitored server.",
     )
-    databases: list[str] = Field(
+    databases: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Databases to analyse; empty means the DSN's own database.",
     )
@@ -144,6 +146,8 @@ def load_settings(config_file: Path | None = None, **flags: Any) -> Settings:
         return Settings(**given)
     except ValidationError as error:
         raise UsageError(_describe(error, config_file)) from None
+    except SettingsError as error:
+        raise UsageError(f"invalid configuration: {error}") from None
     finally:
         _FILE_VALUES.set({})
 

@@ -43,8 +43,8 @@ class WhatIf:
         self._created_since_reset = 0
         self.explains = 0
         self.cache_hits = 0
-        conn.execute(f"SET statement_timeout = {int(explain_timeout_ms)}")
-        conn.execute("SET plan_cache_mode = force_generic_plan")
+        conn.execute(f"{MARKER} SET statement_timeout = {int(explain_timeout_ms)}")
+        conn.execute(f"{MARKER} SET plan_cache_mode = force_generic_plan")
         self._stop_tracking_own_statements()
         conn.execute(f"{MARKER} SELECT hypopg_reset()")
 
@@ -169,13 +169,13 @@ class WhatIf:
                 f"{MARKER} EXPLAIN (FORMAT JSON) EXECUTE {_PREPARED}{args}"
             ).fetchone()
         finally:
-            self._conn.execute(f"DEALLOCATE {_PREPARED}")
+            self._conn.execute(f"{MARKER} DEALLOCATE {_PREPARED}")
 
     def _stop_tracking_own_statements(self) -> None:
         # Superusers can keep the advisor's EXPLAINs out of pg_stat_statements altogether;
         # everyone else relies on the MARKER comment being filtered out.
         with contextlib.suppress(psycopg.Error):
-            self._conn.execute("SET pg_stat_statements.track = 'none'")
+            self._conn.execute(f"{MARKER} SET pg_stat_statements.track = 'none'")
 
 
 def _hypo_name(oid: int) -> str:
