@@ -18,7 +18,8 @@ from advisor.analyze.select import SelectionSettings, Target, select_indexes
 from advisor.collect.schema import read_schema
 from advisor.collect.workload import read_workload
 from advisor.config import Settings
-from advisor.model import Analysis, ParsedStatement, Schema, Skipped, Statement, Workload
+from advisor.errors import PermissionDenied
+from advisor.model import Analysis, ParsedStatement, Schema, Skipped, Workload
 from advisor.pg import (
     Connection,
     capabilities,
@@ -41,14 +42,19 @@ class Prepared:
     skipped: tuple[Skipped, ...]
 
 
-def analyse(conn: Connection, settings: Settings) -> Analysis:
-    """Recommend indexes for the workload of the connected database."""
+def analyse(conn: Connection, settings: Settings, workload: Workload | None = None) -> Analysis:
+    """Recommend indexes for the connected database: for the given workload (the daemon's
+    window), or for what pg_stat_statements holds now."""
     started = time.monotonic()
     caps = capabilities(conn)
     require_pg_stat_statements(conn, caps)
     require_hypopg(conn, caps)
     try:
-        workload = read_workload(conn, caps.database, settings.min_calls, settings.max_statements)
+        if workload is None:
+            workload = read_workload(
+                conn, caps.database, settings.min_calls, settings.max_statements
+            )
+        _require_visible_statements(workload, caps.role)
         schema = read_schema(conn)
     except psycopg.Error as error:
         raise translate(error, "reading the workload and schema") from None
@@ -127,6 +133,15 @@ def prepare(workload: Workload, schema: Schema, whatif: WhatIf) -> Prepared:
     return Prepared(tuple(targets), tuple(parsed_ok), tuple(skipped))
 
 
+def _require_visible_statements(workload: Workload, role: str) -> None:
+    hidden = sum(n for reason, n in workload.excluded.items() if "insufficient privilege" in reason)
+    if hidden and not workload.statements:
+        raise PermissionDenied(
+            f"role {role} sees none of the {hidden} statements' texts in pg_stat_statements: "
+            f"GRANT pg_read_all_stats TO {role};"
+        )
+
+
 def budget_bytes(settings: Settings, schema: Schema, parsed: tuple[ParsedStatement, ...]) -> int:
     """The configured budget, or half the size of the tables the workload reads (at least
     min_budget_mb): new indexes should not outgrow the data they index."""
@@ -140,7 +155,3 @@ def budget_bytes(settings: Settings, schema: Schema, parsed: tuple[ParsedStateme
 def _per_day(workload: Workload) -> float:
     total = sum(s.total_ms for s in workload.statements)
     return total * 86_400.0 / max(workload.window_seconds, 1.0)
-
-
-def statement_by_id(workload: Workload) -> dict[int, Statement]:
-    return {s.queryid: s for s in workload.statements}

@@ -13,7 +13,7 @@ from rich.console import Console
 from advisor import __version__, logs
 from advisor.advise import analyse
 from advisor.config import Settings, load_settings
-from advisor.errors import AdvisorError
+from advisor.errors import AdvisorError, UsageError
 from advisor.export.console import print_table, to_json, to_sql
 from advisor.model import Analysis
 from advisor.pg import session
@@ -105,6 +105,57 @@ def recommend(
         typer.echo(to_sql(analyses))
     else:
         print_table(analyses, Console())
+
+
+@app.command()
+def run(
+    config: ConfigOption = None,
+    dsn: DsnOption = None,
+    listen: Annotated[
+        str | None, typer.Option("--listen", help="HOST:PORT for /metrics, /health, /ready.")
+    ] = None,
+    state_dir: Annotated[
+        Path | None, typer.Option("--state-dir", help="Directory of the state file.")
+    ] = None,
+    collect_interval: Annotated[
+        float | None, typer.Option("--collect-interval", help="Seconds between collections.")
+    ] = None,
+    analyse_interval: Annotated[
+        float | None, typer.Option("--analyse-interval", help="Seconds between analyses.")
+    ] = None,
+    report_cron: Annotated[
+        str | None, typer.Option("--report-cron", help="Crontab schedule of the report (UTC).")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Directory for reports.")] = None,
+    database: Annotated[
+        list[str] | None,
+        typer.Option("--database", help="Database to watch (repeatable).", show_default=False),
+    ] = None,
+    log_level: Annotated[str, typer.Option("--log-level", help="debug, info, warning")] = "info",
+) -> None:
+    """The daemon: collect, analyse and report on a schedule; serve metrics."""
+    from advisor.daemon import Daemon
+
+    logs.configure(log_level)
+    try:
+        settings = load_settings(
+            config,
+            dsn=dsn,
+            listen=listen,
+            state_dir=state_dir,
+            collect_interval=collect_interval,
+            analyse_interval=analyse_interval,
+            report_cron=report_cron,
+            out=out,
+            databases=database or None,
+        )
+        daemon = Daemon(settings)
+    except AdvisorError as error:
+        _fail(error)
+    try:
+        daemon.run_forever()
+    except OSError as error:  # the listen address is taken, typically
+        _fail(UsageError(f"cannot serve on {settings.listen}: {error}"))
 
 
 def _analyse_one(settings: Settings, database: str | None) -> Analysis:

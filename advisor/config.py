@@ -80,6 +80,48 @@ class Settings(BaseSettings):
     min_saved_ms_per_day: float = Field(default=1_000.0, ge=0.0)
     max_recommendations: int = Field(default=20, ge=1)
 
+    # --- daemon
+    listen: str = Field(
+        default="0.0.0.0:9188", description="HOST:PORT of /metrics, /health and /ready."
+    )
+    state_dir: Path = Field(default=Path("state"), description="Where the SQLite state lives.")
+    out: Path = Field(default=Path("reports"), description="Where reports are written.")
+    collect_interval: float = Field(default=60.0, gt=0, description="Seconds between collections.")
+    analyse_interval: float = Field(default=900.0, gt=0, description="Seconds between analyses.")
+    report_cron: str = Field(default="0 6 * * *", description="When the report is written (UTC).")
+    # The advisor recommends for the workload of this window (ending now).
+    analysis_window_hours: float = Field(default=24.0, gt=0)
+    # Statements exported as metric series: the busiest by total time. Bounds cardinality.
+    top_statements: int = Field(default=20, ge=0, le=500)
+    # After a failed collection, wait 1 s, 2 s, 4 s ... up to this before trying again.
+    retry_max_seconds: float = Field(default=300.0, gt=0)
+    # SIGTERM: how long running jobs get to finish before their queries are cancelled.
+    shutdown_timeout_seconds: float = Field(default=5.0, gt=0)
+
+    @field_validator("listen")
+    @classmethod
+    def _check_listen(cls, value: str) -> str:
+        _host, sep, port = value.rpartition(":")
+        if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("must be HOST:PORT, e.g. 0.0.0.0:9188")
+        return value
+
+    @field_validator("report_cron")
+    @classmethod
+    def _check_cron(cls, value: str) -> str:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(value)
+        except ValueError as error:
+            raise ValueError(f"not a crontab expression: {error}") from None
+        return value
+
+    @property
+    def listen_address(self) -> tuple[str, int]:
+        host, _, port = self.listen.rpartition(":")
+        return host.strip("[]"), int(port)
+
     @field_validator("databases", mode="before")
     @classmethod
     def _split_databases(cls, value: Any) -> Any:

@@ -7,8 +7,11 @@ finds, and proves the advice by building the indexes and timing the workload aga
 
 from __future__ import annotations
 
+import os
 import random
 import time
+import urllib.request
+from pathlib import Path
 
 import psycopg
 from rich.console import Console
@@ -18,7 +21,7 @@ from advisor.advise import analyse
 from advisor.config import load_settings
 from advisor.export.console import print_table, to_sql
 from advisor.pg import session
-from advisor.sandbox import ThrowawayCluster
+from advisor.sandbox import ThrowawayCluster, free_port
 
 
 def _run_workload(dsn: str) -> float:
@@ -78,8 +81,51 @@ def main() -> None:
             f"the {len(analysis.recommendations)} recommended indexes "
             f"({before_ms / max(after_ms, 0.001):.1f}x faster)."
         )
+        _run_daemon(console, dsn)
     console.print("The throwaway cluster is gone. Point the advisor at your own database with:")
     console.print("  .venv/bin/pg-advisor recommend --dsn postgresql://user@host/db")
+
+
+def _run_daemon(console: Console, dsn: str) -> None:
+    """Start `pg-advisor run` in this process, let it collect and analyse, show its
+    metrics; with DEMO_KEEP=1 keep it running until Ctrl-C."""
+    from advisor.daemon import Daemon
+
+    console.rule("[bold]pg-advisor run: the daemon")
+    state = Path("demo-out")
+    settings = load_settings(
+        None,
+        dsn=dsn,
+        listen=f"127.0.0.1:{os.environ.get('DEMO_PORT') or free_port()}",
+        state_dir=state / "state",
+        out=state / "reports",
+        collect_interval=1,
+        analyse_interval=3,
+        min_calls=2,
+    )
+    daemon = Daemon(settings)
+    daemon.start()
+    host, port = daemon.listen_address
+    url = f"http://{host}:{port}"
+    console.print(f"Metrics at {url}/metrics, liveness {url}/health, readiness {url}/ready")
+    try:
+        time.sleep(1.5)
+        _run_workload(dsn)
+        time.sleep(5)
+        with urllib.request.urlopen(f"{url}/metrics", timeout=5) as response:
+            lines = response.read().decode().splitlines()
+        wanted = ("pg_advisor_up", "pg_advisor_recommendations{", "pg_advisor_job_duration")
+        for line in lines:
+            if line.startswith(wanted):
+                console.print("  " + line, highlight=False, markup=False)
+        if os.environ.get("DEMO_KEEP"):
+            console.print("DEMO_KEEP is set: the daemon keeps running; Ctrl-C stops it.")
+            daemon.stopping.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        daemon.stop()
+    console.print(f"The daemon's state and reports are in {state}/.")
 
 
 if __name__ == "__main__":

@@ -447,3 +447,118 @@ def quote_ident(name: str) -> str:
     ):
         return name
     return '"' + name.replace('"', '""') + '"'
+
+
+# ------------------------------------------------------------------ counters over time
+
+
+@dataclass(frozen=True)
+class StatementCounters:
+    """pg_stat_statements counters of one queryid, summed over users and nesting levels.
+    In a snapshot they are cumulative; in a delta, what happened within it."""
+
+    queryid: int
+    calls: int
+    total_exec_ms: float
+    total_plan_ms: float = 0.0
+    rows: int = 0
+
+    @property
+    def total_ms(self) -> float:
+        return self.total_exec_ms + self.total_plan_ms
+
+
+@dataclass(frozen=True)
+class TableCounters:
+    """pg_stat_user_tables counters of one table (cumulative in a snapshot)."""
+
+    table: TableName
+    seq_scan: int = 0
+    seq_tup_read: int = 0
+    idx_scan: int = 0
+    n_tup_ins: int = 0
+    n_tup_upd: int = 0
+    n_tup_del: int = 0
+    n_tup_hot_upd: int = 0
+    # Gauges, not counters: a delta carries the newer snapshot's values.
+    n_live_tup: int = 0
+    size_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class IndexCounters:
+    """pg_stat_user_indexes counters of one index (cumulative in a snapshot)."""
+
+    table: TableName
+    index: str
+    idx_scan: int = 0
+    idx_tup_read: int = 0
+    idx_tup_fetch: int = 0
+    # A gauge: a delta carries the newer snapshot's value.
+    size_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Cumulative counters of one database at one moment, with what tells a reset apart:
+    the server's start time and the statistics' reset times."""
+
+    database: str
+    taken_at: datetime
+    server_started_at: datetime
+    statements_reset_at: datetime | None
+    statements: tuple[StatementCounters, ...]
+    tables: tuple[TableCounters, ...] = ()
+    indexes: tuple[IndexCounters, ...] = ()
+    # pg_stat_statements_info.dealloc (PG 14+): entries evicted since the reset.
+    statements_evicted: int | None = None
+
+
+@dataclass(frozen=True)
+class Delta:
+    """What happened in a database between two moments: never negative, never doubled.
+
+    `reset` says counters restarted inside the interval (a server restart or a statistics
+    reset); the counts are then those since the restart, a lower bound."""
+
+    database: str
+    started_at: datetime
+    ended_at: datetime
+    statements: tuple[StatementCounters, ...]
+    tables: tuple[TableCounters, ...] = ()
+    indexes: tuple[IndexCounters, ...] = ()
+    reset: bool = False
+    statements_evicted: int = 0
+
+    @property
+    def seconds(self) -> float:
+        return max((self.ended_at - self.started_at).total_seconds(), 0.0)
+
+
+# ----------------------------------------------------------------------- index health
+
+
+class FindingKind(enum.Enum):
+    UNUSED = "unused"
+    DUPLICATE = "duplicate"
+    REDUNDANT = "redundant"
+    INVALID = "invalid"
+    BLOCKS_HOT_UPDATES = "blocks_hot_updates"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Something wrong with an existing index, with the evidence and the fix."""
+
+    kind: FindingKind
+    table: TableName
+    index: str
+    size_bytes: int
+    reason: str
+    # The statement that fixes it (DROP INDEX CONCURRENTLY ..., or a rebuild).
+    fix_sql: str
+    # For duplicate/redundant: the index that makes this one unnecessary (kept).
+    covered_by: str | None = None
+    # Rows written per day to the table (inserts + updates + deletes), when known: each
+    # one maintains this index too.
+    writes_per_day: float | None = None

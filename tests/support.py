@@ -46,12 +46,45 @@ def run_workload(dsn: str, statements: Sequence[tuple[str, Params, int]], seed: 
                     cursor.fetchall()
 
 
-def reset_statements(dsn: str) -> None:
+def reset_statements(dsn: str, everything: bool = False) -> None:
+    """Forget this database's statements (or, with `everything`, the whole server's: a
+    full reset, which also moves pg_stat_statements_info.stats_reset)."""
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("SELECT pg_stat_statements_reset()")
+        if everything:
+            conn.execute("SELECT pg_stat_statements_reset()")
+        else:
+            conn.execute(
+                "SELECT pg_stat_statements_reset(0, "
+                "(SELECT oid FROM pg_database WHERE datname = current_database()), 0)"
+            )
 
 
 def settings_for(dsn: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {"dsn": dsn, "min_calls": 2, "min_saved_ms_per_day": 0.0}
     values.update(overrides)
     return load_settings(None, **values)
+
+
+SAMPLE_TEMPLATE = "sample_template"
+
+
+def create_sample_database(cluster: ThrowawayCluster, name: str, extra_ddl: str = "") -> str:
+    """A database with the sample application's schema and data, copied from a template
+    that is loaded once per cluster (loading the data is the slow part)."""
+    from advisor import sample
+
+    with psycopg.connect(cluster.dsn(), autocommit=True) as conn:
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (SAMPLE_TEMPLATE,)
+        ).fetchone()
+    if not exists:
+        create_database(cluster, SAMPLE_TEMPLATE, sample.SCHEMA_SQL + sample.data_sql())
+    with psycopg.connect(cluster.dsn(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{SAMPLE_TEMPLATE}"')
+    dsn = cluster.dsn(name)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        if extra_ddl:
+            conn.execute(extra_ddl)
+        conn.execute("ANALYZE")
+    return dsn

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from psycopg import sql
 
-from advisor.model import Statement, Workload
+from advisor.model import Delta, Statement, Workload
 from advisor.pg import MARKER, Connection
 
 EXTENSION_SCHEMA_SQL = f"""{MARKER}
@@ -124,10 +125,47 @@ def read_workload(conn: Connection, database: str, min_calls: int, limit: int) -
 
 
 def _exclusion(queryid: int | None, text: str | None, calls: int, min_calls: int) -> str | None:
-    if queryid is None or text is None or text == "<insufficient privilege>":
+    if queryid is None or text == "<insufficient privilege>":
         return "insufficient privilege (GRANT pg_read_all_stats)"
+    if text is None:
+        return "query text unavailable"
     if MARKER in text:
         return "the advisor's own"
     if calls < min_calls:
         return "fewer calls than min_calls"
     return None
+
+
+def workload_from_delta(
+    delta: Delta, texts: Mapping[int, str], min_calls: int, limit: int
+) -> Workload:
+    """The workload of a window of stored counters, busiest statements first."""
+    excluded: Counter[str] = Counter()
+    statements: list[Statement] = []
+    for counters in sorted(delta.statements, key=lambda c: (-c.total_ms, c.queryid)):
+        text = texts.get(counters.queryid)
+        reason = _exclusion(counters.queryid, text, counters.calls, min_calls)
+        if reason:
+            excluded[reason] += 1
+            continue
+        if len(statements) >= limit:
+            excluded["beyond max_statements"] += 1
+            continue
+        assert text is not None
+        statements.append(
+            Statement(
+                counters.queryid,
+                text,
+                counters.calls,
+                counters.total_exec_ms,
+                counters.total_plan_ms,
+                counters.rows,
+            )
+        )
+    return Workload(
+        database=delta.database,
+        statements=tuple(statements),
+        window_seconds=max(delta.seconds, 1.0),
+        collected_at=delta.ended_at,
+        excluded=dict(excluded),
+    )

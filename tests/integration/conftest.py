@@ -6,7 +6,7 @@ import pytest
 
 from advisor import sample
 from advisor.sandbox import ThrowawayCluster
-from tests.support import create_database, reset_statements, run_workload
+from tests.support import create_sample_database, reset_statements, run_workload
 
 
 def drive_sample_workload(dsn: str) -> None:
@@ -18,6 +18,6 @@ def drive_sample_workload(dsn: str) -> None:
 @pytest.fixture(scope="session")
 def blog_dsn(cluster: ThrowawayCluster) -> str:
     """The sample blog application with its data and a real workload."""
-    dsn = create_database(cluster, "blog", sample.SCHEMA_SQL + sample.data_sql())
+    dsn = create_sample_database(cluster, "blog")
     drive_sample_workload(dsn)
     return dsn

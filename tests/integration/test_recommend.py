@@ -8,14 +8,13 @@ import subprocess
 import psycopg
 import pytest
 
-from advisor import sample
 from advisor.advise import analyse
 from advisor.export.console import to_sql
 from advisor.model import Analysis, KeyColumn, Recommendation
 from advisor.pg import session
 from advisor.sandbox import ThrowawayCluster
 from tests.integration.conftest import drive_sample_workload
-from tests.support import create_database, settings_for
+from tests.support import create_sample_database, settings_for
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +82,7 @@ def test_recommendations_are_ranked_by_time_saved(blog_analysis: Analysis) -> No
 def test_sql_output_runs_and_leaves_nothing_more_to_recommend(
     cluster: ThrowawayCluster, blog_analysis: Analysis, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    dsn = create_database(cluster, "blog_sql", sample.SCHEMA_SQL + sample.data_sql())
+    dsn = create_sample_database(cluster, "blog_sql")
     script = tmp_path_factory.mktemp("sql") / "indexes.sql"
     script.write_text(to_sql([blog_analysis]))
     psql = cluster.bindir / "psql"
@@ -106,13 +105,11 @@ def test_sql_output_runs_and_leaves_nothing_more_to_recommend(
 
 
 def test_existing_index_is_never_duplicated(cluster: ThrowawayCluster) -> None:
-    dsn = create_database(
+    dsn = create_sample_database(
         cluster,
         "blog_partly_indexed",
-        sample.SCHEMA_SQL
-        + sample.data_sql()
-        + 'CREATE INDEX "orders_org_status" ON "orders" ("organization_id", "status");'
-        + 'CREATE INDEX "comments_post" ON "comments" ("post_id", "created_at");',
+        'CREATE INDEX "orders_org_status" ON "orders" ("organization_id", "status");'
+        'CREATE INDEX "comments_post" ON "comments" ("post_id", "created_at");',
     )
     drive_sample_workload(dsn)
     settings = settings_for(dsn)

@@ -1,0 +1,199 @@
+"""What happened between two snapshots of cumulative counters: never negative, never doubled.
+
+PostgreSQL's counters only grow until something restarts them: a statistics reset, a crash,
+the eviction of one pg_stat_statements entry. A restart cannot always be seen, so every rule
+here errs towards counting less: when a counter may have restarted, the delta is the count
+since the restart (a lower bound), never a count that could include work done before the
+older snapshot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import fields, replace
+from typing import TypeVar
+
+from advisor.model import Delta, IndexCounters, Snapshot, StatementCounters, TableCounters
+
+Row = TypeVar("Row", StatementCounters, TableCounters, IndexCounters)
+
+# Fields that name a row, and fields that are gauges (a delta carries the newer value).
+# Every other field is a cumulative counter, so a counter added to the model later is
+# subtracted without anyone having to remember this module.
+_KEY_FIELDS = frozenset({"queryid", "table", "index"})
+_GAUGE_FIELDS = frozenset({"n_live_tup", "size_bytes"})
+
+
+def _counter_fields(cls: type[Row]) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls) if f.name not in _KEY_FIELDS | _GAUGE_FIELDS)
+
+
+STATEMENT_COUNTERS = _counter_fields(StatementCounters)
+TABLE_COUNTERS = _counter_fields(TableCounters)
+INDEX_COUNTERS = _counter_fields(IndexCounters)
+
+
+def _statement_key(row: StatementCounters) -> Hashable:
+    return row.queryid
+
+
+def _table_key(row: TableCounters) -> Hashable:
+    return row.table
+
+
+def _index_key(row: IndexCounters) -> Hashable:
+    return (row.table, row.index)
+
+
+# ------------------------------------------------------------------------------ delta
+
+
+def delta(older: Snapshot, newer: Snapshot) -> Delta:
+    """What happened in the database between two snapshots of it.
+
+    Per row, newer minus older; where a row's counters restarted in between (a reset, a
+    crash, an evicted and re-added statement), the newer value, which counts only work done
+    since the restart. Statements present only in `newer` count whole; those only in `older`
+    (evicted) are dropped; statements with no new calls are left out. Tables and indexes
+    are all kept, with the newer gauges. `reset` is set when counters restarted.
+    """
+    _check_pair(older, newer)
+    statements_reset = _statements_reset(older, newer)
+    statements, _ = _rows_delta(
+        older.statements, newer.statements, _statement_key, STATEMENT_COUNTERS, statements_reset
+    )
+    tables, tables_reset = _rows_delta(
+        older.tables, newer.tables, _table_key, TABLE_COUNTERS, restarted=False
+    )
+    indexes, indexes_reset = _rows_delta(
+        older.indexes, newer.indexes, _index_key, INDEX_COUNTERS, restarted=False
+    )
+    return Delta(
+        database=newer.database,
+        started_at=older.taken_at,
+        ended_at=newer.taken_at,
+        statements=tuple(s for s in statements if s.calls > 0),
+        tables=tuple(tables),
+        indexes=tuple(indexes),
+        reset=(
+            _server_restarted(older, newer) or statements_reset or tables_reset or indexes_reset
+        ),
+        statements_evicted=_evicted(older, newer, statements_reset),
+    )
+
+
+def _check_pair(older: Snapshot, newer: Snapshot) -> None:
+    if older.database != newer.database:
+        raise ValueError(
+            f"snapshots of different databases: {older.database!r}, {newer.database!r}"
+        )
+    if newer.taken_at < older.taken_at:
+        raise ValueError(f"snapshots out of order: {older.taken_at} is after {newer.taken_at}")
+
+
+def _server_restarted(older: Snapshot, newer: Snapshot) -> bool:
+    return older.server_started_at != newer.server_started_at
+
+
+def _statements_reset(older: Snapshot, newer: Snapshot) -> bool:
+    """True when pg_stat_statements says all of its counters restarted in between.
+
+    Only a newer `stats_reset` proves it. A server restart alone does not: with
+    pg_stat_statements.save on (the default) a clean shutdown saves the counters and the
+    restart reloads them, so taking the newer values would count the old work twice. A crash
+    (or save off) does lose them, but then `stats_reset` becomes the start-up time, which
+    this catches; without pg_stat_statements_info (PG 13) the per-row rule catches the drop.
+    """
+    if older.statements_reset_at is None or newer.statements_reset_at is None:
+        return False
+    return newer.statements_reset_at > older.statements_reset_at
+
+
+def _rows_delta(
+    older: Iterable[Row],
+    newer: Iterable[Row],
+    key: Callable[[Row], Hashable],
+    counters: tuple[str, ...],
+    restarted: bool,
+) -> tuple[list[Row], bool]:
+    """Per row of `newer`, its change since `older`; and whether any row's counters went
+    down (restarted) although the row was in both."""
+    before = {key(row): row for row in older}
+    rows: list[Row] = []
+    any_went_down = False
+    for row in newer:
+        old = before.get(key(row))
+        if old is None or restarted:
+            rows.append(row)
+        elif _went_down(old, row, counters):
+            any_went_down = True
+            rows.append(row)
+        else:
+            rows.append(_minus(row, old, counters))
+    return rows, any_went_down
+
+
+def _went_down(older: Row, newer: Row, counters: tuple[str, ...]) -> bool:
+    # Any counter, not only calls: an entry evicted and re-added can match the old call
+    # count while its times are smaller, and a difference must never be negative.
+    return any(getattr(newer, name) < getattr(older, name) for name in counters)
+
+
+def _minus(newer: Row, older: Row, counters: tuple[str, ...]) -> Row:
+    changes = {name: getattr(newer, name) - getattr(older, name) for name in counters}
+    return replace(newer, **changes)
+
+
+def _evicted(older: Snapshot, newer: Snapshot, statements_reset: bool) -> int:
+    """Entries pg_stat_statements evicted in between; 0 when unknown."""
+    if newer.statements_evicted is None:
+        return 0
+    # A full reset zeroes `dealloc` together with `stats_reset`, so every eviction it now
+    # counts happened inside the interval.
+    if statements_reset:
+        return newer.statements_evicted
+    if older.statements_evicted is None or newer.statements_evicted < older.statements_evicted:
+        return 0
+    return newer.statements_evicted - older.statements_evicted
+
+
+# ------------------------------------------------------------------------------ merge
+
+
+def merge(deltas: Sequence[Delta]) -> Delta:
+    """One delta covering consecutive deltas of one database: counters summed per row,
+    gauges from the latest delta that has the row, the earliest start, the latest end,
+    `reset` if any was reset. Raises ValueError when empty or mixing databases."""
+    if not deltas:
+        raise ValueError("nothing to merge")
+    databases = {d.database for d in deltas}
+    if len(databases) > 1:
+        raise ValueError(f"cannot merge deltas of different databases: {sorted(databases)}")
+    ordered = sorted(deltas, key=lambda d: (d.ended_at, d.started_at))
+    return Delta(
+        database=ordered[0].database,
+        started_at=min(d.started_at for d in ordered),
+        ended_at=max(d.ended_at for d in ordered),
+        statements=_sum_rows((d.statements for d in ordered), _statement_key, STATEMENT_COUNTERS),
+        tables=_sum_rows((d.tables for d in ordered), _table_key, TABLE_COUNTERS),
+        indexes=_sum_rows((d.indexes for d in ordered), _index_key, INDEX_COUNTERS),
+        reset=any(d.reset for d in ordered),
+        statements_evicted=sum(d.statements_evicted for d in ordered),
+    )
+
+
+def _sum_rows(
+    groups: Iterable[Iterable[Row]], key: Callable[[Row], Hashable], counters: tuple[str, ...]
+) -> tuple[Row, ...]:
+    """Rows summed per key, oldest group first: the later row supplies the gauges."""
+    total: dict[Hashable, Row] = {}
+    for rows in groups:
+        for row in rows:
+            earlier = total.get(key(row))
+            total[key(row)] = row if earlier is None else _plus(earlier, row, counters)
+    return tuple(total.values())
+
+
+def _plus(earlier: Row, later: Row, counters: tuple[str, ...]) -> Row:
+    changes = {name: getattr(earlier, name) + getattr(later, name) for name in counters}
+    return replace(later, **changes)

@@ -1,0 +1,390 @@
+"""`pg-advisor run`: the long-running sidecar.
+
+Three scheduled jobs per database (collect, analyse, report) and an HTTP server for
+/metrics, /health and /ready. Every job step can fail: a failure is logged with context,
+counted, shown as `pg_advisor_up 0` / a 503 on /ready, and retried with backoff; the process
+itself keeps running. SIGTERM and SIGINT stop it cleanly with the state flushed.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import FrameType
+
+import psycopg
+import structlog
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from psycopg.conninfo import conninfo_to_dict
+
+from advisor.advise import analyse
+from advisor.analyze.health import HealthSettings, find_problems
+from advisor.collect.deltas import delta
+from advisor.collect.schema import read_schema
+from advisor.collect.snapshot import SnapshotReader
+from advisor.collect.workload import workload_from_delta
+from advisor.config import Settings
+from advisor.errors import AdvisorError, UsageError
+from advisor.export.metrics import make_registry
+from advisor.export.report import write_report
+from advisor.model import Analysis, Schema
+from advisor.pg import Connection, redact, session
+from advisor.status import OpenRecommendation, RealizedIndex, RuntimeStatus
+from advisor.store import Store
+
+log = structlog.get_logger("advisor.daemon")
+
+
+def database_names(settings: Settings) -> list[str]:
+    """The databases to watch: configured, or the DSN's own (libpq's default: the user)."""
+    if settings.databases:
+        return list(settings.databases)
+    try:
+        params = conninfo_to_dict(settings.dsn)
+    except psycopg.ProgrammingError as error:
+        raise UsageError(f"invalid DSN {redact(settings.dsn)!r}: {error}") from None
+    name = params.get("dbname") or params.get("user") or "postgres"
+    return [str(name)]
+
+
+@dataclass
+class _Backoff:
+    failures: int = 0
+    next_attempt: float = 0.0
+
+
+class Daemon:
+    """The scheduler, its jobs, the HTTP server, and the state they share."""
+
+    def __init__(self, settings: Settings) -> None:
+        if not settings.dsn:
+            raise UsageError("no DSN given: pass --dsn, set DATABASE_URL or dsn in the config")
+        self.settings = settings
+        self.databases = database_names(settings)
+        self.store = Store(settings.state_dir)
+        self.status = RuntimeStatus(self.databases)
+        self.registry = make_registry(self.status, settings.top_statements)
+        self.scheduler = BackgroundScheduler(
+            timezone=UTC,
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
+        )
+        self.stopping = threading.Event()
+        self._backoff = {name: _Backoff() for name in self.databases}
+        self._running = 0
+        self._running_changed = threading.Condition()
+        self._connections: set[Connection] = set()
+        self._connections_lock = threading.Lock()
+        self._http: ThreadingHTTPServer | None = None
+
+    # ----------------------------------------------------------------- lifecycle
+
+    def start(self) -> None:
+        """Start the HTTP server and the scheduler; returns at once."""
+        self._http = ThreadingHTTPServer(self.settings.listen_address, _handler(self))
+        self._http.daemon_threads = True
+        threading.Thread(target=self._http.serve_forever, name="http", daemon=True).start()
+        now = datetime.now(UTC)
+        collect_every = self.settings.collect_interval
+        for name in self.databases:
+            self.scheduler.add_job(
+                self._job("collect", name, self.collect),
+                IntervalTrigger(seconds=collect_every),
+                id=f"collect:{name}",
+                next_run_time=now,
+            )
+            self.scheduler.add_job(
+                self._job("analyse", name, self.analyse),
+                IntervalTrigger(seconds=self.settings.analyse_interval),
+                id=f"analyse:{name}",
+                # The first analysis needs a delta: two collections.
+                next_run_time=now + timedelta(seconds=collect_every * 2 + 1),
+            )
+            self.scheduler.add_job(
+                self._job("report", name, self.report),
+                CronTrigger.from_crontab(self.settings.report_cron, timezone=UTC),
+                id=f"report:{name}",
+            )
+        self.scheduler.start()
+        host, port = self.listen_address
+        log.info("daemon.started", databases=self.databases, listen=f"{host}:{port}")
+
+    @property
+    def listen_address(self) -> tuple[str, int]:
+        assert self._http is not None
+        host, port = self._http.server_address[:2]
+        return str(host), int(port)
+
+    def run_forever(self) -> None:
+        """Run until SIGTERM or SIGINT, then stop cleanly."""
+
+        def _stop(signum: int, frame: FrameType | None) -> None:
+            log.info("daemon.signal", signal=signal.Signals(signum).name)
+            self.stopping.set()
+
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+        self.start()
+        self.stopping.wait()
+        self.stop()
+
+    def stop(self) -> None:
+        """Stop the jobs (cancelling their queries after a grace period), flush, close."""
+        self.stopping.set()
+        self.scheduler.shutdown(wait=False)
+        if not self._wait_idle(self.settings.shutdown_timeout_seconds):
+            self._cancel_queries()
+            self._wait_idle(2.0)
+        if self._http is not None:
+            self._http.shutdown()
+            self._http.server_close()
+        self.store.close()
+        log.info("daemon.stopped")
+
+    def _wait_idle(self, seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        with self._running_changed:
+            while self._running:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._running_changed.wait(remaining)
+        return True
+
+    def _cancel_queries(self) -> None:
+        with self._connections_lock:
+            for conn in list(self._connections):
+                try:
+                    conn.cancel_safe(timeout=1.0)
+                except psycopg.Error as error:
+                    log.warning("daemon.cancel_failed", error=str(error))
+
+    # ------------------------------------------------------------------ jobs
+
+    def _job(self, job: str, database: str, step: Callable[[str], None]) -> Callable[[], None]:
+        """Wrap a step: never raises, records its outcome, honours the collect backoff."""
+
+        def run() -> None:
+            if self.stopping.is_set():
+                return
+            backoff = self._backoff[database]
+            if job == "collect" and time.monotonic() < backoff.next_attempt:
+                return
+            with self._running_changed:
+                self._running += 1
+            started = time.monotonic()
+            bound = log.bind(job=job, database=database)
+            try:
+                step(database)
+            except (AdvisorError, psycopg.Error, OSError) as error:
+                self._failed(job, database, started, error)
+            except Exception as error:  # a bug: keep the daemon alive, say where
+                bound.exception("job.bug")
+                self._failed(job, database, started, error)
+            else:
+                seconds = time.monotonic() - started
+                with self.status.edit(database) as editor:
+                    editor.job_succeeded(job, seconds, datetime.now(UTC))
+                    if job == "collect":
+                        editor.update(up=True)
+                if job == "collect":
+                    self._backoff[database] = _Backoff()
+                bound.info("job.done", seconds=round(seconds, 3))
+            finally:
+                with self._running_changed:
+                    self._running -= 1
+                    self._running_changed.notify_all()
+
+        return run
+
+    def _failed(self, job: str, database: str, started: float, error: BaseException) -> None:
+        seconds = time.monotonic() - started
+        message = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+        message = redact(message)
+        with self.status.edit(database) as editor:
+            editor.job_failed(job, seconds, job, message)
+            if job == "collect":
+                editor.update(up=False)
+        if job == "collect":
+            backoff = self._backoff[database]
+            backoff.failures += 1
+            wait = min(2.0 ** (backoff.failures - 1), self.settings.retry_max_seconds)
+            backoff.next_attempt = time.monotonic() + wait
+            log.warning("job.failed", job=job, database=database, error=message, retry_in=wait)
+        else:
+            log.warning("job.failed", job=job, database=database, error=message)
+
+    @contextmanager
+    def _session(self, database: str) -> Iterator[Connection]:
+        with session(self.settings.dsn, self.settings, database) as conn:
+            with self._connections_lock:
+                self._connections.add(conn)
+            try:
+                yield conn
+            finally:
+                with self._connections_lock:
+                    self._connections.discard(conn)
+
+    def collect(self, database: str) -> None:
+        """Snapshot the counters, store the delta since the last snapshot and new texts."""
+        with self._session(database) as conn:
+            reader = SnapshotReader(conn, database)
+            snapshot = reader.take(conn)
+            known = self.store.known_queryids(database)
+            new = {s.queryid for s in snapshot.statements} - known
+            texts = reader.texts(conn, new) if new else {}
+        if texts:
+            self.store.save_texts(database, texts)
+        previous = self.store.last_snapshot(database)
+        change = delta(previous, snapshot) if previous is not None else None
+        if change is not None and change.reset:
+            log.info("collect.reset_detected", database=database)
+        # One transaction: a crash between the two writes would count an interval twice.
+        self.store.save_poll(snapshot, change)
+        self.store.observe_indexes(
+            database, [(i.table, i.index) for i in snapshot.indexes], snapshot.taken_at
+        )
+        busiest = sorted(snapshot.statements, key=lambda s: -s.total_ms)
+        top = [s.queryid for s in busiest[: self.settings.top_statements]]
+        with self.status.edit(database) as editor:
+            editor.update(snapshot=snapshot, texts=self.store.texts(database, top))
+
+    def analyse(self, database: str) -> None:
+        """Recommend for the window's workload; track created indexes; check index health."""
+        now = datetime.now(UTC)
+        since = now - timedelta(hours=self.settings.analysis_window_hours)
+        window = self.store.window(database, since)
+        if window is None or not window.statements:
+            log.info("analyse.waiting", database=database, reason="no workload collected yet")
+            return
+        texts = self.store.texts(database, [s.queryid for s in window.statements])
+        workload = workload_from_delta(
+            window, texts, self.settings.min_calls, self.settings.max_statements
+        )
+        with self._session(database) as conn:
+            schema = read_schema(conn)
+            analysis = analyse(conn, self.settings, workload)
+        self._track_created(database, schema, now)
+        self.store.record_recommendations(database, analysis.recommendations, now)
+        usage = self.store.window(database, now - timedelta(days=36))
+        findings = find_problems(
+            schema, usage, self.store.index_first_seen(database), now, HealthSettings()
+        )
+        self._publish(database, analysis, findings)
+        removed = self.store.compact(now)
+        if removed:
+            log.info("store.compacted", database=database, rows=removed)
+
+    def _publish(self, database: str, analysis: Analysis, findings: tuple[object, ...]) -> None:
+        open_recs = tuple(
+            OpenRecommendation(r.name, str(r.table), r.create_sql, r.first_seen)
+            for r in self.store.recommendations(database, "open")
+        )
+        realized = tuple(
+            RealizedIndex(r.name, r.before_mean_ms, r.after_mean_ms, r.statements)
+            for r in self.store.realized(database)
+        )
+        with self.status.edit(database) as editor:
+            previous = editor.status
+            editor.update(
+                analysis=analysis,
+                findings=findings,
+                open_recommendations=open_recs,
+                realized=realized,
+                whatif_explains=previous.whatif_explains + analysis.whatif_explains,
+                whatif_cache_hits=previous.whatif_cache_hits + analysis.whatif_cache_hits,
+            )
+
+    def _track_created(self, database: str, schema: Schema, now: datetime) -> None:
+        """Mark recommendations whose index now exists as created, and measure what each
+        created index really saved: the mean time of the statements it was meant to help,
+        before (as recommended) and since it was built."""
+        existing = {
+            index.name for table in schema.tables.values() for index in table.indexes if index.valid
+        }
+        for rec in self.store.recommendations(database):
+            if rec.status != "created" and rec.name in existing:
+                self.store.mark_created(database, rec.name, now)
+                log.info("recommendation.created", database=database, index=rec.name)
+        for rec in self.store.recommendations(database, "created"):
+            if rec.created_at is None:
+                continue
+            after = self.store.window(database, rec.created_at)
+            if after is None:
+                continue
+            helped = {s.queryid for s in rec.statements}
+            counters = [s for s in after.statements if s.queryid in helped]
+            calls = sum(s.calls for s in counters)
+            before_calls = sum(s.calls for s in rec.statements)
+            if calls < self.settings.min_calls or before_calls == 0:
+                continue
+            before = sum(s.mean_ms * s.calls for s in rec.statements) / before_calls
+            after_mean = sum(s.total_ms for s in counters) / calls
+            self.store.save_realized(database, rec.name, before, after_mean, len(counters), now)
+
+    def report(self, database: str) -> None:
+        """Write the periodic report from the latest results."""
+        current = self.status.get(database)
+        write_report(
+            self.settings.out,
+            database,
+            current.analysis,
+            current.findings,
+            self.store.realized(database),
+            datetime.now(UTC),
+        )
+
+
+# -------------------------------------------------------------------- HTTP
+
+
+def _handler(daemon: Daemon) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            path = self.path.split("?", 1)[0]
+            if path == "/metrics":
+                self._send(200, generate_latest(daemon.registry), CONTENT_TYPE_LATEST)
+            elif path == "/health":
+                alive = daemon.scheduler.running and not daemon.stopping.is_set()
+                self._json(200 if alive else 503, {"status": "ok" if alive else "stopping"})
+            elif path == "/ready":
+                self._ready()
+            else:
+                self._json(404, {"error": "not found", "paths": ["/metrics", "/health", "/ready"]})
+
+        def _ready(self) -> None:
+            body: dict[str, object] = {}
+            ready = True
+            for status in daemon.status.databases():
+                collect = status.jobs.get("collect")
+                ok = status.up and collect is not None and collect.last_error is None
+                ready = ready and ok
+                body[status.database] = {
+                    "ready": ok,
+                    "error": collect.last_error if collect else "no collection yet",
+                }
+            self._json(200 if ready else 503, {"ready": ready, "databases": body})
+
+        def _json(self, code: int, body: object) -> None:
+            self._send(code, json.dumps(body).encode(), "application/json")
+
+        def _send(self, code: int, payload: bytes, content_type: str) -> None:
+            self.send_response(code)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass  # scrapes every few seconds would drown the log
+
+    return Handler

@@ -1,0 +1,229 @@
+"""Prometheus exposition: a custom collector that reads the daemon's latest results.
+
+Nothing is computed at scrape time beyond formatting; the jobs produce, the collector reads.
+Label cardinality is bounded: recommendations by `max_recommendations`, statements by
+`top_statements`, findings are summed by kind.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.platform_collector import PlatformCollector
+from prometheus_client.process_collector import ProcessCollector
+from prometheus_client.registry import Collector
+
+from advisor import __version__
+from advisor.model import FindingKind
+from advisor.status import DatabaseStatus, RuntimeStatus
+
+PREFIX = "pg_advisor"
+JOBS = ("collect", "analyse", "report")
+QUERY_LABEL_CHARS = 200
+
+
+class AdvisorCollector(Collector):
+    """Yields every pg_advisor_* family from the RuntimeStatus."""
+
+    def __init__(self, status: RuntimeStatus, top_statements: int = 20) -> None:
+        self._status = status
+        self._top = top_statements
+
+    def collect(self) -> Iterator[Metric]:
+        databases = self._status.databases()
+        build = GaugeMetricFamily(f"{PREFIX}_build_info", "pg-advisor version.", labels=["version"])
+        build.add_metric([__version__], 1)
+        yield build
+        yield from _health(databases)
+        yield from _jobs(databases)
+        yield from _whatif(databases)
+        yield from _recommendations(databases)
+        yield from _findings(databases)
+        yield from _statements(databases, self._top)
+        yield from _realized(databases)
+
+
+def _health(databases: list[DatabaseStatus]) -> Iterator[Metric]:
+    up = GaugeMetricFamily(
+        f"{PREFIX}_up",
+        "1 if the last collection from the database succeeded, else 0.",
+        labels=["database"],
+    )
+    for db in databases:
+        up.add_metric([db.database], 1 if db.up else 0)
+    yield up
+
+
+def _jobs(databases: list[DatabaseStatus]) -> Iterator[Metric]:
+    duration = GaugeMetricFamily(
+        f"{PREFIX}_job_duration_seconds",
+        "Duration of the last run of a job.",
+        labels=["job", "database"],
+    )
+    last_success = GaugeMetricFamily(
+        f"{PREFIX}_job_last_success_timestamp_seconds",
+        "Unix time of the last successful run of a job.",
+        labels=["job", "database"],
+    )
+    runs = CounterMetricFamily(
+        f"{PREFIX}_job_runs", "Runs of a job by outcome.", labels=["job", "database", "outcome"]
+    )
+    errors = CounterMetricFamily(
+        f"{PREFIX}_errors", "Errors by the stage that failed.", labels=["stage", "database"]
+    )
+    for db in databases:
+        for job in JOBS:
+            outcome = db.jobs.get(job)
+            if outcome is None:
+                continue
+            duration.add_metric([job, db.database], outcome.duration_seconds)
+            if outcome.last_success_at is not None:
+                last_success.add_metric([job, db.database], outcome.last_success_at.timestamp())
+        for (job, result), count in sorted(db.runs.items()):
+            runs.add_metric([job, db.database, result], count)
+        for stage, count in sorted(db.errors.items()):
+            errors.add_metric([stage, db.database], count)
+    yield from (duration, last_success, runs, errors)
+
+
+def _whatif(databases: list[DatabaseStatus]) -> Iterator[Metric]:
+    explains = CounterMetricFamily(
+        f"{PREFIX}_whatif_explains", "What-if plans asked of the planner.", labels=["database"]
+    )
+    hits = CounterMetricFamily(
+        f"{PREFIX}_whatif_cache_hits",
+        "What-if plans answered from the cost cache.",
+        labels=["database"],
+    )
+    for db in databases:
+        explains.add_metric([db.database], db.whatif_explains)
+        hits.add_metric([db.database], db.whatif_cache_hits)
+    yield from (explains, hits)
+
+
+def _recommendations(databases: list[DatabaseStatus]) -> Iterator[Metric]:
+    info = GaugeMetricFamily(
+        f"{PREFIX}_recommendation_info",
+        "An open index recommendation (always 1), with its definition.",
+        labels=["database", "table", "index", "definition"],
+    )
+    saved = GaugeMetricFamily(
+        f"{PREFIX}_recommendation_saved_seconds_per_day",
+        "Estimated workload time an open recommendation saves per day.",
+        labels=["database", "index"],
+    )
+    size = GaugeMetricFamily(
+        f"{PREFIX}_recommendation_size_bytes",
+        "Estimated size of a recommended index.",
+        labels=["database", "index"],
+    )
+    age = GaugeMetricFamily(
+        f"{PREFIX}_recommendation_open_seconds",
+        "How long a recommendation has been open (since first seen).",
+        labels=["database", "index"],
+    )
+    count = GaugeMetricFamily(
+        f"{PREFIX}_recommendations", "Open recommendations.", labels=["database"]
+    )
+    now = datetime.now(UTC)
+    for db in databases:
+        recommendations = db.analysis.recommendations if db.analysis else ()
+        first_seen = {r.index: r.first_seen for r in db.open_recommendations}
+        count.add_metric([db.database], len(recommendations))
+        for rec in recommendations:
+            labels = [db.database, rec.name]
+            info.add_metric(
+                [db.database, str(rec.design.table), rec.name, rec.design.definition_sql()], 1
+            )
+            saved.add_metric(labels, rec.estimated_ms_saved_per_day / 1000)
+            size.add_metric(labels, rec.estimated_size_bytes)
+            seen = first_seen.get(rec.name)
+            age.add_metric(labels, (now - seen).total_seconds() if seen else 0.0)
+    yield from (count, info, saved, size, age)
+
+
+def _findings(databases: list[DatabaseStatus]) -> Iterator[Metric]:
+    size = GaugeMetricFamily(
+        f"{PREFIX}_index_problem_bytes",
+        "Bytes of existing indexes with a problem, by kind (unused, redundant, ...).",
+        labels=["database", "kind"],
+    )
+    count = GaugeMetricFamily(
+        f"{PREFIX}_index_problems",
+        "Existing indexes with a problem, by kind.",
+        labels=["database", "kind"],
+    )
+    for db in databases:
+        sizes: dict[str, int] = defaultdict(int)
+        counts: dict[str, int] = defaultdict(int)
+        for finding in db.findings:
+            sizes[finding.kind.value] += finding.size_bytes
+            counts[finding.kind.value] += 1
+        for kind in FindingKind:
+            size.add_metric([db.database, kind.value], sizes[kind.value])
+            count.add_metric([db.database, kind.value], counts[kind.value])
+    yield from (size, count)
+
+
+def _statements(databases: list[DatabaseStatus], top: int) -> Iterator[Metric]:
+    calls = CounterMetricFamily(
+        f"{PREFIX}_statement_calls",
+        f"Calls of the top {top} statements by total time (cumulative, from pg_stat_statements).",
+        labels=["database", "queryid"],
+    )
+    seconds = CounterMetricFamily(
+        f"{PREFIX}_statement_seconds",
+        f"Execution and planning time of the top {top} statements (cumulative).",
+        labels=["database", "queryid"],
+    )
+    info = GaugeMetricFamily(
+        f"{PREFIX}_statement_info",
+        "Text of a top statement (always 1; truncated).",
+        labels=["database", "queryid", "query"],
+    )
+    for db in databases:
+        if db.snapshot is None:
+            continue
+        busiest = sorted(db.snapshot.statements, key=lambda s: (-s.total_ms, s.queryid))
+        shown = [s for s in busiest if s.queryid in db.texts][:top]
+        for counters in shown:
+            labels = [db.database, str(counters.queryid)]
+            calls.add_metric(labels, counters.calls)
+            seconds.add_metric(labels, counters.total_ms / 1000)
+            text = " ".join(db.texts[counters.queryid].split())[:QUERY_LABEL_CHARS]
+            info.add_metric([*labels, text], 1)
+    yield from (calls, seconds, info)
+
+
+def _realized(databases: list[DatabaseStatus]) -> Iterator[Metric]:
+    mean = GaugeMetricFamily(
+        f"{PREFIX}_realized_mean_seconds",
+        "Mean time of the statements a created index was meant to help, before and after.",
+        labels=["database", "index", "phase"],
+    )
+    ratio = GaugeMetricFamily(
+        f"{PREFIX}_realized_saved_ratio",
+        "Share of the helped statements' mean time a created index really saved.",
+        labels=["database", "index"],
+    )
+    for db in databases:
+        for realized in db.realized:
+            mean.add_metric([db.database, realized.index, "before"], realized.before_mean_ms / 1000)
+            mean.add_metric([db.database, realized.index, "after"], realized.after_mean_ms / 1000)
+            before = realized.before_mean_ms
+            saved = 1 - realized.after_mean_ms / before if before > 0 else 0.0
+            ratio.add_metric([db.database, realized.index], saved)
+    yield from (mean, ratio)
+
+
+def make_registry(status: RuntimeStatus, top_statements: int) -> CollectorRegistry:
+    """A registry with the advisor's collector and the process's own metrics."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(AdvisorCollector(status, top_statements))
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    return registry

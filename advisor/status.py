@@ -1,0 +1,108 @@
+"""The daemon's latest results, shared between the scheduler's jobs (which write them) and
+the HTTP server's scrapes (which read them). Scrapes never compute; they read this."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from advisor.model import Analysis, Finding, Snapshot
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    """The last run of one job for one database."""
+
+    duration_seconds: float = 0.0
+    last_success_at: datetime | None = None
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class RealizedIndex:
+    """What a recommended index really did once it was built."""
+
+    index: str
+    before_mean_ms: float
+    after_mean_ms: float
+    statements: int
+
+
+@dataclass(frozen=True)
+class OpenRecommendation:
+    index: str
+    table: str
+    definition: str
+    first_seen: datetime
+
+
+@dataclass(frozen=True)
+class DatabaseStatus:
+    """Everything the exporter shows about one database."""
+
+    database: str
+    up: bool = False
+    jobs: dict[str, JobOutcome] = field(default_factory=dict)
+    runs: Counter[tuple[str, str]] = field(default_factory=Counter)  # (job, outcome)
+    errors: Counter[str] = field(default_factory=Counter)  # by stage
+    whatif_explains: int = 0
+    whatif_cache_hits: int = 0
+    analysis: Analysis | None = None
+    findings: tuple[Finding, ...] = ()
+    snapshot: Snapshot | None = None
+    texts: dict[int, str] = field(default_factory=dict)
+    open_recommendations: tuple[OpenRecommendation, ...] = ()
+    realized: tuple[RealizedIndex, ...] = ()
+
+
+class RuntimeStatus:
+    """Thread-safe holder of each database's DatabaseStatus."""
+
+    def __init__(self, databases: list[str]) -> None:
+        self._lock = threading.Lock()
+        self._by_database = {name: DatabaseStatus(name) for name in databases}
+        self.started = threading.Event()
+
+    def databases(self) -> list[DatabaseStatus]:
+        with self._lock:
+            return list(self._by_database.values())
+
+    def get(self, database: str) -> DatabaseStatus:
+        with self._lock:
+            return self._by_database[database]
+
+    @contextmanager
+    def edit(self, database: str) -> Iterator[_Editor]:
+        """Change one database's status; the change is published atomically at the end."""
+        with self._lock:
+            editor = _Editor(self._by_database[database])
+        yield editor
+        with self._lock:
+            self._by_database[database] = editor.status
+
+
+class _Editor:
+    def __init__(self, status: DatabaseStatus) -> None:
+        self.status = replace(
+            status,
+            jobs=dict(status.jobs),
+            runs=Counter(status.runs),
+            errors=Counter(status.errors),
+        )
+
+    def update(self, **changes: object) -> None:
+        self.status = replace(self.status, **changes)  # type: ignore[arg-type]
+
+    def job_succeeded(self, job: str, seconds: float, at: datetime) -> None:
+        self.status.jobs[job] = JobOutcome(seconds, at, None)
+        self.status.runs[(job, "success")] += 1
+
+    def job_failed(self, job: str, seconds: float, stage: str, error: str) -> None:
+        previous = self.status.jobs.get(job, JobOutcome())
+        self.status.jobs[job] = JobOutcome(seconds, previous.last_success_at, error)
+        self.status.runs[(job, "failure")] += 1
+        self.status.errors[stage] += 1

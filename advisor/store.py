@@ -1,0 +1,733 @@
+"""The daemon's memory: one SQLite file in the state directory that outlives the process.
+
+It keeps the latest raw snapshot per database (to compute the next delta), statement texts
+(fetched once per queryid), deltas in time buckets that are merged as they age, the history
+of recommendations, the benefit created indexes delivered, and when each index was first
+seen. Every write is one transaction, so a crash or a full disk leaves the file as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import json
+import os
+import sqlite3
+import threading
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from advisor.collect.deltas import merge
+from advisor.errors import StateError
+from advisor.model import (
+    Delta,
+    IndexCounters,
+    Recommendation,
+    Snapshot,
+    StatementCounters,
+    StatementEffect,
+    TableCounters,
+    TableName,
+)
+
+STATE_FILE_NAME = "pg-advisor.sqlite3"
+
+# Compaction of stored deltas, by age (the end of a bucket): younger buckets are kept as
+# stored, then merged into hourly buckets, then daily ones, then deleted.
+KEEP_RAW_HOURS = 2.0
+KEEP_HOURLY_DAYS = 2.0
+RETENTION_DAYS = 35.0
+
+# How long a write waits for another connection to the same file (another process sharing
+# the state directory) before failing.
+BUSY_TIMEOUT_SECONDS = 5.0
+
+
+class RecommendationStatus(enum.StrEnum):
+    OPEN = "open"  # recommended by the latest analysis
+    GONE = "gone"  # recommended before, not by the latest analysis
+    CREATED = "created"  # the index was built
+
+
+@dataclass(frozen=True)
+class StoredRecommendation:
+    """A recommendation with its history in the state file."""
+
+    database: str
+    name: str
+    table: TableName
+    create_sql: str
+    status: RecommendationStatus
+    first_seen: datetime
+    last_seen: datetime
+    created_at: datetime | None
+    estimated_ms_saved_per_day: float
+    estimated_size_bytes: int
+    statements: tuple[StatementEffect, ...]
+
+
+@dataclass(frozen=True)
+class RealizedBenefit:
+    """What a created index did to the statements it was recommended for (latest measure)."""
+
+    database: str
+    name: str
+    before_mean_ms: float
+    after_mean_ms: float
+    statements: int
+    measured_at: datetime
+
+
+# ------------------------------------------------------------------------------ schema
+
+# Each migration is a list of statements run in one transaction; PRAGMA user_version counts
+# the migrations applied. Append new ones; never edit an applied one.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE snapshot (
+            database TEXT PRIMARY KEY,
+            taken_at TEXT NOT NULL,
+            server_started_at TEXT NOT NULL,
+            statements_reset_at TEXT,
+            statements_evicted INTEGER,
+            counters TEXT NOT NULL
+        )""",
+        """CREATE TABLE statement_text (
+            database TEXT NOT NULL,
+            queryid INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            PRIMARY KEY (database, queryid)
+        ) WITHOUT ROWID""",
+        """CREATE TABLE delta_bucket (
+            id INTEGER PRIMARY KEY,
+            database TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            ended_at TEXT NOT NULL,
+            reset INTEGER NOT NULL,
+            statements_evicted INTEGER NOT NULL,
+            counters TEXT NOT NULL
+        )""",
+        "CREATE INDEX delta_bucket_by_end ON delta_bucket (database, ended_at)",
+        """CREATE TABLE recommendation (
+            database TEXT NOT NULL,
+            name TEXT NOT NULL,
+            table_schema TEXT NOT NULL,
+            table_name TEXT NOT NULL,
+            create_sql TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('open', 'gone', 'created')),
+            first_seen TEXT NOT NULL,
+            last_seen TEXT NOT NULL,
+            created_at TEXT,
+            estimated_ms_saved_per_day REAL NOT NULL,
+            estimated_size_bytes INTEGER NOT NULL,
+            statements TEXT NOT NULL,
+            PRIMARY KEY (database, name)
+        )""",
+        """CREATE TABLE realized_benefit (
+            database TEXT NOT NULL,
+            name TEXT NOT NULL,
+            before_mean_ms REAL NOT NULL,
+            after_mean_ms REAL NOT NULL,
+            statements INTEGER NOT NULL,
+            measured_at TEXT NOT NULL,
+            PRIMARY KEY (database, name)
+        )""",
+        """CREATE TABLE index_seen (
+            database TEXT NOT NULL,
+            table_schema TEXT NOT NULL,
+            table_name TEXT NOT NULL,
+            index_name TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            PRIMARY KEY (database, table_schema, table_name, index_name)
+        ) WITHOUT ROWID""",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+# A few problems are enough to tell the user; a damaged file can list thousands.
+QUICK_CHECK_SQL = "PRAGMA quick_check(3)"
+JOURNAL_MODE_SQL = "PRAGMA journal_mode = WAL"
+# FULL: a commit is on disk before the call returns; writes are a few per minute.
+SYNCHRONOUS_SQL = "PRAGMA synchronous = FULL"
+USER_VERSION_SQL = "PRAGMA user_version"
+# PRAGMA takes no parameters; the value is this module's own constant.
+SET_USER_VERSION_SQL = f"PRAGMA user_version = {SCHEMA_VERSION}"
+BEGIN_SQL = "BEGIN IMMEDIATE"
+
+# ----------------------------------------------------------------------------- queries
+
+SAVE_SNAPSHOT_SQL = """
+INSERT OR REPLACE INTO snapshot
+    (database, taken_at, server_started_at, statements_reset_at, statements_evicted, counters)
+VALUES (?, ?, ?, ?, ?, ?)
+"""
+LAST_SNAPSHOT_SQL = """
+SELECT taken_at, server_started_at, statements_reset_at, statements_evicted, counters
+FROM snapshot WHERE database = ?
+"""
+
+KNOWN_QUERYIDS_SQL = "SELECT queryid FROM statement_text WHERE database = ?"
+SAVE_TEXT_SQL = "INSERT OR REPLACE INTO statement_text (database, queryid, text) VALUES (?, ?, ?)"
+# The ids travel as one JSON array, so the statement stays constant whatever their number.
+TEXTS_SQL = """
+SELECT queryid, text FROM statement_text
+WHERE database = ? AND queryid IN (SELECT value FROM json_each(?))
+"""
+
+ADD_DELTA_SQL = """
+INSERT INTO delta_bucket (database, started_at, ended_at, reset, statements_evicted, counters)
+VALUES (?, ?, ?, ?, ?, ?)
+"""
+WINDOW_SQL = """
+SELECT started_at, ended_at, reset, statements_evicted, counters FROM delta_bucket
+WHERE database = :database AND ended_at > :since AND (:until IS NULL OR started_at < :until)
+ORDER BY ended_at
+"""
+DELETE_EXPIRED_BUCKETS_SQL = "DELETE FROM delta_bucket WHERE ended_at < ?"
+AGED_BUCKETS_SQL = """
+SELECT id, database, started_at, ended_at FROM delta_bucket WHERE ended_at <= ? ORDER BY id
+"""
+BUCKETS_BY_ID_SQL = """
+SELECT database, started_at, ended_at, reset, statements_evicted, counters FROM delta_bucket
+WHERE id IN (SELECT value FROM json_each(?))
+"""
+DELETE_BUCKETS_BY_ID_SQL = "DELETE FROM delta_bucket WHERE id IN (SELECT value FROM json_each(?))"
+
+UPSERT_RECOMMENDATION_SQL = """
+INSERT INTO recommendation (
+    database, name, table_schema, table_name, create_sql, status, first_seen, last_seen,
+    created_at, estimated_ms_saved_per_day, estimated_size_bytes, statements
+) VALUES (
+    :database, :name, :table_schema, :table_name, :create_sql, 'open', :now, :now,
+    NULL, :estimated_ms_saved_per_day, :estimated_size_bytes, :statements
+)
+ON CONFLICT (database, name) DO UPDATE SET
+    table_schema = excluded.table_schema,
+    table_name = excluded.table_name,
+    create_sql = excluded.create_sql,
+    status = 'open',
+    last_seen = excluded.last_seen,
+    estimated_ms_saved_per_day = excluded.estimated_ms_saved_per_day,
+    estimated_size_bytes = excluded.estimated_size_bytes,
+    statements = excluded.statements
+"""
+MARK_GONE_SQL = """
+UPDATE recommendation SET status = 'gone'
+WHERE database = ? AND status = 'open' AND name NOT IN (SELECT value FROM json_each(?))
+"""
+MARK_CREATED_SQL = """
+UPDATE recommendation SET status = 'created', created_at = ? WHERE database = ? AND name = ?
+"""
+RECOMMENDATIONS_SQL = """
+SELECT database, name, table_schema, table_name, create_sql, status, first_seen, last_seen,
+       created_at, estimated_ms_saved_per_day, estimated_size_bytes, statements
+FROM recommendation
+WHERE database = :database AND (:status IS NULL OR status = :status)
+ORDER BY estimated_ms_saved_per_day DESC, name
+"""
+
+SAVE_REALIZED_SQL = """
+INSERT OR REPLACE INTO realized_benefit
+    (database, name, before_mean_ms, after_mean_ms, statements, measured_at)
+VALUES (?, ?, ?, ?, ?, ?)
+"""
+REALIZED_SQL = """
+SELECT database, name, before_mean_ms, after_mean_ms, statements, measured_at
+FROM realized_benefit WHERE database = ? ORDER BY name
+"""
+
+OBSERVE_INDEX_SQL = """
+INSERT OR IGNORE INTO index_seen (database, table_schema, table_name, index_name, first_seen)
+VALUES (?, ?, ?, ?, ?)
+"""
+INDEX_FIRST_SEEN_SQL = """
+SELECT table_schema, table_name, index_name, first_seen FROM index_seen WHERE database = ?
+"""
+
+
+# ------------------------------------------------------------------------------- store
+
+
+class Store:
+    """The state file of one daemon. Safe to share between threads; every method is atomic."""
+
+    def __init__(
+        self,
+        state_dir: Path,
+        *,
+        keep_raw_hours: float = KEEP_RAW_HOURS,
+        keep_hourly_days: float = KEEP_HOURLY_DAYS,
+        retention_days: float = RETENTION_DAYS,
+    ) -> None:
+        """Open (or create) the state file in `state_dir`, creating the directory if missing.
+
+        Raises StateError when the directory or file cannot be written, the file is not a
+        healthy SQLite database, or it was written by a newer version of the advisor."""
+        self._keep_raw = timedelta(hours=keep_raw_hours)
+        self._keep_hourly = timedelta(days=keep_hourly_days)
+        self._retention = timedelta(days=retention_days)
+        if not timedelta(0) <= self._keep_raw <= self._keep_hourly <= self._retention:
+            raise ValueError("compaction ages must grow: raw <= hourly <= retention")
+        self.path = Path(state_dir) / STATE_FILE_NAME
+        self._lock = threading.Lock()
+        _prepare_directory(Path(state_dir))
+        self._conn = self._open()
+
+    def close(self) -> None:
+        """Close the file; later calls fail. Closing twice is harmless."""
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------- opening
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, check_same_thread=False)
+        except sqlite3.Error as error:
+            raise _state_error(self.path, "open the state file", error) from error
+        try:
+            with self._translated("open the state file"):
+                self._check_integrity(conn)
+                conn.execute(JOURNAL_MODE_SQL)
+                conn.execute(SYNCHRONOUS_SQL)
+                self._migrate(conn)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _check_integrity(self, conn: sqlite3.Connection) -> None:
+        rows = conn.execute(QUICK_CHECK_SQL).fetchall()
+        problems = [line for row in rows for line in str(row[0]).splitlines()]
+        if problems != ["ok"]:
+            raise StateError(
+                f"state file {self.path} is corrupt: {'; '.join(problems)}; "
+                "move it away to start fresh"
+            )
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        """Bring the schema up to date. Always writes (the version), which also proves at
+        start-up, rather than at the first write, that the file is writable."""
+        with conn:
+            conn.execute(BEGIN_SQL)
+            version = int(conn.execute(USER_VERSION_SQL).fetchone()[0])
+            if version > SCHEMA_VERSION:
+                raise StateError(
+                    f"state file {self.path} was written by a newer pg-advisor (schema "
+                    f"{version}, this one knows {SCHEMA_VERSION}); upgrade, or move it away "
+                    "to start fresh"
+                )
+            for migration in MIGRATIONS[version:]:
+                for statement in migration:
+                    conn.execute(statement)
+            conn.execute(SET_USER_VERSION_SQL)
+
+    # --------------------------------------------------------------- transactions
+
+    @contextlib.contextmanager
+    def _translated(self, action: str) -> Iterator[None]:
+        """SQLite failures of the file (full disk, corruption, permissions) as StateError.
+        Misuse of the API (ProgrammingError, IntegrityError) stays what it is: a bug."""
+        try:
+            yield
+        except (sqlite3.ProgrammingError, sqlite3.IntegrityError):
+            raise
+        except sqlite3.DatabaseError as error:
+            raise _state_error(self.path, action, error) from error
+
+    @contextlib.contextmanager
+    def _reading(self, action: str) -> Iterator[sqlite3.Connection]:
+        with self._lock, self._translated(action):
+            yield self._conn
+
+    @contextlib.contextmanager
+    def _writing(self, action: str) -> Iterator[sqlite3.Connection]:
+        """One transaction: all of the block's writes, or none of them."""
+        with self._lock, self._translated(action):
+            conn = self._conn
+            try:
+                with conn:
+                    # IMMEDIATE takes the write lock up front and makes DDL transactional.
+                    conn.execute(BEGIN_SQL)
+                    yield conn
+            finally:
+                # A failed COMMIT (full disk) leaves the transaction open; close it so the
+                # next write starts clean. Its own failure would hide the one that matters.
+                if conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.rollback()
+
+    # ------------------------------------------------------------------ snapshots
+
+    def save_snapshot(self, snapshot: Snapshot) -> None:
+        """Keep `snapshot` as the latest of its database, replacing the previous one."""
+        with self._writing("save a snapshot") as conn:
+            conn.execute(SAVE_SNAPSHOT_SQL, _snapshot_row(snapshot))
+
+    def save_poll(self, snapshot: Snapshot, delta: Delta | None) -> None:
+        """Store `delta` (the change since the previous snapshot, if any) and make `snapshot`
+        the latest, in one transaction. Saved separately, a crash between the two writes
+        would have the next poll count the same interval again."""
+        with self._writing("save a poll") as conn:
+            if delta is not None:
+                conn.execute(ADD_DELTA_SQL, _bucket_row(delta))
+            conn.execute(SAVE_SNAPSHOT_SQL, _snapshot_row(snapshot))
+
+    def last_snapshot(self, database: str) -> Snapshot | None:
+        """The latest snapshot saved for `database`, or None."""
+        with self._reading("read the last snapshot") as conn:
+            row = conn.execute(LAST_SNAPSHOT_SQL, (database,)).fetchone()
+        if row is None:
+            return None
+        taken_at, started_at, reset_at, evicted, counters = row
+        statements, tables, indexes = _decode_counters(counters)
+        return Snapshot(
+            database=database,
+            taken_at=_datetime(taken_at),
+            server_started_at=_datetime(started_at),
+            statements_reset_at=_datetime_or_none(reset_at),
+            statements=statements,
+            tables=tables,
+            indexes=indexes,
+            statements_evicted=evicted,
+        )
+
+    # ---------------------------------------------------------------------- texts
+
+    def known_queryids(self, database: str) -> set[int]:
+        """The queryids of `database` whose text is stored."""
+        with self._reading("read the known queryids") as conn:
+            return {int(row[0]) for row in conn.execute(KNOWN_QUERYIDS_SQL, (database,))}
+
+    def save_texts(self, database: str, texts: Mapping[int, str]) -> None:
+        """Store statement texts by queryid (a text saved again replaces the old one)."""
+        with self._writing("save statement texts") as conn:
+            conn.executemany(
+                SAVE_TEXT_SQL, [(database, queryid, text) for queryid, text in texts.items()]
+            )
+
+    def texts(self, database: str, queryids: Iterable[int]) -> dict[int, str]:
+        """The stored texts of those queryids; unknown queryids are absent."""
+        ids = json.dumps(sorted(set(queryids)))
+        with self._reading("read statement texts") as conn:
+            return {int(q): str(t) for q, t in conn.execute(TEXTS_SQL, (database, ids))}
+
+    # --------------------------------------------------------------------- deltas
+
+    def add_delta(self, delta: Delta) -> None:
+        """Store one delta as a bucket of its own."""
+        with self._writing("save a delta") as conn:
+            conn.execute(ADD_DELTA_SQL, _bucket_row(delta))
+
+    def window(self, database: str, since: datetime, until: datetime | None = None) -> Delta | None:
+        """All stored buckets of `database` that overlap [since, until], merged; None when
+        there are none. Buckets are never split, so the result can reach past the window
+        by up to one bucket (a few minutes, an hour or a day, depending on their age)."""
+        parameters = {"database": database, "since": _iso(since), "until": _iso_or_none(until)}
+        with self._reading("read a window of deltas") as conn:
+            rows = conn.execute(WINDOW_SQL, parameters).fetchall()
+        if not rows:
+            return None
+        return merge([_delta_from_row(database, *row) for row in rows])
+
+    def compact(self, now: datetime) -> int:
+        """Merge aged buckets (hourly after `keep_raw_hours`, daily after `keep_hourly_days`)
+        and delete those older than `retention_days`. Returns how many rows went away.
+        Sums over windows aligned to the kept granularity do not change."""
+        raw_cutoff = now - self._keep_raw
+        hourly_cutoff = now - self._keep_hourly
+        with self._writing("compact stored deltas") as conn:
+            removed = conn.execute(DELETE_EXPIRED_BUCKETS_SQL, (_iso(now - self._retention),))
+            removed_rows = max(removed.rowcount, 0)
+            aged = conn.execute(AGED_BUCKETS_SQL, (_iso(raw_cutoff),)).fetchall()
+            for ids in _groups_to_merge(aged, hourly_cutoff):
+                _merge_buckets(conn, ids)
+                removed_rows += len(ids) - 1
+        return removed_rows
+
+    # ------------------------------------------------------------ recommendations
+
+    def record_recommendations(
+        self, database: str, recommendations: Sequence[Recommendation], now: datetime
+    ) -> None:
+        """Record the latest analysis: each recommendation is 'open' with the latest
+        estimates (first_seen kept from its first time); open ones it no longer makes
+        become 'gone'. Created ones stay created unless recommended again."""
+        rows = [_recommendation_row(database, r, now) for r in recommendations]
+        names = json.dumps([r.name for r in recommendations])
+        with self._writing("record recommendations") as conn:
+            conn.executemany(UPSERT_RECOMMENDATION_SQL, rows)
+            conn.execute(MARK_GONE_SQL, (database, names))
+
+    def mark_created(self, database: str, name: str, now: datetime) -> None:
+        """Mark a recommendation as built. Raises KeyError if there is none by that name."""
+        with self._writing("mark a recommendation created") as conn:
+            updated = conn.execute(MARK_CREATED_SQL, (_iso(now), database, name)).rowcount
+            if updated == 0:
+                raise KeyError(f"no recommendation {name!r} for database {database!r}")
+
+    def recommendations(
+        self, database: str, status: str | None = None
+    ) -> list[StoredRecommendation]:
+        """Recommendations of `database` (with that status, if given), the most valuable
+        first. Raises ValueError for an unknown status."""
+        wanted = None if status is None else RecommendationStatus(status).value
+        with self._reading("read recommendations") as conn:
+            rows = conn.execute(
+                RECOMMENDATIONS_SQL, {"database": database, "status": wanted}
+            ).fetchall()
+        return [_stored_recommendation(*row) for row in rows]
+
+    # -------------------------------------------------------------------- benefit
+
+    def save_realized(
+        self,
+        database: str,
+        name: str,
+        before_mean_ms: float,
+        after_mean_ms: float,
+        statements: int,
+        measured_at: datetime,
+    ) -> None:
+        """Record the latest measure of what index `name` did (replacing an older one)."""
+        with self._writing("save a realized benefit") as conn:
+            conn.execute(
+                SAVE_REALIZED_SQL,
+                (database, name, before_mean_ms, after_mean_ms, statements, _iso(measured_at)),
+            )
+
+    def realized(self, database: str) -> list[RealizedBenefit]:
+        """The latest measured benefit of each created index of `database`, by name."""
+        with self._reading("read realized benefits") as conn:
+            rows = conn.execute(REALIZED_SQL, (database,)).fetchall()
+        return [
+            RealizedBenefit(db, name, before, after, count, _datetime(at))
+            for db, name, before, after, count, at in rows
+        ]
+
+    # -------------------------------------------------------------------- indexes
+
+    def observe_indexes(
+        self, database: str, indexes: Iterable[tuple[TableName, str]], now: datetime
+    ) -> None:
+        """Remember `now` as the first sighting of each index not seen before."""
+        at = _iso(now)
+        rows = [(database, table.schema, table.name, index, at) for table, index in indexes]
+        with self._writing("record observed indexes") as conn:
+            conn.executemany(OBSERVE_INDEX_SQL, rows)
+
+    def index_first_seen(self, database: str) -> dict[tuple[TableName, str], datetime]:
+        """When each index of `database` was first observed."""
+        with self._reading("read index sightings") as conn:
+            rows = conn.execute(INDEX_FIRST_SEEN_SQL, (database,)).fetchall()
+        return {
+            (TableName(schema, table), index): _datetime(at) for schema, table, index, at in rows
+        }
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _prepare_directory(state_dir: Path) -> None:
+    if state_dir.exists() and not state_dir.is_dir():
+        raise StateError(f"state directory {state_dir} is not a directory")
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise StateError(f"cannot create state directory {state_dir}: {error.strerror}") from error
+    if not os.access(state_dir, os.W_OK | os.X_OK):
+        raise StateError(f"state directory {state_dir} is not writable by this user")
+
+
+def _state_error(path: Path, action: str, error: sqlite3.Error) -> StateError:
+    """A message the user can act on, by SQLite's error code."""
+    code = str(getattr(error, "sqlite_errorname", None) or "")
+    if code == "SQLITE_FULL":
+        return StateError(
+            f"cannot {action}: the disk holding {path} is full; nothing was written and the "
+            "state is intact; free some space"
+        )
+    if code.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
+        return StateError(f"state file {path} is corrupt: {error}; move it away to start fresh")
+    if code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return StateError(
+            f"state file {path} is locked ({error}); is another pg-advisor using the same "
+            "state directory?"
+        )
+    if code.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_IOERR")):
+        return StateError(
+            f"cannot {action} in {path}: {error}; check that this user can write to the file "
+            "and its directory"
+        )
+    return StateError(f"cannot {action} in {path}: {error}")
+
+
+def _iso(moment: datetime) -> str:
+    """UTC, fixed width: text order is time order, which the range queries rely on."""
+    if moment.tzinfo is None:
+        raise ValueError(f"naive datetime {moment}: the state stores timezone-aware times only")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _iso_or_none(moment: datetime | None) -> str | None:
+    return None if moment is None else _iso(moment)
+
+
+def _datetime(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _datetime_or_none(text: str | None) -> datetime | None:
+    return None if text is None else _datetime(text)
+
+
+def _encode_counters(
+    statements: Iterable[StatementCounters],
+    tables: Iterable[TableCounters],
+    indexes: Iterable[IndexCounters],
+) -> str:
+    # Field names, not positions: a counter added to the model later still reads back.
+    return json.dumps(
+        {
+            "statements": [asdict(s) for s in statements],
+            "tables": [asdict(t) for t in tables],
+            "indexes": [asdict(i) for i in indexes],
+        },
+        separators=(",", ":"),
+    )
+
+
+def _decode_counters(
+    text: str,
+) -> tuple[tuple[StatementCounters, ...], tuple[TableCounters, ...], tuple[IndexCounters, ...]]:
+    data: dict[str, list[dict[str, Any]]] = json.loads(text)
+    return (
+        tuple(StatementCounters(**s) for s in data["statements"]),
+        tuple(TableCounters(**{**t, "table": TableName(**t["table"])}) for t in data["tables"]),
+        tuple(IndexCounters(**{**i, "table": TableName(**i["table"])}) for i in data["indexes"]),
+    )
+
+
+def _snapshot_row(snapshot: Snapshot) -> tuple[str, str, str, str | None, int | None, str]:
+    return (
+        snapshot.database,
+        _iso(snapshot.taken_at),
+        _iso(snapshot.server_started_at),
+        _iso_or_none(snapshot.statements_reset_at),
+        snapshot.statements_evicted,
+        _encode_counters(snapshot.statements, snapshot.tables, snapshot.indexes),
+    )
+
+
+def _bucket_row(delta: Delta) -> tuple[str, str, str, int, int, str]:
+    return (
+        delta.database,
+        _iso(delta.started_at),
+        _iso(delta.ended_at),
+        int(delta.reset),
+        delta.statements_evicted,
+        _encode_counters(delta.statements, delta.tables, delta.indexes),
+    )
+
+
+def _delta_from_row(
+    database: str, started_at: str, ended_at: str, reset: int, evicted: int, counters: str
+) -> Delta:
+    statements, tables, indexes = _decode_counters(counters)
+    return Delta(
+        database=database,
+        started_at=_datetime(started_at),
+        ended_at=_datetime(ended_at),
+        statements=statements,
+        tables=tables,
+        indexes=indexes,
+        reset=bool(reset),
+        statements_evicted=evicted,
+    )
+
+
+def _groups_to_merge(
+    aged: Iterable[tuple[int, str, str, str]], hourly_cutoff: datetime
+) -> list[list[int]]:
+    """Ids of aged buckets that share a database, a granularity and an hour (or a day) by
+    their start; only groups of two or more need merging, so compaction is idempotent."""
+    groups: dict[tuple[str, str, datetime], list[int]] = defaultdict(list)
+    for bucket_id, database, started_at, ended_at in aged:
+        start = _datetime(started_at)
+        if _datetime(ended_at) <= hourly_cutoff:
+            key = (database, "day", start.replace(hour=0, minute=0, second=0, microsecond=0))
+        else:
+            key = (database, "hour", start.replace(minute=0, second=0, microsecond=0))
+        groups[key].append(bucket_id)
+    return [ids for ids in groups.values() if len(ids) > 1]
+
+
+def _merge_buckets(conn: sqlite3.Connection, ids: Sequence[int]) -> None:
+    """Replace the buckets `ids` (of one database) by one holding their sum."""
+    id_list = json.dumps(list(ids))
+    rows = conn.execute(BUCKETS_BY_ID_SQL, (id_list,)).fetchall()
+    merged = merge([_delta_from_row(*row) for row in rows])
+    conn.execute(DELETE_BUCKETS_BY_ID_SQL, (id_list,))
+    conn.execute(ADD_DELTA_SQL, _bucket_row(merged))
+
+
+def _recommendation_row(
+    database: str, recommendation: Recommendation, now: datetime
+) -> dict[str, Any]:
+    table = recommendation.design.table
+    return {
+        "database": database,
+        "name": recommendation.name,
+        "table_schema": table.schema,
+        "table_name": table.name,
+        "create_sql": recommendation.create_sql,
+        "now": _iso(now),
+        "estimated_ms_saved_per_day": recommendation.estimated_ms_saved_per_day,
+        "estimated_size_bytes": recommendation.estimated_size_bytes,
+        "statements": json.dumps([asdict(s) for s in recommendation.statements]),
+    }
+
+
+def _stored_recommendation(
+    database: str,
+    name: str,
+    table_schema: str,
+    table_name: str,
+    create_sql: str,
+    status: str,
+    first_seen: str,
+    last_seen: str,
+    created_at: str | None,
+    estimated_ms_saved_per_day: float,
+    estimated_size_bytes: int,
+    statements: str,
+) -> StoredRecommendation:
+    return StoredRecommendation(
+        database=database,
+        name=name,
+        table=TableName(table_schema, table_name),
+        create_sql=create_sql,
+        status=RecommendationStatus(status),
+        first_seen=_datetime(first_seen),
+        last_seen=_datetime(last_seen),
+        created_at=_datetime_or_none(created_at),
+        estimated_ms_saved_per_day=estimated_ms_saved_per_day,
+        estimated_size_bytes=estimated_size_bytes,
+        statements=tuple(StatementEffect(**s) for s in json.loads(statements)),
+    )

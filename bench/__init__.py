@@ -1,0 +1,1 @@
+"""Benchmarks of pg-advisor against a throwaway PostgreSQL (`python -m bench`)."""

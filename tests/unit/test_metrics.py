@@ -1,0 +1,119 @@
+"""The exporter reads the latest results and shows them in Prometheus' text format."""
+
+from __future__ import annotations
+
+import subprocess
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from prometheus_client.exposition import generate_latest
+
+from advisor.export.metrics import make_registry
+from advisor.model import (
+    Analysis,
+    Finding,
+    FindingKind,
+    IndexDesign,
+    KeyColumn,
+    Recommendation,
+    Snapshot,
+    StatementCounters,
+    TableName,
+)
+from advisor.status import OpenRecommendation, RealizedIndex, RuntimeStatus
+from tests.prometheus import PROMTOOL
+
+POSTS = TableName("public", "posts")
+REC = Recommendation(IndexDesign(POSTS, (KeyColumn.of("author_id"),)), 8192, 120_000.0, ())
+NOW = datetime.now(UTC)
+
+
+def _status() -> RuntimeStatus:
+    status = RuntimeStatus(["app", "other"])
+    analysis = Analysis("app", (REC,), (), 10, 9, 3600, 1 << 30)
+    snapshot = Snapshot(
+        "app",
+        NOW,
+        NOW,
+        None,
+        tuple(StatementCounters(q, q * 10, q * 100.0) for q in range(1, 50)),
+    )
+    with status.edit("app") as editor:
+        editor.update(
+            up=True,
+            analysis=analysis,
+            snapshot=snapshot,
+            texts={q: f'select "x" from t where id = $1 -- {q}' for q in range(1, 50)},
+            findings=(
+                Finding(FindingKind.UNUSED, POSTS, "old_idx", 5000, "no scans", "DROP ..."),
+                Finding(FindingKind.UNUSED, POSTS, "older_idx", 7000, "no scans", "DROP ..."),
+            ),
+            open_recommendations=(
+                OpenRecommendation(
+                    REC.name, "public.posts", REC.create_sql, NOW - timedelta(hours=2)
+                ),
+            ),
+            realized=(RealizedIndex("posts_x_idx", 10.0, 1.0, 2),),
+        )
+        editor.job_succeeded("collect", 0.05, NOW)
+        editor.job_failed("analyse", 1.5, "analyse", "boom")
+    return status
+
+
+def _exposition(top: int = 5) -> str:
+    return generate_latest(make_registry(_status(), top)).decode()
+
+
+def test_recommendations_are_exported_with_saving_size_and_age() -> None:
+    text = _exposition()
+    assert (
+        'pg_advisor_recommendation_saved_seconds_per_day{database="app",index="posts_author_id_idx"} 120.0'
+        in text
+    )
+    assert (
+        'pg_advisor_recommendation_size_bytes{database="app",index="posts_author_id_idx"} 8192.0'
+        in text
+    )
+    age_line = next(
+        line
+        for line in text.splitlines()
+        if line.startswith("pg_advisor_recommendation_open_seconds{")
+    )
+    assert 7190 < float(age_line.split()[-1]) < 7300
+
+
+def test_up_is_per_database_and_unknown_databases_are_down() -> None:
+    text = _exposition()
+    assert 'pg_advisor_up{database="app"} 1.0' in text
+    assert 'pg_advisor_up{database="other"} 0.0' in text
+
+
+def test_findings_are_summed_by_kind() -> None:
+    text = _exposition()
+    assert 'pg_advisor_index_problem_bytes{database="app",kind="unused"} 12000.0' in text
+    assert 'pg_advisor_index_problems{database="app",kind="invalid"} 0.0' in text
+
+
+def test_statement_series_are_bounded_to_the_top_n() -> None:
+    text = _exposition(top=5)
+    series = [
+        line for line in text.splitlines() if line.startswith("pg_advisor_statement_calls_total{")
+    ]
+    assert len(series) == 5
+    assert 'queryid="49"' in series[0] + "".join(series)
+
+
+def test_job_outcomes_and_errors_are_counted() -> None:
+    text = _exposition()
+    assert 'pg_advisor_job_runs_total{database="app",job="analyse",outcome="failure"} 1.0' in text
+    assert 'pg_advisor_errors_total{database="app",stage="analyse"} 1.0' in text
+    assert 'pg_advisor_realized_saved_ratio{database="app",index="posts_x_idx"} 0.9' in text
+
+
+def test_exposition_passes_promtool() -> None:
+    if not PROMTOOL or not __import__("os").path.exists(PROMTOOL):
+        pytest.skip("promtool (Debian package prometheus) is not installed")
+    result = subprocess.run(
+        [PROMTOOL, "check", "metrics"], input=_exposition(), capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
