@@ -7,19 +7,32 @@ algorithm in `analyze/` never sees a connection.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
 import psycopg
 import structlog
 
 from advisor.analyze.candidates import CandidateSettings, generate_candidates
+from advisor.analyze.health import HealthSettings
 from advisor.analyze.parse import parse_statement
 from advisor.analyze.select import SelectionSettings, Target, select_indexes
+from advisor.analyze.writecost import WriteCostModel, WriteCostSettings, written_columns
+from advisor.collect.activity import read_write_rates
 from advisor.collect.schema import read_schema
 from advisor.collect.workload import read_workload
 from advisor.config import Settings
 from advisor.errors import PermissionDenied
-from advisor.model import Analysis, ParsedStatement, Schema, Skipped, Workload
+from advisor.model import (
+    Analysis,
+    ParsedStatement,
+    Recommendation,
+    Schema,
+    Skipped,
+    TableName,
+    TableWriteRate,
+    Workload,
+)
 from advisor.pg import (
     Connection,
     capabilities,
@@ -42,9 +55,14 @@ class Prepared:
     skipped: tuple[Skipped, ...]
 
 
-def analyse(conn: Connection, settings: Settings, workload: Workload | None = None) -> Analysis:
-    """Recommend indexes for the connected database: for the given workload (the daemon's
-    window), or for what pg_stat_statements holds now."""
+def analyse(
+    conn: Connection,
+    settings: Settings,
+    workload: Workload | None = None,
+    write_rates: Mapping[TableName, TableWriteRate] | None = None,
+) -> Analysis:
+    """Recommend indexes for the connected database: for the given workload and write
+    rates (the daemon's window), or for what the statistics hold now."""
     started = time.monotonic()
     caps = capabilities(conn)
     require_pg_stat_statements(conn, caps)
@@ -56,6 +74,8 @@ def analyse(conn: Connection, settings: Settings, workload: Workload | None = No
             )
         _require_visible_statements(workload, caps.role)
         schema = read_schema(conn)
+        if write_rates is None:
+            write_rates = read_write_rates(conn)
     except psycopg.Error as error:
         raise translate(error, "reading the workload and schema") from None
     whatif = WhatIf(conn, caps, settings.explain_timeout_ms)
@@ -67,6 +87,7 @@ def analyse(conn: Connection, settings: Settings, workload: Workload | None = No
             CandidateSettings(settings.max_key_columns, settings.max_include_columns),
         )
         budget = budget_bytes(settings, schema, prepared.parsed)
+        writes = write_cost_model(settings, schema, prepared.parsed, write_rates)
         recommendations = select_indexes(
             prepared.targets,
             candidates,
@@ -78,7 +99,9 @@ def analyse(conn: Connection, settings: Settings, workload: Workload | None = No
                 max_indexes=settings.max_recommendations,
             ),
             workload.window_seconds,
+            writes.ms_per_day,
         )
+        recommendations = tuple(_with_warnings(r, writes, write_rates) for r in recommendations)
     except psycopg.Error as error:
         raise translate(error, "planning with hypothetical indexes") from None
     finally:
@@ -133,6 +156,38 @@ def prepare(workload: Workload, schema: Schema, whatif: WhatIf) -> Prepared:
     return Prepared(tuple(targets), tuple(parsed_ok), tuple(skipped))
 
 
+def write_cost_model(
+    settings: Settings,
+    schema: Schema,
+    parsed: tuple[ParsedStatement, ...],
+    rates: Mapping[TableName, TableWriteRate],
+) -> WriteCostModel:
+    """What new indexes cost the writes, from the tables' rates and the workload's UPDATEs."""
+    index_counts = {name: len(table.indexes) for name, table in schema.tables.items()}
+    return WriteCostModel(
+        rates,
+        index_counts,
+        written_columns(parsed),
+        WriteCostSettings(settings.index_write_ms_per_row, settings.index_width_factor),
+    )
+
+
+def _with_warnings(
+    rec: Recommendation, writes: WriteCostModel, rates: Mapping[TableName, TableWriteRate]
+) -> Recommendation:
+    cost = writes.cost(rec.design)
+    rate = rates.get(rec.design.table)
+    if not cost.ends_hot_updates or rate is None or rate.hot_updates_per_day <= 0:
+        return rec
+    columns = ", ".join(cost.ends_hot_updates)
+    warning = (
+        f"ends HOT updates on {rec.design.table}: UPDATE statements set {columns}, and about "
+        f"{rate.hot_updates_per_day:,.0f} HOT updates a day would then maintain every index "
+        "(counted in the write cost)"
+    )
+    return replace(rec, warnings=(*rec.warnings, warning))
+
+
 def _require_visible_statements(workload: Workload, role: str) -> None:
     hidden = sum(n for reason, n in workload.excluded.items() if "insufficient privilege" in reason)
     if hidden and not workload.statements:
@@ -140,6 +195,13 @@ def _require_visible_statements(workload: Workload, role: str) -> None:
             f"role {role} sees none of the {hidden} statements' texts in pg_stat_statements: "
             f"GRANT pg_read_all_stats TO {role};"
         )
+
+
+def health_settings(settings: Settings) -> HealthSettings:
+    return HealthSettings(
+        unused_min_observed_days=settings.unused_min_observed_days,
+        unused_min_size_bytes=int(settings.unused_min_size_mb * MIB),
+    )
 
 
 def budget_bytes(settings: Settings, schema: Schema, parsed: tuple[ParsedStatement, ...]) -> int:

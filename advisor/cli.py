@@ -14,7 +14,14 @@ from advisor import __version__, logs
 from advisor.advise import analyse
 from advisor.config import Settings, load_settings
 from advisor.errors import AdvisorError, UsageError
-from advisor.export.console import print_table, to_json, to_sql
+from advisor.export.console import (
+    health_to_json,
+    health_to_sql,
+    print_health,
+    print_table,
+    to_json,
+    to_sql,
+)
 from advisor.model import Analysis
 from advisor.pg import session
 
@@ -105,6 +112,50 @@ def recommend(
         typer.echo(to_sql(analyses))
     else:
         print_table(analyses, Console())
+
+
+@app.command()
+def health(
+    dsn: DsnOption = None,
+    config: ConfigOption = None,
+    output: FormatOption = OutputFormat.table,
+    state_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--state-dir",
+            help="The daemon's state directory: when each index was first seen.",
+            show_default=False,
+        ),
+    ] = None,
+    database: Annotated[
+        list[str] | None,
+        typer.Option("--database", help="Database to check (repeatable).", show_default=False),
+    ] = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Unused, duplicate, redundant and invalid indexes, with the statements that fix them."""
+    from advisor.health import check_health
+    from advisor.store import Store
+
+    logs.configure("info" if verbose else "warning")
+    try:
+        settings = load_settings(config, dsn=dsn, databases=database or None)
+        store = Store(state_dir) if state_dir is not None else None
+        targets: list[str | None] = list(settings.databases) or [None]
+        reports = []
+        for name in targets:
+            with session(settings.dsn, settings, name) as conn:
+                reports.append(check_health(conn, settings, store))
+    except AdvisorError as error:
+        _fail(error)
+    except Exception as error:  # a bug: say so, and where to report it
+        _bug(error)
+    if output is OutputFormat.json:
+        typer.echo(health_to_json(reports))
+    elif output is OutputFormat.sql:
+        typer.echo(health_to_sql(reports))
+    else:
+        print_health(reports, Console())
 
 
 @app.command()

@@ -79,6 +79,15 @@ class Settings(BaseSettings):
     # An index must save at least this much workload time per day to be recommended.
     min_saved_ms_per_day: float = Field(default=1_000.0, ge=0.0)
     max_recommendations: int = Field(default=20, ge=1)
+    # Write cost of a new index (see analyze/writecost.py): per index entry maintained on
+    # an insert, non-HOT update or delete, and the extra share per column beyond the first.
+    index_write_ms_per_row: float = Field(default=0.01, ge=0.0)
+    index_width_factor: float = Field(default=0.25, ge=0.0)
+
+    # --- index health
+    # An index is reported unused only after this long without a scan.
+    unused_min_observed_days: float = Field(default=7.0, gt=0)
+    unused_min_size_mb: float = Field(default=1.0, ge=0)
 
     # --- daemon
     listen: str = Field(

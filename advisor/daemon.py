@@ -27,8 +27,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from psycopg.conninfo import conninfo_to_dict
 
-from advisor.advise import analyse
-from advisor.analyze.health import HealthSettings, find_problems
+from advisor.advise import analyse, health_settings
+from advisor.analyze.health import find_problems
+from advisor.collect.activity import write_rates_from_delta
 from advisor.collect.deltas import delta
 from advisor.collect.schema import read_schema
 from advisor.collect.snapshot import SnapshotReader
@@ -272,12 +273,16 @@ class Daemon:
         )
         with self._session(database) as conn:
             schema = read_schema(conn)
-            analysis = analyse(conn, self.settings, workload)
+            analysis = analyse(conn, self.settings, workload, write_rates_from_delta(window))
         self._track_created(database, schema, now)
         self.store.record_recommendations(database, analysis.recommendations, now)
         usage = self.store.window(database, now - timedelta(days=36))
         findings = find_problems(
-            schema, usage, self.store.index_first_seen(database), now, HealthSettings()
+            schema,
+            usage,
+            self.store.index_first_seen(database),
+            now,
+            health_settings(self.settings),
         )
         self._publish(database, analysis, findings)
         removed = self.store.compact(now)

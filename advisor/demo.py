@@ -56,6 +56,8 @@ def main() -> None:
             )
             conn.execute(sample.SCHEMA_SQL + sample.data_sql())
             conn.execute("ANALYZE")
+            # Loading the data is not the workload: start the statistics from here.
+            conn.execute("SELECT pg_stat_reset()")
             conn.execute("SELECT pg_stat_statements_reset()")
         console.print(f"Running the application's {len(sample.STATEMENTS)} statements…")
         before_ms = _run_workload(dsn)

@@ -224,6 +224,8 @@ class TableAccess:
     group_by: tuple[str, ...] = ()
     used_columns: frozenset[str] | None = frozenset()
     limited: bool = False
+    # Columns an UPDATE's SET clause writes (an index on one ends HOT updates there).
+    written_columns: tuple[str, ...] = ()
 
 
 class StatementKind(enum.Enum):
@@ -385,10 +387,15 @@ class StatementEffect:
 
 @dataclass(frozen=True)
 class Recommendation:
+    """An index worth building. `estimated_ms_saved_per_day` is net: the reads it speeds up
+    minus `estimated_write_ms_per_day`, what maintaining it on every write costs."""
+
     design: IndexDesign
     estimated_size_bytes: int
     estimated_ms_saved_per_day: float
     statements: tuple[StatementEffect, ...]
+    estimated_write_ms_per_day: float = 0.0
+    warnings: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -397,6 +404,24 @@ class Recommendation:
     @property
     def create_sql(self) -> str:
         return self.design.create_sql()
+
+
+@dataclass(frozen=True)
+class TableWriteRate:
+    """Rows written to a table per day, from its statistics counters."""
+
+    table: TableName
+    inserts_per_day: float = 0.0
+    updates_per_day: float = 0.0
+    hot_updates_per_day: float = 0.0
+    deletes_per_day: float = 0.0
+
+    @property
+    def index_rows_per_day(self) -> float:
+        """Index entries every btree on the table must add or remove per day: HOT updates
+        touch no index, every other write touches all of them."""
+        non_hot = max(self.updates_per_day - self.hot_updates_per_day, 0.0)
+        return self.inserts_per_day + non_hot + self.deletes_per_day
 
 
 @dataclass(frozen=True)
@@ -562,3 +587,15 @@ class Finding:
     # Rows written per day to the table (inserts + updates + deletes), when known: each
     # one maintains this index too.
     writes_per_day: float | None = None
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    """The index-health findings of one database, with the window they were judged on."""
+
+    database: str
+    findings: tuple[Finding, ...]
+    observed_seconds: float
+    write_rates: tuple[TableWriteRate, ...] = ()
+    # Why an UNUSED verdict may be premature (no daemon state), if it may be.
+    caveat: str | None = None

@@ -221,6 +221,7 @@ class _Occurrence:
     used: set[str] = field(default_factory=set)
     all_columns: bool = False
     limited: bool = False
+    written: list[str] = field(default_factory=list)
 
     def known_columns(self) -> frozenset[str] | None:
         return self.table.column_names
@@ -254,6 +255,7 @@ class _Occurrence:
             group_by=tuple(self.group_by),
             used_columns=None if self.all_columns else frozenset(self.used),
             limited=self.limited,
+            written_columns=tuple(self.written),
         )
 
 
@@ -548,7 +550,9 @@ class _Analyser:
         if not isinstance(item, ast.ResTarget):
             return
         if target is not None and isinstance(target.relation, _Occurrence) and item.name:
-            target.relation.use(item.name)
+            occurrence = target.relation
+            if occurrence.use(item.name) and item.name not in occurrence.written:
+                occurrence.written.append(item.name)
         value = item.val
         # `SET (a, b) = (SELECT ...)` repeats the subquery in every column's target: walk
         # it once, or its tables would count twice.

@@ -19,7 +19,7 @@ planner does not use, or that saves too little, is dropped.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -59,6 +59,13 @@ class SelectionSettings:
     max_indexes: int = 20
 
 
+MaintenanceCost = Callable[[IndexDesign], float]
+
+
+def _no_maintenance(design: IndexDesign) -> float:
+    return 0.0
+
+
 @dataclass(frozen=True)
 class _Step:
     design: IndexDesign
@@ -77,12 +84,15 @@ class _Search:
         planner: Planner,
         settings: SelectionSettings,
         base_cost: Mapping[int, float],
+        maintenance_ms: MaintenanceCost,
     ) -> None:
         self.targets = targets
         self.candidates = candidates
         self.planner = planner
         self.settings = settings
         self.base_cost = base_cost
+        # What maintaining a design costs over the observed window, in the unit of gains.
+        self.maintenance_ms = maintenance_ms
         self.current = dict(base_cost)
         self.chosen: list[IndexDesign] = []
         self.used_bytes = 0
@@ -107,6 +117,11 @@ class _Search:
         if self.used_bytes + extra > self.settings.budget_bytes:
             return None
         gain = sum(self._gain(queryid, design) for queryid in self.candidates[design])
+        if gain <= 0:
+            return None
+        gain -= self.maintenance_ms(design)
+        if replaces is not None:
+            gain += self.maintenance_ms(replaces)
         if gain <= 0:
             return None
         return _Step(design, replaces, gain, extra)
@@ -145,11 +160,12 @@ class _Search:
 
     @property
     def saved_ms(self) -> float:
-        return sum(
+        read = sum(
             t.statement.total_ms * (1 - self.current[q] / self.base_cost[q])
             for q, t in self.targets.items()
             if self.base_cost[q] > 0
         )
+        return read - sum(self.maintenance_ms(d) for d in self.chosen)
 
 
 def select_indexes(
@@ -158,18 +174,27 @@ def select_indexes(
     planner: Planner,
     settings: SelectionSettings,
     window_seconds: float,
+    maintenance_ms_per_day: MaintenanceCost = _no_maintenance,
 ) -> tuple[Recommendation, ...]:
-    """The recommended indexes, best first, each verified by planning the final set."""
+    """The recommended indexes, best first, each verified by planning the final set.
+    `maintenance_ms_per_day` is what each design costs the writes: gains are net of it."""
     by_id = {t.statement.queryid: t for t in targets}
     base_cost = {q: planner.plan(q, ()).cost for q in by_id}
+    window_days = max(window_seconds, 1.0) / SECONDS_PER_DAY
+
+    def over_window(design: IndexDesign) -> float:
+        return maintenance_ms_per_day(design) * window_days
+
     searches = []
     for per_byte in (True, False):
-        search = _Search(by_id, candidates, planner, settings, base_cost)
+        search = _Search(by_id, candidates, planner, settings, base_cost, over_window)
         search.run(per_byte)
         searches.append(search)
     best = max(searches, key=lambda s: (s.saved_ms, -s.used_bytes))
     chosen = _drop_prefixes(best.chosen)
-    return _verify(by_id, chosen, planner, settings, base_cost, window_seconds)
+    return _verify(
+        by_id, chosen, planner, settings, base_cost, window_seconds, maintenance_ms_per_day
+    )
 
 
 def _drop_prefixes(chosen: Sequence[IndexDesign]) -> list[IndexDesign]:
@@ -188,9 +213,11 @@ def _verify(
     settings: SelectionSettings,
     base_cost: Mapping[int, float],
     window_seconds: float,
+    maintenance_ms_per_day: MaintenanceCost,
 ) -> tuple[Recommendation, ...]:
     """Plan every statement with the whole chosen set; keep the designs that earn their
-    place, and attribute each statement's saving to the designs its plan uses."""
+    place net of their write cost, and attribute each statement's saving to the designs
+    its plan uses."""
     per_day = SECONDS_PER_DAY / max(window_seconds, 1.0)
     while True:
         effects: dict[IndexDesign, list[StatementEffect]] = defaultdict(list)
@@ -209,9 +236,9 @@ def _verify(
         keep = [
             d
             for d in chosen
-            if sum(e.estimated_ms_saved_per_day for e in effects[d])
-            >= settings.min_saved_ms_per_day
-            and effects[d]
+            if effects[d]
+            and (net := _net(effects[d], maintenance_ms_per_day(d))) > 0
+            and net >= settings.min_saved_ms_per_day
         ]
         if keep == chosen:
             break
@@ -220,7 +247,8 @@ def _verify(
         Recommendation(
             design=design,
             estimated_size_bytes=planner.size_bytes(design),
-            estimated_ms_saved_per_day=sum(e.estimated_ms_saved_per_day for e in effects[design]),
+            estimated_ms_saved_per_day=_net(effects[design], maintenance_ms_per_day(design)),
+            estimated_write_ms_per_day=maintenance_ms_per_day(design),
             statements=tuple(
                 sorted(effects[design], key=lambda e: (-e.estimated_ms_saved_per_day, e.queryid))
             ),
@@ -229,6 +257,10 @@ def _verify(
     ]
     recommendations.sort(key=lambda r: (-r.estimated_ms_saved_per_day, r.design))
     return tuple(recommendations)
+
+
+def _net(effects: Sequence[StatementEffect], maintenance_ms_per_day: float) -> float:
+    return sum(e.estimated_ms_saved_per_day for e in effects) - maintenance_ms_per_day
 
 
 def _effect(statement: Statement, before: float, after: float, saved: float) -> StatementEffect:

@@ -12,7 +12,14 @@ from datetime import datetime
 from psycopg import sql
 
 from advisor.collect.workload import extension_schema, statement_columns
-from advisor.model import IndexCounters, Snapshot, StatementCounters, TableCounters, TableName
+from advisor.model import (
+    Delta,
+    IndexCounters,
+    Snapshot,
+    StatementCounters,
+    TableCounters,
+    TableName,
+)
 from advisor.pg import MARKER, Connection
 
 SERVER_SQL = f"{MARKER} SELECT now(), pg_postmaster_start_time()"
@@ -84,14 +91,7 @@ class SnapshotReader:
             StatementCounters(int(q), int(c), float(e), float(p), int(r))
             for q, c, e, p, r in conn.execute(self._counters_sql).fetchall()
         )
-        tables = tuple(
-            TableCounters(TableName(s, t), *(int(v or 0) for v in rest))
-            for s, t, *rest in conn.execute(TABLES_SQL).fetchall()
-        )
-        indexes = tuple(
-            IndexCounters(TableName(s, t), i, *(int(v or 0) for v in rest))
-            for s, t, i, *rest in conn.execute(INDEXES_SQL).fetchall()
-        )
+        tables, indexes = read_table_counters(conn), read_index_counters(conn)
         return Snapshot(
             database=self._database,
             taken_at=now,
@@ -123,3 +123,31 @@ GROUP BY queryid
             for queryid, text in conn.execute(query, (wanted,)).fetchall()
             if text is not None
         }
+
+
+USAGE_WINDOW_SQL = f"""{MARKER}
+SELECT now(), coalesce(stats_reset, pg_postmaster_start_time())
+FROM pg_stat_database WHERE datname = current_database()
+"""
+
+
+def read_usage(conn: Connection, database: str) -> Delta:
+    """Index and table counters since the statistics started counting, as one Delta."""
+    row = conn.execute(USAGE_WINDOW_SQL).fetchone()
+    assert row is not None
+    now, started = row
+    return Delta(database, started, now, (), read_table_counters(conn), read_index_counters(conn))
+
+
+def read_table_counters(conn: Connection) -> tuple[TableCounters, ...]:
+    return tuple(
+        TableCounters(TableName(s, t), *(int(v or 0) for v in rest))
+        for s, t, *rest in conn.execute(TABLES_SQL).fetchall()
+    )
+
+
+def read_index_counters(conn: Connection) -> tuple[IndexCounters, ...]:
+    return tuple(
+        IndexCounters(TableName(s, t), i, *(int(v or 0) for v in rest))
+        for s, t, i, *rest in conn.execute(INDEXES_SQL).fetchall()
+    )

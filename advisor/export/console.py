@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from advisor import __version__
-from advisor.model import Analysis, Recommendation, StatementEffect, quote_ident
+from advisor.model import Analysis, HealthReport, Recommendation, StatementEffect, quote_ident
 
 
 def human_bytes(size: float) -> str:
@@ -171,5 +171,107 @@ def to_sql(analyses: Sequence[Analysis]) -> str:
             for effect in rec.statements[:3]:
                 lines.append(f"--    {_short(effect.query, 100)}")
             lines.append(rec.create_sql + ";")
+        lines.append("")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------- health
+
+
+def print_health(reports: Sequence[HealthReport], console: Console) -> None:
+    """A human-readable list of each database's index problems."""
+    for report in reports:
+        console.print(
+            f"[bold]Database {escape(report.database)}[/bold]: {len(report.findings)} index "
+            f"problem(s), usage observed over {human_ms(report.observed_seconds * 1000)}"
+        )
+        if report.caveat:
+            console.print(f"[dim]Note: {escape(report.caveat)}[/dim]")
+        if report.findings:
+            table = Table(show_lines=True, expand=True)
+            for column in ("kind", "index", "size", "why", "fix"):
+                table.add_column(column, justify="right" if column == "size" else "left")
+            for finding in report.findings:
+                table.add_row(
+                    finding.kind.value,
+                    escape(f"{finding.table}\n{finding.index}"),
+                    human_bytes(finding.size_bytes),
+                    escape(finding.reason),
+                    escape(finding.fix_sql),
+                )
+            console.print(table)
+        busy = [r for r in report.write_rates if r.index_rows_per_day > 0]
+        if busy:
+            writes = Table(title="Write load (index entries maintained per day, per index)")
+            writes.add_column("table")
+            for column in ("inserts/day", "updates/day", "HOT share", "deletes/day"):
+                writes.add_column(column, justify="right")
+            for rate in sorted(busy, key=lambda r: -r.index_rows_per_day)[:10]:
+                hot = rate.hot_updates_per_day / rate.updates_per_day if rate.updates_per_day else 0
+                writes.add_row(
+                    escape(str(rate.table)),
+                    f"{rate.inserts_per_day:,.0f}",
+                    f"{rate.updates_per_day:,.0f}",
+                    f"{hot:.0%}",
+                    f"{rate.deletes_per_day:,.0f}",
+                )
+            console.print(writes)
+        console.print()
+
+
+def health_to_json(reports: Sequence[HealthReport]) -> str:
+    """One JSON document with every database's findings."""
+    document = {
+        "version": __version__,
+        "databases": [
+            {
+                "database": r.database,
+                "observed_seconds": round(r.observed_seconds, 3),
+                "caveat": r.caveat,
+                "findings": [
+                    {
+                        "kind": f.kind.value,
+                        "table": {"schema": f.table.schema, "name": f.table.name},
+                        "index": f.index,
+                        "size_bytes": f.size_bytes,
+                        "reason": f.reason,
+                        "fix_sql": f.fix_sql,
+                        "covered_by": f.covered_by,
+                        "writes_per_day": f.writes_per_day,
+                    }
+                    for f in r.findings
+                ],
+                "write_rates": [
+                    {
+                        "table": {"schema": w.table.schema, "name": w.table.name},
+                        "inserts_per_day": round(w.inserts_per_day, 1),
+                        "updates_per_day": round(w.updates_per_day, 1),
+                        "hot_updates_per_day": round(w.hot_updates_per_day, 1),
+                        "deletes_per_day": round(w.deletes_per_day, 1),
+                    }
+                    for w in r.write_rates
+                ],
+            }
+            for r in reports
+        ],
+    }
+    return json.dumps(document, indent=2)
+
+
+def health_to_sql(reports: Sequence[HealthReport]) -> str:
+    """The fixes as a `psql -f` script; each statement stands alone (CONCURRENTLY)."""
+    lines = [f"-- pg-advisor {__version__}: index health fixes", ""]
+    for report in reports:
+        if len(reports) > 1:
+            lines.append(f"\\connect {quote_ident(report.database)}")
+        lines.append(f"-- database {report.database}: {len(report.findings)} finding(s)")
+        if report.caveat:
+            lines.append(f"-- note: {report.caveat}")
+        for finding in report.findings:
+            lines.append(f"-- {finding.kind.value}: {finding.index} on {finding.table}")
+            lines.extend(f"--   {line}" for line in finding.reason.splitlines())
+            lines.append(
+                finding.fix_sql if finding.fix_sql.endswith(";") else finding.fix_sql + ";"
+            )
         lines.append("")
     return "\n".join(lines)

@@ -25,16 +25,16 @@ from tests.prometheus import PROMTOOL
 
 POSTS = TableName("public", "posts")
 REC = Recommendation(IndexDesign(POSTS, (KeyColumn.of("author_id"),)), 8192, 120_000.0, ())
-NOW = datetime.now(UTC)
 
 
 def _status() -> RuntimeStatus:
+    now = datetime.now(UTC)
     status = RuntimeStatus(["app", "other"])
     analysis = Analysis("app", (REC,), (), 10, 9, 3600, 1 << 30)
     snapshot = Snapshot(
         "app",
-        NOW,
-        NOW,
+        now,
+        now,
         None,
         tuple(StatementCounters(q, q * 10, q * 100.0) for q in range(1, 50)),
     )
@@ -50,12 +50,12 @@ def _status() -> RuntimeStatus:
             ),
             open_recommendations=(
                 OpenRecommendation(
-                    REC.name, "public.posts", REC.create_sql, NOW - timedelta(hours=2)
+                    REC.name, "public.posts", REC.create_sql, now - timedelta(hours=2)
                 ),
             ),
             realized=(RealizedIndex("posts_x_idx", 10.0, 1.0, 2),),
         )
-        editor.job_succeeded("collect", 0.05, NOW)
+        editor.job_succeeded("collect", 0.05, now)
         editor.job_failed("analyse", 1.5, "analyse", "boom")
     return status
 

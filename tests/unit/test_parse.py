@@ -642,6 +642,7 @@ def test_update_where_gives_filters_and_set_columns_are_used() -> None:
             USERS,
             filters=(eq("id"),),
             used_columns=frozenset({"name", "active", "id", "email"}),
+            written_columns=("name", "active"),
         ),
     )
 
@@ -895,3 +896,20 @@ def test_sql_shaped_garbage_never_raises(text: str) -> None:
     assert isinstance(result, ParsedStatement | Skipped)
     if isinstance(result, Skipped):
         assert not result.reason.startswith("analyser error"), result
+
+
+def test_update_records_the_columns_its_set_clause_writes() -> None:
+    schema = _schema_for_written_columns()
+    parsed = parse_statement(
+        1, 'UPDATE "tasks" SET "status" = $1, "updated_at" = now() WHERE "id" = $2', schema
+    )
+    assert isinstance(parsed, ParsedStatement)
+    (access,) = parsed.accesses
+    assert access.written_columns == ("status", "updated_at")
+    assert [f.column for f in access.filters] == ["id"]
+
+
+def _schema_for_written_columns() -> Schema:
+    name = TableName("public", "tasks")
+    columns = tuple(Column(c, "text") for c in ("id", "status", "updated_at"))
+    return Schema({name: Table(name, columns)})

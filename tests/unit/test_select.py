@@ -165,3 +165,31 @@ def test_join_statement_gets_indexes_on_both_tables_when_together_they_pay() -> 
 def test_no_candidates_no_recommendations() -> None:
     planner = CostTable(base={1: 100}, with_index={}, sizes={})
     assert select_indexes([target(1, 1000)], {}, planner, SETTINGS, DAY) == ()
+
+
+def test_write_cost_is_netted_and_can_make_an_index_not_worth_it() -> None:
+    planner = CostTable(base={1: 100}, with_index={(1, A): 10}, sizes={A: 10})
+    saves_per_day = 1000 * 0.9  # over a one-day window
+
+    (rec,) = select_indexes(
+        [target(1, 1000)], {A: frozenset({1})}, planner, SETTINGS, DAY, lambda d: 300.0
+    )
+    assert rec.estimated_write_ms_per_day == 300.0
+    assert rec.estimated_ms_saved_per_day == saves_per_day - 300.0
+    assert (
+        select_indexes(
+            [target(1, 1000)], {A: frozenset({1})}, planner, SETTINGS, DAY, lambda d: 950.0
+        )
+        == ()
+    )
+
+
+def test_write_cost_of_a_wider_index_can_keep_the_narrow_one() -> None:
+    planner = CostTable(base={1: 100}, with_index={(1, A): 20, (1, AB): 10}, sizes={A: 10, AB: 15})
+    candidates = {A: frozenset({1}), AB: frozenset({1})}
+    cheap_writes = select_indexes([target(1, 1000)], candidates, planner, SETTINGS, DAY)
+    assert [r.design for r in cheap_writes] == [AB]
+    costly = select_indexes(
+        [target(1, 1000)], candidates, planner, SETTINGS, DAY, lambda d: 50.0 * len(d.keys) ** 2
+    )
+    assert [r.design for r in costly] == [A]
