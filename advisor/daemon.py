@@ -39,15 +39,26 @@ from advisor.errors import AdvisorError, UsageError
 from advisor.export.metrics import make_registry
 from advisor.export.report import write_report
 from advisor.model import Analysis, Schema
-from advisor.pg import Connection, redact, session
+from advisor.pg import MARKER, Connection, capabilities, redact, session
 from advisor.status import OpenRecommendation, RealizedIndex, RuntimeStatus
 from advisor.store import Store
 
 log = structlog.get_logger("advisor.daemon")
 
 
+ALL_DATABASES = "*"
+DISCOVER_INTERVAL_SECONDS = 60.0
+
+DATABASES_SQL = f"""{MARKER}
+SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname
+"""
+
+
 def database_names(settings: Settings) -> list[str]:
-    """The databases to watch: configured, or the DSN's own (libpq's default: the user)."""
+    """The databases to watch: configured, or the DSN's own (libpq's default: the user).
+    `*` means every database of the server, discovered once the daemon runs."""
+    if settings.databases == [ALL_DATABASES]:
+        return []
     if settings.databases:
         return list(settings.databases)
     try:
@@ -71,6 +82,7 @@ class Daemon:
         if not settings.dsn:
             raise UsageError("no DSN given: pass --dsn, set DATABASE_URL or dsn in the config")
         self.settings = settings
+        self.discover = settings.databases == [ALL_DATABASES]
         self.databases = database_names(settings)
         self.store = Store(settings.state_dir)
         self.status = RuntimeStatus(self.databases)
@@ -86,6 +98,7 @@ class Daemon:
         self._connections: set[Connection] = set()
         self._connections_lock = threading.Lock()
         self._http: ThreadingHTTPServer | None = None
+        self._skipped: set[str] = set()
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -94,30 +107,57 @@ class Daemon:
         self._http = ThreadingHTTPServer(self.settings.listen_address, _handler(self))
         self._http.daemon_threads = True
         threading.Thread(target=self._http.serve_forever, name="http", daemon=True).start()
-        now = datetime.now(UTC)
-        collect_every = self.settings.collect_interval
         for name in self.databases:
+            self._schedule(name)
+        if self.discover:
             self.scheduler.add_job(
-                self._job("collect", name, self.collect),
-                IntervalTrigger(seconds=collect_every),
-                id=f"collect:{name}",
-                next_run_time=now,
-            )
-            self.scheduler.add_job(
-                self._job("analyse", name, self.analyse),
-                IntervalTrigger(seconds=self.settings.analyse_interval),
-                id=f"analyse:{name}",
-                # The first analysis needs a delta: two collections.
-                next_run_time=now + timedelta(seconds=collect_every * 2 + 1),
-            )
-            self.scheduler.add_job(
-                self._job("report", name, self.report),
-                CronTrigger.from_crontab(self.settings.report_cron, timezone=UTC),
-                id=f"report:{name}",
+                self._discover,
+                IntervalTrigger(seconds=DISCOVER_INTERVAL_SECONDS),
+                id="discover",
+                next_run_time=datetime.now(UTC),
             )
         self.scheduler.start()
         host, port = self.listen_address
         log.info("daemon.started", databases=self.databases, listen=f"{host}:{port}")
+
+    def _schedule(self, name: str) -> None:
+        """Add the collect, analyse and report jobs of one database."""
+        now = datetime.now(UTC)
+        collect_every = self.settings.collect_interval
+        self.scheduler.add_job(
+            self._job("collect", name, self.collect),
+            IntervalTrigger(seconds=collect_every),
+            id=f"collect:{name}",
+            next_run_time=now,
+        )
+        self.scheduler.add_job(
+            self._job("analyse", name, self.analyse),
+            IntervalTrigger(seconds=self.settings.analyse_interval),
+            id=f"analyse:{name}",
+            # The first analysis needs a delta: two collections.
+            next_run_time=now + timedelta(seconds=collect_every * 2 + 1),
+        )
+        self.scheduler.add_job(
+            self._job("report", name, self.report),
+            CronTrigger.from_crontab(self.settings.report_cron, timezone=UTC),
+            id=f"report:{name}",
+        )
+
+    def _discover(self) -> None:
+        """Watch every database of the server: add the ones not watched yet."""
+        try:
+            with self._session(None) as conn:
+                names = [str(row[0]) for row in conn.execute(DATABASES_SQL).fetchall()]
+        except (AdvisorError, psycopg.Error) as error:
+            log.warning("discover.failed", error=redact(str(error).strip().splitlines()[0]))
+            return
+        for name in names:
+            if name not in self.databases and self._watchable(name):
+                self.databases.append(name)
+                self._backoff[name] = _Backoff()
+                self.status.add(name)
+                self._schedule(name)
+                log.info("discover.database", database=name)
 
     @property
     def listen_address(self) -> tuple[str, int]:
@@ -224,8 +264,22 @@ class Daemon:
         else:
             log.warning("job.failed", job=job, database=database, error=message)
 
+    def _watchable(self, database: str) -> bool:
+        """Only databases with pg_stat_statements installed have a workload to watch."""
+        try:
+            with self._session(database) as conn:
+                installed = capabilities(conn).pg_stat_statements
+        except (AdvisorError, psycopg.Error) as error:
+            installed, reason = False, redact(str(error).strip().splitlines()[0])
+        else:
+            reason = "pg_stat_statements is not installed there"
+        if not installed and database not in self._skipped:
+            self._skipped.add(database)
+            log.info("discover.skipped", database=database, reason=reason)
+        return installed
+
     @contextmanager
-    def _session(self, database: str) -> Iterator[Connection]:
+    def _session(self, database: str | None) -> Iterator[Connection]:
         with session(self.settings.dsn, self.settings, database) as conn:
             with self._connections_lock:
                 self._connections.add(conn)
@@ -368,8 +422,9 @@ def _handler(daemon: Daemon) -> type[BaseHTTPRequestHandler]:
 
         def _ready(self) -> None:
             body: dict[str, object] = {}
-            ready = True
-            for status in daemon.status.databases():
+            statuses = daemon.status.databases()
+            ready = bool(statuses)
+            for status in statuses:
                 collect = status.jobs.get("collect")
                 ok = status.up and collect is not None and collect.last_error is None
                 ready = ready and ok

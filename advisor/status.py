@@ -67,6 +67,10 @@ class RuntimeStatus:
         self._by_database = {name: DatabaseStatus(name) for name in databases}
         self.started = threading.Event()
 
+    def add(self, database: str) -> None:
+        with self._lock:
+            self._by_database.setdefault(database, DatabaseStatus(database))
+
     def databases(self) -> list[DatabaseStatus]:
         with self._lock:
             return list(self._by_database.values())

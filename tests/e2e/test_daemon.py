@@ -22,7 +22,7 @@ from advisor import sample
 from advisor.sandbox import ThrowawayCluster, free_port, wait_until_ready
 from advisor.store import Store
 from tests.prometheus import PROMTOOL, PrometheusServer
-from tests.support import create_sample_database, reset_statements, run_workload
+from tests.support import create_database, create_sample_database, reset_statements, run_workload
 
 PAGINATION = sample.STATEMENTS[0]
 
@@ -40,7 +40,7 @@ def shop_dsn(server: ThrowawayCluster) -> str:
 
 
 class DaemonProcess:
-    def __init__(self, dsn: str, state_dir: Path, out: Path) -> None:
+    def __init__(self, dsn: str, state_dir: Path, out: Path, databases: str | None = None) -> None:
         self.port = free_port()
         self.log = state_dir.parent / f"daemon-{self.port}.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith("ADVISOR_")}
@@ -63,6 +63,7 @@ class DaemonProcess:
                 "1",
                 "--analyse-interval",
                 "2",
+                *(["--database", databases] if databases else []),
             ],
             stdout=subprocess.DEVNULL,
             stderr=self.log.open("w"),
@@ -217,6 +218,28 @@ def test_database_down_at_start_does_not_stop_the_daemon(tmp_path: Path) -> None
         assert 'pg_advisor_up{database="nothing"} 0.0' in daemon.get("/metrics")[1]
         assert daemon.stop() == 0
         assert "pw-not-shown" not in daemon.logs()
+    finally:
+        if daemon.process.poll() is None:
+            daemon.process.kill()
+
+
+def test_all_databases_are_discovered(
+    server: ThrowawayCluster, shop_dsn: str, tmp_path: Path
+) -> None:
+    create_database(server, "other_app", "CREATE TABLE t (id int)")
+    daemon = DaemonProcess(shop_dsn, tmp_path / "state", tmp_path / "reports", databases="*")
+    try:
+        daemon.wait(
+            lambda: all(
+                f'pg_advisor_up{{database="{name}"}} 1.0' in daemon.get("/metrics")[1]
+                for name in ("shop", "other_app")
+            ),
+            "both databases collected",
+        )
+        daemon.wait(lambda: daemon.get("/ready")[0] == 200, "ready")
+        # `postgres` has no pg_stat_statements: not watched, so not blocking readiness.
+        assert 'database="postgres"' not in daemon.get("/metrics")[1]
+        assert daemon.stop() == 0
     finally:
         if daemon.process.poll() is None:
             daemon.process.kill()
