@@ -39,6 +39,15 @@ def find_bindir() -> Path:
     return majors[-1] / "bin"
 
 
+def server_major(bindir: Path) -> int:
+    """The major version of the server binaries in `bindir` (`postgres --version`)."""
+    result = subprocess.run(
+        [str(bindir / "postgres"), "--version"], capture_output=True, text=True, check=True
+    )
+    version = result.stdout.split()[-1]
+    return int(version.split(".")[0])
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -56,7 +65,7 @@ class ThrowawayCluster:
         bindir: Path | None = None,
     ) -> None:
         self.bindir = bindir or find_bindir()
-        self.major = int(self.bindir.parent.name) if self.bindir.parent.name.isdigit() else 0
+        self.major = server_major(self.bindir)
         self.port = port or free_port()
         self.base = Path(tempfile.mkdtemp(prefix="pg-advisor-cluster-"))
         self.datadir = self.base / "data"
@@ -111,8 +120,9 @@ class ThrowawayCluster:
         return (self.bindir.parent / "lib" / f"{name}.so").exists()
 
     def has_extension(self, name: str) -> bool:
-        share = Path("/usr/share/postgresql") / str(self.major) / "extension"
-        return (share / f"{name}.control").exists()
+        bundled = self.bindir.parent / "share" / "extension"
+        debian = Path("/usr/share/postgresql") / str(self.major) / "extension"
+        return any((share / f"{name}.control").exists() for share in (bundled, debian))
 
     def start(self) -> None:
         self._pg_ctl("start", "-w", "-t", "60", "-l", str(self.logfile))

@@ -135,47 +135,54 @@ class WhatIf:
         self._created_since_reset = 0
 
     def _explain(self, statement: ParsedStatement) -> dict[str, Any]:
-        text = statement.plannable_text
-        try:
-            if self._generic_plan_explain:
-                row = self._conn.execute(
-                    f"{MARKER} EXPLAIN (FORMAT JSON, GENERIC_PLAN) {text}"
-                ).fetchone()
-            else:
-                row = self._explain_prepared(text, statement.parameter_count)
-        except pg_errors.QueryCanceled:
-            raise PlanningError("planning took longer than explain_timeout_ms") from None
-        except pg_errors.InsufficientPrivilege as error:
-            raise PlanningError(
-                f"permission denied: {_first_line(error)} (GRANT SELECT on the table)"
-            ) from None
-        except psycopg.OperationalError:
-            raise  # the connection is gone: not a fault of this statement
-        except psycopg.Error as error:
-            raise PlanningError(f"cannot plan: {_first_line(error)}") from None
-        if row is None:
-            raise PlanningError("EXPLAIN returned nothing")
-        document = row[0] if not isinstance(row[0], str) else json.loads(row[0])
-        plan: dict[str, Any] = document[0]["Plan"]
-        return plan
-
-    def _explain_prepared(self, text: str, parameter_count: int) -> Any:
-        """PG 15 and older: a generic plan through PREPARE, prepared anew every time so that
-        the plan reflects the hypothetical indexes present now (a cached plan would not)."""
-        self._conn.execute(f"{MARKER} PREPARE {_PREPARED} AS {text}")
-        try:
-            args = "(" + ", ".join(["NULL"] * parameter_count) + ")" if parameter_count else ""
-            return self._conn.execute(
-                f"{MARKER} EXPLAIN (FORMAT JSON) EXECUTE {_PREPARED}{args}"
-            ).fetchone()
-        finally:
-            self._conn.execute(f"{MARKER} DEALLOCATE {_PREPARED}")
+        return generic_plan(self._conn, statement, self._generic_plan_explain)
 
     def _stop_tracking_own_statements(self) -> None:
         # Superusers can keep the advisor's EXPLAINs out of pg_stat_statements altogether;
         # everyone else relies on the MARKER comment being filtered out.
         with contextlib.suppress(psycopg.Error):
             self._conn.execute(f"{MARKER} SET pg_stat_statements.track = 'none'")
+
+
+def generic_plan(
+    conn: Connection, statement: ParsedStatement, generic_plan_explain: bool
+) -> dict[str, Any]:
+    """The top plan node of the statement's generic plan (the plan for any parameter
+    values). PostgreSQL 16+ plans `$n` directly with EXPLAIN (GENERIC_PLAN); older servers
+    go through PREPARE with plan_cache_mode = force_generic_plan."""
+    text = statement.plannable_text
+    try:
+        if generic_plan_explain:
+            row = conn.execute(f"{MARKER} EXPLAIN (FORMAT JSON, GENERIC_PLAN) {text}").fetchone()
+        else:
+            row = _explain_prepared(conn, text, statement.parameter_count)
+    except pg_errors.QueryCanceled:
+        raise PlanningError("planning took longer than explain_timeout_ms") from None
+    except pg_errors.InsufficientPrivilege as error:
+        raise PlanningError(
+            f"permission denied: {_first_line(error)} (GRANT SELECT on the table)"
+        ) from None
+    except psycopg.OperationalError:
+        raise  # the connection is gone: not a fault of this statement
+    except psycopg.Error as error:
+        raise PlanningError(f"cannot plan: {_first_line(error)}") from None
+    if row is None:
+        raise PlanningError("EXPLAIN returned nothing")
+    document = row[0] if not isinstance(row[0], str) else json.loads(row[0])
+    plan: dict[str, Any] = document[0]["Plan"]
+    return plan
+
+
+def _explain_prepared(conn: Connection, text: str, parameter_count: int) -> Any:
+    """PG 15 and older: prepared anew every time, so that the plan reflects the
+    hypothetical indexes present now (a cached plan would not). The session must have
+    plan_cache_mode = force_generic_plan (WhatIf sets it)."""
+    conn.execute(f"{MARKER} PREPARE {_PREPARED} AS {text}")
+    try:
+        args = "(" + ", ".join(["NULL"] * parameter_count) + ")" if parameter_count else ""
+        return conn.execute(f"{MARKER} EXPLAIN (FORMAT JSON) EXECUTE {_PREPARED}{args}").fetchone()
+    finally:
+        conn.execute(f"{MARKER} DEALLOCATE {_PREPARED}")
 
 
 def _hypo_name(oid: int) -> str:

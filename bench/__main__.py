@@ -1,21 +1,48 @@
-"""`python -m bench`: the scale benchmark, for one or more statement counts.
+"""`python -m bench`: the analysis scale benchmark and the daemon benchmarks.
 
-Prints a table of the figures and writes one JSON file per statement count,
-`<out>/analysis-<N>.json`.
+Sections (all by default, or those named with `--only`):
+
+- scale: one analysis of N distinct statements (`--statements`, default 200); writes
+  `<out>/analysis-<N>.json` per N and `<out>/scale.json`.
+- overhead: pgbench TPS without and with the daemon collecting every second.
+- collect: one collection with 5,000 entries in pg_stat_statements.
+- memory: the daemon's RSS after an hour of simulated 1 s collections.
+
+Each section prints a table with its target line and writes `<out>/<section>.json`.
+`--statements` without `--only` runs the scale benchmark alone, as it always did.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import psycopg
+
+from advisor.errors import AdvisorError
+from bench.collection import report_collect, run_collect
+from bench.common import environment, say, write_json
+from bench.memory import FULL_SIZE, SimConfig, memory_payload, report_memory, run_memory
+from bench.overhead import default_modes, report_overhead, run_overhead
 from bench.scale import ScaleResult, format_table, run_scale, target_line
 from bench.workload import DEFAULT_SEED
 
 DEFAULT_STATEMENTS = (200,)
+SECTIONS = ("scale", "overhead", "collect", "memory")
+# The failures a section may meet in its environment; anything else is a bug and stops.
+SECTION_ERRORS = (
+    AdvisorError,
+    psycopg.Error,
+    OSError,
+    RuntimeError,
+    ValueError,
+    subprocess.SubprocessError,
+)
 
 
 def _counts(text: str) -> list[int]:
@@ -29,14 +56,71 @@ def _counts(text: str) -> list[int]:
     return counts
 
 
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    """The command line: statement counts (flattened, deduplicated), tables, out."""
+def _sections(text: str) -> list[str]:
+    """`scale,memory`: known section names, in the order given."""
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [name for name in names if name not in SECTIONS]
+    if not names or unknown:
+        raise argparse.ArgumentTypeError(
+            f"sections are {', '.join(SECTIONS)}; not {', '.join(unknown) or repr(text)}"
+        )
+    return list(dict.fromkeys(names))
+
+
+def _size(text: str) -> tuple[int, int, int]:
+    """`STATEMENTS,TABLES,INDEXES` of the simulated database, or `full`."""
+    if text == "full":
+        return FULL_SIZE
+    try:
+        statements, tables, indexes = (int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not STATEMENTS,TABLES,INDEXES: {text!r}") from None
+    if min(statements, tables, indexes) < 1:
+        raise argparse.ArgumentTypeError(f"sizes must be positive: {text!r}")
+    return statements, tables, indexes
+
+
+def _positive(text: str) -> int:
+    """A positive integer."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    return value
+
+
+def _not_negative(text: str) -> int:
+    """An integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    """The command line's options, by section."""
     parser = argparse.ArgumentParser(
         prog="python -m bench",
-        description="Time one pg-advisor analysis of N distinct statements on a throwaway "
-        "PostgreSQL with pg_stat_statements and HypoPG.",
+        description="pg-advisor benchmarks on throwaway PostgreSQL clusters: the analysis "
+        "scale benchmark and the daemon's overhead, collection time and memory.",
     )
     parser.add_argument(
+        "--only",
+        type=_sections,
+        metavar="SECTION[,SECTION...]",
+        help=f"sections to run: {', '.join(SECTIONS)} (default: all; with --statements "
+        "alone: scale)",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path("bench/results"), help="folder for the JSON results"
+    )
+    scale = parser.add_argument_group("scale")
+    scale.add_argument(
         "--statements",
         type=_counts,
         action="append",
@@ -44,19 +128,65 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="distinct statements in the workload; repeatable or a comma list "
         f"(default: {DEFAULT_STATEMENTS[0]})",
     )
-    parser.add_argument("--tables", type=int, default=10, help="tables in the schema")
-    parser.add_argument(
-        "--out", type=Path, default=Path("bench/results"), help="folder for the JSON results"
-    )
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="workload seed")
-    parser.add_argument(
+    scale.add_argument("--tables", type=int, default=10, help="tables in the schema")
+    scale.add_argument("--seed", type=int, default=DEFAULT_SEED, help="workload seed")
+    scale.add_argument(
         "--profile",
         action="store_true",
         help="also run each analysis once more under cProfile and print the top functions",
     )
+    overhead = parser.add_argument_group("overhead")
+    overhead.add_argument(
+        "--overhead-seconds", type=_positive, default=20, help="seconds per pgbench run"
+    )
+    overhead.add_argument(
+        "--overhead-repeats",
+        type=_positive,
+        default=3,
+        help="select-only runs without and with the daemon, each",
+    )
+    overhead.add_argument(
+        "--overhead-tpcb-repeats",
+        type=_not_negative,
+        default=1,
+        help="TPC-B-like runs without and with the daemon, each (0: none)",
+    )
+    collect = parser.add_argument_group("collect")
+    collect.add_argument(
+        "--collect-statements",
+        type=_positive,
+        default=5_000,
+        help="distinct statements in pg_stat_statements",
+    )
+    collect.add_argument(
+        "--collect-runs", type=_positive, default=20, help="timed take() runs (median)"
+    )
+    memory = parser.add_argument_group("memory")
+    memory.add_argument(
+        "--memory-size",
+        type=_size,
+        default=SimConfig().size,
+        metavar="STATEMENTS,TABLES,INDEXES",
+        help="the simulated database, or `full` for "
+        f"{','.join(str(n) for n in FULL_SIZE)} (default: %(default)s, to fit ~2 minutes)",
+    )
+    memory.add_argument(
+        "--memory-iterations",
+        type=_positive,
+        default=3_600,
+        help="simulated collections, 1 s apart",
+    )
+    return parser
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line: sections and each section's options."""
+    parser = _parser()
     args = parser.parse_args(argv)
     if args.tables < 2:
         parser.error("--tables must be at least 2 (joins need a parent and a child)")
+    if args.only is None:
+        args.only = ["scale"] if args.statements else list(SECTIONS)
     counts = [count for group in args.statements or [list(DEFAULT_STATEMENTS)] for count in group]
     args.statements = list(dict.fromkeys(counts))
     return args
@@ -93,12 +223,87 @@ def report(results: Sequence[ScaleResult], paths: Sequence[Path]) -> None:
     print(target_line(results))
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the benchmark, write the JSON files and print the report."""
-    args = parse_args(argv)
+def section_scale(args: argparse.Namespace) -> list[Path]:
+    """The analysis scale benchmark: one JSON per N, and all of them in scale.json."""
     results = run_scale(args.statements, args.tables, seed=args.seed, profile=args.profile)
     paths = write_results(results, args.out)
-    report(results, paths)
+    major = results[0].postgres_major if results else None
+    payload = {"results": [r.to_json() for r in results], "environment": environment(major)}
+    paths.append(write_json(args.out, "scale", payload))
+    report(results, paths[:-1])
+    return paths[-1:]
+
+
+def section_overhead(args: argparse.Namespace) -> list[Path]:
+    """pgbench TPS without and with the daemon."""
+    modes = default_modes(args.overhead_repeats, args.overhead_tpcb_repeats)
+    result = run_overhead(modes, args.overhead_seconds)
+    path = write_json(args.out, "overhead", result.to_json())
+    print()
+    print(report_overhead(result))
+    return [path]
+
+
+def section_collect(args: argparse.Namespace) -> list[Path]:
+    """One collection with many entries in pg_stat_statements."""
+    result = run_collect(args.collect_statements, args.collect_runs)
+    path = write_json(args.out, "collect", result.to_json())
+    print()
+    print(report_collect(result))
+    return [path]
+
+
+def section_memory(args: argparse.Namespace) -> list[Path]:
+    """The daemon's memory after an hour of simulated collections."""
+    statements, tables, indexes = args.memory_size
+    config = SimConfig(
+        statements=statements, tables=tables, indexes=indexes, iterations=args.memory_iterations
+    )
+    result = run_memory(config)
+    path = write_json(args.out, "memory", memory_payload(result, environment()))
+    print()
+    print(report_memory(result))
+    return [path]
+
+
+SECTION_RUNNERS: dict[str, Callable[[argparse.Namespace], list[Path]]] = {
+    "scale": section_scale,
+    "overhead": section_overhead,
+    "collect": section_collect,
+    "memory": section_memory,
+}
+
+TITLES = {
+    "scale": "analysis scale: one analysis of N distinct statements",
+    "overhead": "overhead on the database: pgbench TPS without and with the daemon",
+    "collect": "one collection with many entries in pg_stat_statements",
+    "memory": "daemon memory after an hour of simulated 1 s collections",
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the chosen sections in turn; a section that fails is reported and skipped."""
+    args = parse_args(argv)
+    started = time.perf_counter()
+    durations: dict[str, float] = {}
+    failed: list[str] = []
+    for name in args.only:
+        print(f"\n=== {name}: {TITLES[name]} ===", flush=True)
+        section_started = time.perf_counter()
+        try:
+            for path in SECTION_RUNNERS[name](args):
+                print(f"wrote {path}")
+        except SECTION_ERRORS as error:
+            failed.append(name)
+            print(f"section {name} FAILED: {type(error).__name__}: {error}", flush=True)
+        durations[name] = time.perf_counter() - section_started
+    print("\n=== run time ===")
+    for name, seconds in durations.items():
+        print(f"{name:10s} {seconds:6.1f} s")
+    print(f"{'total':10s} {time.perf_counter() - started:6.1f} s")
+    if failed:
+        say(f"failed sections: {', '.join(failed)}")
+        return 1
     return 0
 
 
