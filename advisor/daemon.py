@@ -48,6 +48,7 @@ log = structlog.get_logger("advisor.daemon")
 
 ALL_DATABASES = "*"
 DISCOVER_INTERVAL_SECONDS = 60.0
+WINDOWS = {"1h": timedelta(hours=1), "24h": timedelta(days=1), "7d": timedelta(days=7)}
 
 DATABASES_SQL = f"""{MARKER}
 SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname
@@ -339,6 +340,7 @@ class Daemon:
             health_settings(self.settings),
         )
         self._publish(database, analysis, findings)
+        self._publish_windows(database, now)
         removed = self.store.compact(now)
         if removed:
             log.info("store.compacted", database=database, rows=removed)
@@ -362,6 +364,17 @@ class Daemon:
                 whatif_explains=previous.whatif_explains + analysis.whatif_explains,
                 whatif_cache_hits=previous.whatif_cache_hits + analysis.whatif_cache_hits,
             )
+
+    def _publish_windows(self, database: str, now: datetime) -> None:
+        """Workload totals of the last hour, day and week, for the exporter."""
+        totals: dict[str, tuple[int, float]] = {}
+        for label, span in WINDOWS.items():
+            window = self.store.window(database, now - span)
+            if window is not None:
+                calls = sum(s.calls for s in window.statements)
+                totals[label] = (calls, sum(s.total_ms for s in window.statements) / 1000)
+        with self.status.edit(database) as editor:
+            editor.update(windows=totals)
 
     def _track_created(self, database: str, schema: Schema, now: datetime) -> None:
         """Mark recommendations whose index now exists as created, and measure what each

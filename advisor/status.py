@@ -56,6 +56,8 @@ class DatabaseStatus:
     snapshot: Snapshot | None = None
     texts: dict[int, str] = field(default_factory=dict)
     open_recommendations: tuple[OpenRecommendation, ...] = ()
+    # Workload totals over the standard windows ("1h", "24h", "7d"): (calls, seconds).
+    windows: dict[str, tuple[int, float]] = field(default_factory=dict)
     realized: tuple[RealizedIndex, ...] = ()
 
 

@@ -259,9 +259,9 @@ def _profiled(daemon: Daemon, dsn: str, texts: Sequence[str]) -> dict[str, float
     found: dict[str, float] = {}
     for (filename, _line, name), (_cc, _nc, _tt, cumulative, _callers) in stats.items():
         for suffix, function, label in PROFILED_STEPS:
-            if filename.endswith(f"advisor/{suffix}") or filename.endswith(f"collect/{suffix}"):
-                if name == function:
-                    found[label] = found.get(label, 0.0) + round(cumulative * 1000, 2)
+            ours = filename.endswith((f"advisor/{suffix}", f"collect/{suffix}"))
+            if ours and name == function:
+                found[label] = found.get(label, 0.0) + round(cumulative * 1000, 2)
     return {label: found[label] for _, _, label in PROFILED_STEPS if label in found}
 
 
@@ -283,7 +283,8 @@ def report_collect(result: CollectResult) -> str:
         ("pg_stat_statements entries of the database", result.pgss_entries_in_database),
         (
             "snapshot: statements / tables / indexes",
-            f"{result.snapshot_statements:,} / {result.snapshot_tables} / {result.snapshot_indexes}",
+            f"{result.snapshot_statements:,} / {result.snapshot_tables} / "
+            f"{result.snapshot_indexes}",
         ),
         (f"take(), counters only: median of {result.take_runs} (ms)", result.take_ms_median),
         ("take(): min / max (ms)", f"{result.take_ms_min:.1f} / {result.take_ms_max:.1f}"),

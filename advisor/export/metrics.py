@@ -45,6 +45,7 @@ class AdvisorCollector(Collector):
         yield from _findings(databases)
         yield from _statements(databases, self._top)
         yield from _realized(databases)
+        yield from _windows(databases)
 
 
 def _health(databases: list[DatabaseStatus]) -> Iterator[Metric]:
@@ -218,6 +219,32 @@ def _realized(databases: list[DatabaseStatus]) -> Iterator[Metric]:
             saved = 1 - realized.after_mean_ms / before if before > 0 else 0.0
             ratio.add_metric([db.database, realized.index], saved)
     yield from (mean, ratio)
+
+
+def _windows(databases: list[DatabaseStatus]) -> Iterator[Metric]:
+    calls = GaugeMetricFamily(
+        f"{PREFIX}_workload_calls",
+        "Statement calls within the window ending at the last analysis (1h, 24h, 7d).",
+        labels=["database", "window"],
+    )
+    seconds = GaugeMetricFamily(
+        f"{PREFIX}_workload_seconds",
+        "Statement execution and planning time within the window (1h, 24h, 7d).",
+        labels=["database", "window"],
+    )
+    evicted = GaugeMetricFamily(
+        f"{PREFIX}_statements_evicted",
+        "pg_stat_statements entries evicted since its last reset (raise "
+        "pg_stat_statements.max if this grows).",
+        labels=["database"],
+    )
+    for db in databases:
+        for window, (count, total) in sorted(db.windows.items()):
+            calls.add_metric([db.database, window], count)
+            seconds.add_metric([db.database, window], total)
+        if db.snapshot is not None and db.snapshot.statements_evicted is not None:
+            evicted.add_metric([db.database], db.snapshot.statements_evicted)
+    yield from (calls, seconds, evicted)
 
 
 def make_registry(status: RuntimeStatus, top_statements: int) -> CollectorRegistry:

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from advisor import sample
@@ -112,6 +113,7 @@ def test_daemon_lifecycle(server: ThrowawayCluster, shop_dsn: str, tmp_path: Pat
         assert prometheus.wait_for('pg_advisor_up{database="shop"} == 1')
         assert prometheus.wait_for('pg_advisor_whatif_explains_total{database="shop"} > 0')
         assert prometheus.wait_for("pg_advisor_statement_calls_total > 0")
+        assert prometheus.wait_for('pg_advisor_workload_calls{database="shop",window="1h"} > 0')
         exposition = daemon.get("/metrics")[1]
         check = subprocess.run(
             [PROMTOOL, "check", "metrics"], input=exposition, capture_output=True, text=True
@@ -239,6 +241,47 @@ def test_all_databases_are_discovered(
         daemon.wait(lambda: daemon.get("/ready")[0] == 200, "ready")
         # `postgres` has no pg_stat_statements: not watched, so not blocking readiness.
         assert 'database="postgres"' not in daemon.get("/metrics")[1]
+        assert daemon.stop() == 0
+    finally:
+        if daemon.process.poll() is None:
+            daemon.process.kill()
+
+
+def test_created_recommendation_gets_its_realized_benefit_measured(
+    server: ThrowawayCluster, tmp_path: Path
+) -> None:
+    dsn = create_sample_database(server, "loop")
+    reset_statements(dsn)
+    daemon = DaemonProcess(dsn, tmp_path / "state", tmp_path / "reports")
+    name = "posts_author_id_created_at_idx"
+    try:
+        daemon.wait(lambda: daemon.get("/ready")[0] == 200, "the first collection")
+        run_workload(dsn, [(PAGINATION.sql, PAGINATION.params, 60)])
+        daemon.wait(lambda: f'index="{name}"' in daemon.get("/metrics")[1], "the recommendation")
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            (create_sql,) = [
+                line.split('definition="')[1].split('"')[0]
+                for line in daemon.get("/metrics")[1].splitlines()
+                if line.startswith("pg_advisor_recommendation_info") and name in line
+            ]
+            conn.execute(f"CREATE INDEX CONCURRENTLY {name} {create_sql}")
+            conn.execute("ANALYZE posts")
+        # Built: the daemon stops recommending it and starts measuring it.
+        daemon.wait(lambda: f'index="{name}"' not in daemon.get("/metrics")[1], "the index noticed")
+        run_workload(dsn, [(PAGINATION.sql, PAGINATION.params, 60)], seed=3)
+        daemon.wait(
+            lambda: (
+                f'pg_advisor_realized_saved_ratio{{database="loop",index="{name}"}}'
+                in daemon.get("/metrics")[1]
+            ),
+            "the realized benefit",
+        )
+        line = next(
+            line
+            for line in daemon.get("/metrics")[1].splitlines()
+            if line.startswith("pg_advisor_realized_saved_ratio") and name in line
+        )
+        assert float(line.split()[-1]) > 0.5
         assert daemon.stop() == 0
     finally:
         if daemon.process.poll() is None:

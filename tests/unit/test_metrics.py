@@ -54,6 +54,7 @@ def _status() -> RuntimeStatus:
                 ),
             ),
             realized=(RealizedIndex("posts_x_idx", 10.0, 1.0, 2),),
+            windows={"1h": (120, 3.5), "24h": (2400, 70.0)},
         )
         editor.job_succeeded("collect", 0.05, now)
         editor.job_failed("analyse", 1.5, "analyse", "boom")
@@ -117,3 +118,9 @@ def test_exposition_passes_promtool() -> None:
         [PROMTOOL, "check", "metrics"], input=_exposition(), capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_workload_windows_are_exported() -> None:
+    text = _exposition()
+    assert 'pg_advisor_workload_calls{database="app",window="1h"} 120.0' in text
+    assert 'pg_advisor_workload_seconds{database="app",window="24h"} 70.0' in text
