@@ -40,11 +40,6 @@ FROM pg_stat_user_indexes
 
 def _counters_query(schema: str, conn: Connection) -> sql.Composed:
     columns = statement_columns(conn, schema)
-    plan = (
-        sql.SQL("sum({})").format(sql.Identifier(columns.plan_ms))
-        if columns.plan_ms
-        else sql.SQL("0")
-    )
     return sql.SQL(
         MARKER
         + """
@@ -56,7 +51,7 @@ GROUP BY queryid
 """
     ).format(
         exec_ms=sql.Identifier(columns.exec_ms),
-        plan=plan,
+        plan=columns.plan_sum(),
         fn=sql.Identifier(schema, "pg_stat_statements"),
     )
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from psycopg import sql
 
-from advisor.model import Delta, Statement, Workload
+from advisor.model import Delta, Statement, StatementCounters, Workload
 from advisor.pg import MARKER, Connection
 
 EXTENSION_SCHEMA_SQL = f"""{MARKER}
@@ -41,6 +41,12 @@ class StatementColumns:
         plan_ms = "total_plan_time" if "total_plan_time" in names else None
         return cls(exec_ms, plan_ms, "toplevel" in names)
 
+    def plan_sum(self) -> sql.Composable:
+        """`sum(total_plan_time)`, or 0 where the server does not time planning."""
+        if self.plan_ms is None:
+            return sql.SQL("0")
+        return sql.SQL("sum({})").format(sql.Identifier(self.plan_ms))
+
 
 def statement_columns(conn: Connection, extension_schema: str) -> StatementColumns:
     view = sql.Identifier(extension_schema, "pg_stat_statements").as_string(conn)
@@ -55,11 +61,6 @@ def extension_schema(conn: Connection) -> str:
 
 def _workload_query(schema: str, columns: StatementColumns) -> sql.Composed:
     """Per queryid of the current database: summed counters and one text (the busiest)."""
-    plan = (
-        sql.SQL("sum({})").format(sql.Identifier(columns.plan_ms))
-        if columns.plan_ms
-        else sql.SQL("0")
-    )
     return sql.SQL(
         MARKER
         + """
@@ -72,7 +73,7 @@ ORDER BY sum({exec_ms}) DESC
 """
     ).format(
         exec_ms=sql.Identifier(columns.exec_ms),
-        plan=plan,
+        plan=columns.plan_sum(),
         fn=sql.Identifier(schema, "pg_stat_statements"),
     )
 
@@ -99,21 +100,12 @@ def read_workload(conn: Connection, database: str, min_calls: int, limit: int) -
     schema = extension_schema(conn)
     columns = statement_columns(conn, schema)
     now, started = window_start(conn, schema)
-    excluded: Counter[str] = Counter()
-    statements: list[Statement] = []
-    for queryid, text, calls, exec_ms, plan_ms, rows in conn.execute(
-        _workload_query(schema, columns)
-    ).fetchall():
-        reason = _exclusion(queryid, text, calls, min_calls)
-        if reason:
-            excluded[reason] += 1
-            continue
-        if len(statements) >= limit:
-            excluded["beyond max_statements"] += 1
-            continue
-        statements.append(
-            Statement(int(queryid), text, int(calls), float(exec_ms), float(plan_ms), int(rows))
-        )
+    rows = conn.execute(_workload_query(schema, columns)).fetchall()
+    statements, excluded = _select(
+        ((q, text, StatementCounters(q, c, e, p, r)) for q, text, c, e, p, r in rows),
+        min_calls,
+        limit,
+    )
     window = max((now - started).total_seconds(), 1.0)
     return Workload(
         database=database,
@@ -122,6 +114,33 @@ def read_workload(conn: Connection, database: str, min_calls: int, limit: int) -
         collected_at=datetime.now(UTC),
         excluded=dict(excluded),
     )
+
+
+def _select(
+    rows: Iterable[tuple[int | None, str | None, StatementCounters]], min_calls: int, limit: int
+) -> tuple[list[Statement], Counter[str]]:
+    """The statements worth analysing, busiest first as given, and why the others are not."""
+    excluded: Counter[str] = Counter()
+    statements: list[Statement] = []
+    for queryid, text, counters in rows:
+        reason = _exclusion(queryid, text, counters.calls, min_calls)
+        if reason:
+            excluded[reason] += 1
+        elif len(statements) >= limit:
+            excluded["beyond max_statements"] += 1
+        else:
+            assert text is not None
+            statements.append(
+                Statement(
+                    counters.queryid,
+                    text,
+                    int(counters.calls),
+                    float(counters.total_exec_ms),
+                    float(counters.total_plan_ms),
+                    int(counters.rows),
+                )
+            )
+    return statements, excluded
 
 
 def _exclusion(queryid: int | None, text: str | None, calls: int, min_calls: int) -> str | None:
@@ -140,28 +159,10 @@ def workload_from_delta(
     delta: Delta, texts: Mapping[int, str], min_calls: int, limit: int
 ) -> Workload:
     """The workload of a window of stored counters, busiest statements first."""
-    excluded: Counter[str] = Counter()
-    statements: list[Statement] = []
-    for counters in sorted(delta.statements, key=lambda c: (-c.total_ms, c.queryid)):
-        text = texts.get(counters.queryid)
-        reason = _exclusion(counters.queryid, text, counters.calls, min_calls)
-        if reason:
-            excluded[reason] += 1
-            continue
-        if len(statements) >= limit:
-            excluded["beyond max_statements"] += 1
-            continue
-        assert text is not None
-        statements.append(
-            Statement(
-                counters.queryid,
-                text,
-                counters.calls,
-                counters.total_exec_ms,
-                counters.total_plan_ms,
-                counters.rows,
-            )
-        )
+    busiest = sorted(delta.statements, key=lambda c: (-c.total_ms, c.queryid))
+    statements, excluded = _select(
+        ((c.queryid, texts.get(c.queryid), c) for c in busiest), min_calls, limit
+    )
     return Workload(
         database=delta.database,
         statements=tuple(statements),
