@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup demo test lint typecheck unit integration bench clean
+.PHONY: setup demo test lint typecheck unit integration bench dashboards clean
 
 setup:
 	@bash scripts/setup.sh
@@ -11,8 +11,8 @@ demo: setup
 	$(PY) -m advisor.demo
 
 lint: setup
-	$(VENV)/bin/ruff check advisor tests bench
-	$(VENV)/bin/ruff format --check advisor tests bench
+	$(VENV)/bin/ruff check advisor tests bench dashboards
+	$(VENV)/bin/ruff format --check advisor tests bench dashboards
 
 typecheck: setup
 	$(VENV)/bin/mypy
@@ -21,13 +21,16 @@ unit: setup
 	$(VENV)/bin/pytest -q tests/unit
 
 test: setup
-	$(VENV)/bin/ruff check advisor tests bench
-	$(VENV)/bin/ruff format --check advisor tests bench
+	$(VENV)/bin/ruff check advisor tests bench dashboards
+	$(VENV)/bin/ruff format --check advisor tests bench dashboards
 	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest -q
 
 bench: setup
 	$(PY) -m bench
+
+dashboards: setup
+	$(PY) -m dashboards.build
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

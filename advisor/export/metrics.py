@@ -63,15 +63,15 @@ def _jobs(databases: list[DatabaseStatus]) -> Iterator[Metric]:
     duration = GaugeMetricFamily(
         f"{PREFIX}_job_duration_seconds",
         "Duration of the last run of a job.",
-        labels=["job", "database"],
+        labels=["task", "database"],
     )
     last_success = GaugeMetricFamily(
         f"{PREFIX}_job_last_success_timestamp_seconds",
         "Unix time of the last successful run of a job.",
-        labels=["job", "database"],
+        labels=["task", "database"],
     )
     runs = CounterMetricFamily(
-        f"{PREFIX}_job_runs", "Runs of a job by outcome.", labels=["job", "database", "outcome"]
+        f"{PREFIX}_job_runs", "Runs of a job by outcome.", labels=["task", "database", "outcome"]
     )
     errors = CounterMetricFamily(
         f"{PREFIX}_errors", "Errors by the stage that failed.", labels=["stage", "database"]

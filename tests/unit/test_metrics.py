@@ -106,7 +106,7 @@ def test_statement_series_are_bounded_to_the_top_n() -> None:
 
 def test_job_outcomes_and_errors_are_counted() -> None:
     text = _exposition()
-    assert 'pg_advisor_job_runs_total{database="app",job="analyse",outcome="failure"} 1.0' in text
+    assert 'pg_advisor_job_runs_total{database="app",outcome="failure",task="analyse"} 1.0' in text
     assert 'pg_advisor_errors_total{database="app",stage="analyse"} 1.0' in text
     assert 'pg_advisor_realized_saved_ratio{database="app",index="posts_x_idx"} 0.9' in text
 
