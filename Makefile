@@ -33,4 +33,4 @@ dashboards: setup
 	$(PY) -m dashboards.build
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache tests/drizzle/node_modules

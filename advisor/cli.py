@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -156,6 +157,71 @@ def health(
         typer.echo(health_to_sql(reports))
     else:
         print_health(reports, Console())
+
+
+@app.command()
+def report(
+    dsn: DsnOption = None,
+    config: ConfigOption = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Directory of the reports (default ./reports).", show_default=False
+        ),
+    ] = None,
+    drizzle_schema: Annotated[
+        Path | None,
+        typer.Option(
+            "--drizzle-schema",
+            help="The project's Drizzle schema file: generated code uses its names.",
+            show_default=False,
+        ),
+    ] = None,
+    state_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--state-dir",
+            help="The daemon's state directory: trends, created indexes and their benefit.",
+            show_default=False,
+        ),
+    ] = None,
+    database: Annotated[
+        list[str] | None,
+        typer.Option("--database", help="Database to report on (repeatable).", show_default=False),
+    ] = None,
+    day: Annotated[
+        datetime | None,
+        typer.Option(
+            "--date",
+            formats=["%Y-%m-%d"],
+            help="The report's date (default: today, UTC).",
+            show_default=False,
+        ),
+    ] = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Write the handoff and the dated report now."""
+    from advisor.reporting import report_now
+    from advisor.store import Store
+
+    logs.configure("info" if verbose else "warning")
+    try:
+        settings = load_settings(
+            config, dsn=dsn, out=out, drizzle_schema=drizzle_schema, databases=database or None
+        )
+        store = Store(state_dir) if state_dir is not None else None
+        targets: list[str | None] = list(settings.databases) or [None]
+        report_day = (day or datetime.now(UTC)).date()
+        written = []
+        for name in targets:
+            with session(settings.dsn, settings, name) as conn:
+                written.append(report_now(conn, settings, store, report_day, len(targets) > 1))
+    except AdvisorError as error:
+        _fail(error)
+    except Exception as error:  # a bug: say so, and where to report it
+        _bug(error)
+    for paths in written:
+        typer.echo(f"{paths.report}\n{paths.handoff}")
 
 
 @app.command()

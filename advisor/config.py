@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import (
@@ -106,6 +106,40 @@ class Settings(BaseSettings):
     retry_max_seconds: float = Field(default=300.0, gt=0)
     # SIGTERM: how long running jobs get to finish before their queries are cancelled.
     shutdown_timeout_seconds: float = Field(default=5.0, gt=0)
+
+    # --- reports and the handoff (`pg-advisor report` and the daemon's report job)
+    handoff_path: Path | None = Field(
+        default=None,
+        description="Where the handoff is written; default <out>/role-comm-database.md "
+        "(<out>/<database>/role-comm-database.md with several databases). May hold {database}.",
+    )
+    drizzle_schema: Path | None = Field(
+        default=None,
+        description="The project's Drizzle schema file (e.g. backend/src/db/schema.ts): the "
+        "generated code uses its table and property names; without it, camelCase of SQL names.",
+    )
+    # The `casing` option of the project's Drizzle config: how a column declared without a
+    # SQL name (`authorId: integer()`) is named in the database. None: the property name.
+    drizzle_casing: Literal["snake_case", "camelCase"] | None = None
+    # Statements listed, by total time, in the report.
+    report_top_statements: int = Field(default=10, ge=1, le=200)
+    # A statement has regressed when its mean time grew by this factor since the last report.
+    report_regression_ratio: float = Field(default=1.5, gt=1.0)
+
+    # --- anti-patterns (see analyze/antipatterns.py)
+    # N+1: a lookup by foreign key runs this many times per call of a statement that reads
+    # the referenced table and returns at least this many rows per call...
+    n_plus_one_min_ratio: float = Field(default=10.0, gt=1.0)
+    # ...and at least this many times in the window.
+    n_plus_one_min_calls: int = Field(default=100, ge=1)
+    # Reading every column matters in statements run at least this often a day, on tables
+    # with this many columns or a column this wide on average (pg_stats.avg_width).
+    frequent_min_calls_per_day: float = Field(default=1_000.0, ge=0.0)
+    wide_table_min_columns: int = Field(default=15, ge=1)
+    large_column_min_bytes: int = Field(default=1_024, ge=1)
+    # Sequential scans are reported on tables at least this large, this often a day.
+    seq_scan_min_table_mb: float = Field(default=10.0, ge=0.0)
+    seq_scan_min_per_day: float = Field(default=100.0, ge=0.0)
 
     @field_validator("listen")
     @classmethod

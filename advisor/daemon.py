@@ -37,9 +37,9 @@ from advisor.collect.workload import workload_from_delta
 from advisor.config import Settings
 from advisor.errors import AdvisorError, UsageError
 from advisor.export.metrics import make_registry
-from advisor.export.report import write_report
 from advisor.model import Analysis, Schema
 from advisor.pg import MARKER, Connection, capabilities, redact, session
+from advisor.reporting import report_from_state
 from advisor.status import OpenRecommendation, RealizedIndex, RuntimeStatus
 from advisor.store import Store
 
@@ -404,16 +404,20 @@ class Daemon:
             self.store.save_realized(database, rec.name, before, after_mean, len(counters), now)
 
     def report(self, database: str) -> None:
-        """Write the periodic report from the latest results."""
+        """Write the dated report and the handoff from the latest results."""
         current = self.status.get(database)
-        write_report(
-            self.settings.out,
-            database,
-            current.analysis,
-            current.findings,
-            self.store.realized(database),
-            datetime.now(UTC),
-        )
+        with self._session(database) as conn:
+            paths = report_from_state(
+                conn,
+                self.settings,
+                self.store,
+                database,
+                current.analysis,
+                current.findings,
+                datetime.now(UTC),
+                per_database=self.discover or len(self.databases) > 1,
+            )
+        log.info("report.written", database=database, report=str(paths.report))
 
 
 # -------------------------------------------------------------------- HTTP

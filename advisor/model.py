@@ -599,3 +599,55 @@ class HealthReport:
     write_rates: tuple[TableWriteRate, ...] = ()
     # Why an UNUSED verdict may be premature (no daemon state), if it may be.
     caveat: str | None = None
+
+
+# ------------------------------------------------------------- foreign keys, anti-patterns
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    """A foreign-key constraint: `columns` of `table` reference `referenced_columns` of
+    `referenced_table`, position by position."""
+
+    name: str
+    table: TableName
+    columns: tuple[str, ...]
+    referenced_table: TableName
+    referenced_columns: tuple[str, ...]
+
+
+class AntipatternKind(enum.Enum):
+    N_PLUS_ONE = "n_plus_one"
+    READS_EVERY_COLUMN = "reads_every_column"
+    UNINDEXED_FOREIGN_KEY = "unindexed_foreign_key"
+    SEQUENTIAL_SCANS = "sequential_scans"
+
+
+@dataclass(frozen=True)
+class Antipattern:
+    """An application habit the workload shows, with its evidence and what fixes it.
+
+    `table` is the table it happens on (for N+1, the table of the repeated statement;
+    `parent_table` is the one the parent statement reads). `columns` are the foreign-key
+    columns (N+1, unindexed foreign key) or the large columns read for nothing."""
+
+    kind: AntipatternKind
+    table: TableName
+    evidence: str
+    queryids: tuple[int, ...] = ()
+    columns: tuple[str, ...] = ()
+    parent_table: TableName | None = None
+    parent_queryid: int | None = None
+    # Unindexed foreign key: the index that fixes it.
+    fix_index: IndexDesign | None = None
+    # The recommended index that already fixes it, if one does.
+    recommendation: str | None = None
+
+    def key(self) -> str:
+        """A stable identity, the same from one report to the next while the habit lasts."""
+        parts = [self.kind.value, str(self.table), ",".join(self.columns)]
+        if self.kind is AntipatternKind.N_PLUS_ONE:
+            parts.append(str(self.parent_table))
+        if self.kind is AntipatternKind.READS_EVERY_COLUMN:
+            parts.append(",".join(str(q) for q in self.queryids))
+        return ":".join(parts)

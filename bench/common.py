@@ -15,8 +15,6 @@ from typing import Any
 
 from advisor.sandbox import find_bindir
 
-RESULTS_DIR = Path("bench/results")
-
 
 def say(message: str) -> None:
     """A progress line on stdout."""

@@ -366,7 +366,7 @@ def _notes(result: MemoryResult) -> list[str]:
             f"{FULL_SIZE[2]} indexes to {size[0]:,} / {size[1]} / {size[2]} so that the "
             "section takes about 2 minutes: every stored 1 s delta holds every table and "
             "index row, so tables and indexes are scaled with the statements "
-            "(`--memory-size full` for the full size, about 6 minutes on 2 cores)"
+            "(`--memory-size full` for the full size, about 8 minutes on 2 cores)"
         )
     if result.stopped_early:
         notes.append(

@@ -50,4 +50,21 @@ if [ ! -f "$stamp" ]; then
     rm -f "$VENV"/.installed-*
     touch "$stamp"
 fi
-echo "setup: PostgreSQL ${major}, HypoPG, Prometheus and $VENV are ready"
+# Node.js and npm for the Drizzle checks (tests/drizzle: tsc and drizzle-kit on generated
+# code): Debian's packages when either command is missing, then the project's locked
+# packages, installed again only when package-lock.json changes.
+missing=()
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "setup: installing ${missing[*]}"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+node_stamp="tests/drizzle/node_modules/.installed-$(sha1sum tests/drizzle/package-lock.json | cut -c1-12)"
+if [ ! -f "$node_stamp" ]; then
+    echo "setup: npm ci in tests/drizzle"
+    npm ci --prefix tests/drizzle --no-audit --no-fund --loglevel=error >/dev/null
+    touch "$node_stamp"
+fi
+echo "setup: PostgreSQL ${major}, HypoPG, Prometheus, $VENV and tests/drizzle are ready"

@@ -1,51 +1,565 @@
-"""The periodic markdown report, written atomically (never a half-written file)."""
+"""The dated report and the Drizzle handoff, as GitHub markdown, written atomically.
+
+Two files per database and day: `<date>.md`, the periodic report (summary, top statements
+with their trend, recommendations with their evidence and code, index health, anti-patterns,
+what changed since the previous report, what created indexes really saved), and the
+handoff `role-comm-database.md` an application team on Drizzle ORM acts on (Schema changes,
+New queries available, Migration instructions). A JSON sidecar `<date>.json` beside each
+report keeps what the next report compares with.
+
+The same inputs always give the same bytes: everything is sorted, and the only date in the
+text is the report's own.
+"""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import tempfile
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from advisor.errors import UsageError
 from advisor.export.console import human_bytes, human_ms
-from advisor.model import Analysis, Finding
+from advisor.export.drizzle import (
+    DrizzleIndex,
+    DrizzleSchema,
+    DrizzleTable,
+    callback_snippet,
+    drizzle_table,
+    imports_needed,
+    index_code,
+    narrow_columns_code,
+    relational_load_code,
+)
+from advisor.model import (
+    Analysis,
+    Antipattern,
+    AntipatternKind,
+    Finding,
+    IndexDesign,
+    Recommendation,
+    Schema,
+    TableName,
+)
+
+HANDOFF_FILE_NAME = "role-comm-database.md"
+SIDECAR_FORMAT = 1
+_SIDECAR_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})\.json$")
 
 
-def _short(text: str, width: int = 100) -> str:
-    flat = " ".join(text.split()).replace("|", "\\|").replace("`", "'")
+# ------------------------------------------------------------------------ inputs
+
+
+@dataclass(frozen=True)
+class StatementTrend:
+    """A busy statement over the report's window, and its total the window before (None
+    when it did not run then, or when there is nothing to compare with)."""
+
+    queryid: int
+    text: str
+    calls: int
+    total_ms: float
+    previous_total_ms: float | None = None
+
+    @property
+    def mean_ms(self) -> float:
+        return self.total_ms / self.calls if self.calls else 0.0
+
+
+@dataclass(frozen=True)
+class CreatedIndex:
+    """A recommended index that was built, and what it did to the statements it was for."""
+
+    name: str
+    table: TableName
+    created_on: date | None
+    before_mean_ms: float
+    after_mean_ms: float
+    statements: int
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    """Everything one database's report and handoff say.
+
+    `trend` is False without a state store: the statements are then totals since the
+    statistics were reset and `previous_total_ms` means nothing. `created` is None without
+    a state store (nothing remembers what was recommended)."""
+
+    database: str
+    day: date
+    analysis: Analysis | None
+    findings: tuple[Finding, ...]
+    top_statements: tuple[StatementTrend, ...]
+    window_label: str
+    trend: bool
+    antipatterns: tuple[Antipattern, ...]
+    texts: Mapping[int, str]
+    created: tuple[CreatedIndex, ...] | None
+    schema: Schema
+    drizzle: DrizzleSchema | None = None
+    regression_ratio: float = 1.5
+
+    @property
+    def recommendations(self) -> tuple[Recommendation, ...]:
+        """The recommendations, the most time saved per day first."""
+        if self.analysis is None:
+            return ()
+        return tuple(
+            sorted(
+                self.analysis.recommendations,
+                key=lambda r: (-r.estimated_ms_saved_per_day, r.name),
+            )
+        )
+
+    @property
+    def existing_indexes(self) -> frozenset[str]:
+        return frozenset(
+            index.name
+            for table in self.schema.tables.values()
+            for index in table.indexes
+            if index.valid
+        )
+
+    def drizzle_names(self, table: TableName) -> DrizzleTable:
+        return drizzle_table(self.drizzle, table)
+
+
+# ------------------------------------------------------------------ index views
+
+
+@dataclass(frozen=True)
+class IndexView:
+    """One recommended index as the report and handoff show it: the design as Drizzle
+    declares it (same name, SQL and code), with its SQL for each migration step."""
+
+    rank: int
+    recommendation: Recommendation
+    drizzle: DrizzleIndex
+    names: DrizzleTable
+
+    @property
+    def design(self) -> IndexDesign:
+        return self.drizzle.design
+
+    @property
+    def name(self) -> str:
+        return self.design.name()
+
+    @property
+    def concurrent_sql(self) -> str:
+        """Run outside a transaction, before deploying."""
+        return self.design.create_sql(concurrently=True) + ";"
+
+    @property
+    def migration_sql(self) -> str:
+        """What the generated migration's CREATE INDEX is replaced with."""
+        return self.design.create_sql(concurrently=False) + ";"
+
+
+@dataclass(frozen=True)
+class TableChange:
+    """The new indexes of one table, with the TypeScript to add to its declaration."""
+
+    table: TableName
+    names: DrizzleTable
+    indexes: tuple[IndexView, ...]
+
+    @property
+    def snippet(self) -> str:
+        return callback_snippet(self.names, [view.drizzle for view in self.indexes])
+
+
+def index_views(inputs: ReportInputs) -> tuple[IndexView, ...]:
+    """The recommended indexes in rank order, with their Drizzle code."""
+    views = []
+    for rank, rec in enumerate(inputs.recommendations, 1):
+        names = inputs.drizzle_names(rec.design.table)
+        views.append(IndexView(rank, rec, index_code(rec.design, names), names))
+    return tuple(views)
+
+
+def table_changes(views: Sequence[IndexView]) -> tuple[TableChange, ...]:
+    """The views grouped by table, tables in name order, indexes in rank order."""
+    tables = sorted({view.design.table for view in views})
+    return tuple(
+        TableChange(
+            table,
+            views_of[0].names,
+            views_of,
+        )
+        for table in tables
+        for views_of in [tuple(v for v in views if v.design.table == table)]
+    )
+
+
+def concurrent_script(views: Sequence[IndexView]) -> str:
+    """The script to run with `psql -f` before deploying: one concurrent build a line."""
+    return "\n".join(view.concurrent_sql for view in views)
+
+
+def migration_script(views: Sequence[IndexView]) -> str:
+    """The lines that replace drizzle-kit's CREATE INDEX statements in the migration."""
+    return "\n".join(view.migration_sql for view in views)
+
+
+def invalid_check_sql(views: Sequence[IndexView]) -> str:
+    """A query listing those of the indexes a failed concurrent build left invalid."""
+    names = ", ".join(quote_literal(view.name) for view in views)
+    return (
+        "SELECT c.relname AS invalid_index FROM pg_index i "
+        "JOIN pg_class c ON c.oid = i.indexrelid\n"
+        f"WHERE NOT i.indisvalid AND c.relname IN ({names});"
+    )
+
+
+def quote_literal(text: str) -> str:
+    """An SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+# --------------------------------------------------------------------- changes
+
+
+@dataclass(frozen=True)
+class Change:
+    """One line of "what changed": what (a label), which, and why."""
+
+    what: str
+    subject: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class Changes:
+    """Differences from the previous report (`previous_day` None: there is none)."""
+
+    previous_day: date | None
+    new: tuple[Change, ...] = ()
+    resolved: tuple[Change, ...] = ()
+    regressed: tuple[Change, ...] = ()
+
+
+def sidecar(inputs: ReportInputs) -> dict[str, Any]:
+    """What the next report compares with: recommendations, findings, anti-patterns and
+    the top statements' means, keyed by stable identities."""
+    return {
+        "format": SIDECAR_FORMAT,
+        "database": inputs.database,
+        "day": inputs.day.isoformat(),
+        "recommendations": {
+            r.name: {
+                "table": str(r.design.table),
+                "ms_saved_per_day": round(r.estimated_ms_saved_per_day, 3),
+            }
+            for r in inputs.recommendations
+        },
+        "findings": {
+            f"{f.kind.value}:{f.table}:{f.index}": {"kind": f.kind.value, "reason": f.reason}
+            for f in inputs.findings
+        },
+        "antipatterns": {
+            a.key(): {"kind": a.kind.value, "table": str(a.table), "evidence": a.evidence}
+            for a in inputs.antipatterns
+        },
+        "statements": {
+            str(s.queryid): {"query": _flat(s.text, 120), "calls": s.calls, "mean_ms": s.mean_ms}
+            for s in inputs.top_statements
+        },
+    }
+
+
+def diff(
+    previous: Mapping[str, Any] | None,
+    current: Mapping[str, Any],
+    existing_indexes: frozenset[str],
+    regression_ratio: float,
+) -> Changes:
+    """New, resolved and regressed items between two sidecars."""
+    if previous is None:
+        return Changes(None)
+    new: list[Change] = []
+    resolved: list[Change] = []
+    for section, label in (
+        ("recommendations", "recommended index"),
+        ("findings", "index health"),
+        ("antipatterns", "anti-pattern"),
+    ):
+        before, after = previous.get(section, {}), current.get(section, {})
+        for key in sorted(set(after) - set(before)):
+            new.append(Change(label, key, _describe(section, after[key])))
+        for key in sorted(set(before) - set(after)):
+            resolved.append(Change(label, key, _resolution(section, key, existing_indexes)))
+    return Changes(
+        date.fromisoformat(str(previous["day"])),
+        tuple(new),
+        tuple(resolved),
+        _regressed(previous.get("statements", {}), current["statements"], regression_ratio),
+    )
+
+
+def _describe(section: str, item: Mapping[str, Any]) -> str:
+    if section == "recommendations":
+        return f"on {item['table']}, saves about {human_ms(item['ms_saved_per_day'])} per day"
+    if section == "findings":
+        return f"{item['kind']}: {item['reason']}"
+    return str(item["evidence"])
+
+
+def _resolution(section: str, key: str, existing_indexes: frozenset[str]) -> str:
+    if section == "recommendations":
+        if key in existing_indexes:
+            return "the index was created"
+        return "no longer recommended (the workload changed, or a better index covers it)"
+    if section == "findings":
+        return "fixed, or no longer observed"
+    return "no longer seen in the workload"
+
+
+def _regressed(
+    before: Mapping[str, Any], after: Mapping[str, Any], ratio: float
+) -> tuple[Change, ...]:
+    changes = []
+    for queryid in sorted(set(before) & set(after), key=int):
+        old, new = float(before[queryid]["mean_ms"]), float(after[queryid]["mean_ms"])
+        if old > 0 and new >= ratio * old:
+            changes.append(
+                Change(
+                    "statement",
+                    after[queryid]["query"],
+                    f"mean {old:.2f} ms → {new:.2f} ms ({new / old:.1f}×)",
+                )
+            )
+    return tuple(changes)
+
+
+# ------------------------------------------------------------------ anti-patterns
+
+
+@dataclass(frozen=True)
+class AntipatternView:
+    """An anti-pattern with its statements' texts and its fix, as code."""
+
+    antipattern: Antipattern
+    title: str
+    statements: tuple[str, ...]
+    fix: str
+    code: str
+    language: str
+
+
+_QUERY_CHANGES = (AntipatternKind.N_PLUS_ONE, AntipatternKind.READS_EVERY_COLUMN)
+_TITLES = {
+    AntipatternKind.N_PLUS_ONE: "N+1 queries",
+    AntipatternKind.READS_EVERY_COLUMN: "Every column read",
+    AntipatternKind.UNINDEXED_FOREIGN_KEY: "Foreign key without an index",
+    AntipatternKind.SEQUENTIAL_SCANS: "Sequential scans of a large table",
+}
+
+
+def antipattern_views(inputs: ReportInputs) -> tuple[AntipatternView, ...]:
+    """Each anti-pattern with what to change, in Drizzle terms where the fix is code."""
+    return tuple(_antipattern_view(inputs, a) for a in inputs.antipatterns)
+
+
+def _antipattern_view(inputs: ReportInputs, antipattern: Antipattern) -> AntipatternView:
+    texts = tuple(inputs.texts.get(q, f"queryid {q}") for q in antipattern.queryids)
+    if antipattern.parent_queryid is not None and antipattern.kind is AntipatternKind.N_PLUS_ONE:
+        parent = inputs.texts.get(antipattern.parent_queryid, "")
+        texts = (*texts, f"(parent) {parent}")
+    fix, code, language = _fix(inputs, antipattern)
+    return AntipatternView(antipattern, _TITLES[antipattern.kind], texts, fix, code, language)
+
+
+def _fix(inputs: ReportInputs, antipattern: Antipattern) -> tuple[str, str, str]:
+    names = inputs.drizzle_names(antipattern.table)
+    kind = antipattern.kind
+    if kind is AntipatternKind.N_PLUS_ONE and antipattern.parent_table is not None:
+        parent = inputs.drizzle_names(antipattern.parent_table)
+        fix = "Load the children with their parents in one query: `with:` in a relational query."
+        return fix, relational_load_code(parent, names, antipattern.columns), "ts"
+    if kind is AntipatternKind.READS_EVERY_COLUMN:
+        table = inputs.schema.tables.get(antipattern.table)
+        columns = [c.name for c in table.columns] if table is not None else []
+        fix = "Select only the columns the code uses (`columns: {...}` in relational queries)."
+        return fix, narrow_columns_code(names, columns, antipattern.columns), "ts"
+    if kind is AntipatternKind.UNINDEXED_FOREIGN_KEY and antipattern.fix_index is not None:
+        if antipattern.recommendation is not None:
+            return f"The recommended index `{antipattern.recommendation}` covers it.", "", ""
+        code = index_code(antipattern.fix_index, names)
+        sql = code.design.create_sql() + ";"
+        fix = "Index the foreign key (same migration path as the recommendations):"
+        return fix, f"{code.code},\n// {sql}", "ts"
+    if antipattern.recommendation is not None:
+        return f"The recommended index `{antipattern.recommendation}` serves them.", "", ""
+    fix = (
+        "None of the indexes the advisor tried makes these statements cheaper: they read most "
+        "of the table. Check whether they need every row (a narrower filter, a LIMIT, a "
+        "summary table)."
+    )
+    return fix, "", ""
+
+
+# ------------------------------------------------------------------ rendering
+
+
+def _flat(text: str, width: int) -> str:
+    flat = " ".join(text.split())
     return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def cell(text: object) -> str:
+    """Text for a GitHub table cell: one line, pipes escaped."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def code(text: str, width: int = 100) -> str:
+    """An inline code span for a table cell, whatever backticks or pipes the text holds."""
+    flat = _flat(text, width)
+    ticks = "`" * (max((len(run) for run in re.findall(r"`+", flat)), default=0) + 1)
+    pad = " " if flat.startswith("`") or flat.endswith("`") else ""
+    return f"{ticks}{pad}{flat}{pad}{ticks}".replace("|", "\\|")
+
+
+def fence(text: str, language: str = "") -> str:
+    """A fenced code block longer than any backtick run inside it."""
+    longest = max((len(run) for run in re.findall(r"`{3,}", text)), default=0)
+    ticks = "`" * max(3, longest + 1)
+    return f"{ticks}{language}\n{text}\n{ticks}"
+
+
+def sentence(text: str) -> str:
+    """`text` as a sentence: a capital first letter, a full stop."""
+    text = text.strip()
+    if not text:
+        return text
+    return text[0].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")
+
+
+def trend(statement: StatementTrend) -> str:
+    """The change of a statement's total time from the window before."""
+    previous = statement.previous_total_ms
+    if previous is None or previous <= 0:
+        return "new"
+    change = (statement.total_ms - previous) / previous
+    if abs(change) < 0.05:
+        return "="
+    return f"{change:+.0%}".replace("-", "−")
 
 
 _ENVIRONMENT = Environment(
     loader=PackageLoader("advisor.export", "templates"),
     undefined=StrictUndefined,
     keep_trailing_newline=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
     autoescape=False,  # markdown, not HTML
 )
-_ENVIRONMENT.globals.update(fmt_ms=human_ms, fmt_bytes=human_bytes, short=_short)
+_ENVIRONMENT.globals.update(
+    fmt_ms=human_ms,
+    fmt_bytes=human_bytes,
+    cell=cell,
+    code=code,
+    fence=fence,
+    trend=trend,
+    sentence=sentence,
+)
 
 
-def render_report(
-    database: str,
-    analysis: Analysis | None,
-    findings: Sequence[Finding],
-    realized: Sequence[Any],
-    now: datetime,
-) -> str:
-    """The report's markdown; the same inputs always give the same text."""
-    total = sum(r.estimated_ms_saved_per_day for r in analysis.recommendations) if analysis else 0
-    return _ENVIRONMENT.get_template("report.md.j2").render(
-        database=database,
-        day=now.date().isoformat(),
-        analysis=analysis,
-        findings=list(findings),
-        realized=list(realized),
-        total_saved=total,
-    )
+def _context(inputs: ReportInputs) -> dict[str, Any]:
+    views = index_views(inputs)
+    return {
+        "inputs": inputs,
+        "analysis": inputs.analysis,
+        "views": views,
+        "changes_by_table": table_changes(views),
+        "antipatterns": antipattern_views(inputs),
+        "imports": imports_needed([v.drizzle for v in views]),
+        "concurrent_script": concurrent_script(views),
+        "migration_script": migration_script(views),
+        "invalid_check": invalid_check_sql(views),
+        "query_changes": [
+            view
+            for view in antipattern_views(inputs)
+            if view.antipattern.kind in _QUERY_CHANGES and view.code
+        ],
+        "schema_path": inputs.drizzle.path if inputs.drizzle is not None else None,
+        "total_saved": sum(v.recommendation.estimated_ms_saved_per_day for v in views),
+        "total_size": sum(v.recommendation.estimated_size_bytes for v in views),
+    }
+
+
+def render_report(inputs: ReportInputs, changes: Changes) -> str:
+    """The dated report's markdown; the same inputs always give the same text."""
+    template = _ENVIRONMENT.get_template("report.md.j2")
+    return template.render(**_context(inputs), changes=changes)
+
+
+def render_handoff(inputs: ReportInputs) -> str:
+    """The handoff's markdown: Schema changes, New queries available, Migration
+    instructions."""
+    return _ENVIRONMENT.get_template("handoff.md.j2").render(**_context(inputs))
+
+
+# ---------------------------------------------------------------------- writing
+
+
+@dataclass(frozen=True)
+class ReportPaths:
+    """Where one database's report, its sidecar and the handoff go."""
+
+    report: Path
+    handoff: Path
+
+    @property
+    def sidecar(self) -> Path:
+        return self.report.with_suffix(".json")
+
+
+def report_paths(
+    out: Path, handoff_path: Path | None, database: str, day: date, per_database: bool
+) -> ReportPaths:
+    """`<out>/<date>.md` and `<out>/role-comm-database.md` for one database;
+    `<out>/<database>/...` when several are reported. A configured handoff path may hold
+    `{database}`, and must when several databases are reported."""
+    directory = out / database if per_database else out
+    if handoff_path is None:
+        handoff = directory / HANDOFF_FILE_NAME
+    elif "{database}" in str(handoff_path):
+        handoff = Path(str(handoff_path).replace("{database}", database))
+    elif per_database:
+        raise UsageError(
+            f"handoff_path {handoff_path} must contain {{database}} when several databases "
+            "are reported (each gets its own handoff)"
+        )
+    else:
+        handoff = handoff_path
+    return ReportPaths(directory / f"{day.isoformat()}.md", handoff)
+
+
+def previous_sidecar(directory: Path, day: date) -> dict[str, Any] | None:
+    """The sidecar of the newest report in `directory` older than `day`, if any."""
+    older = []
+    if directory.is_dir():
+        for path in directory.iterdir():
+            match = _SIDECAR_NAME.match(path.name)
+            if match and match.group(1) < day.isoformat():
+                older.append(path)
+    for path in sorted(older, reverse=True):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # a damaged sidecar: compare with the one before
+        if isinstance(data, dict) and data.get("format") == SIDECAR_FORMAT:
+            return data
+    return None
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -63,15 +577,13 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def write_report(
-    out_dir: Path,
-    database: str,
-    analysis: Analysis | None,
-    findings: Sequence[Finding],
-    realized: Sequence[Any],
-    now: datetime,
-) -> Path:
-    """Write `<out_dir>/<database>/<YYYY-MM-DD>.md` and return its path."""
-    path = out_dir / database / f"{now.date().isoformat()}.md"
-    write_atomically(path, render_report(database, analysis, findings, realized, now))
-    return path
+def write_report(inputs: ReportInputs, paths: ReportPaths) -> ReportPaths:
+    """Write the report (compared with the newest older one), its sidecar and the handoff,
+    each atomically; returns the paths."""
+    current = sidecar(inputs)
+    previous = previous_sidecar(paths.report.parent, inputs.day)
+    changes = diff(previous, current, inputs.existing_indexes, inputs.regression_ratio)
+    write_atomically(paths.report, render_report(inputs, changes))
+    write_atomically(paths.sidecar, json.dumps(current, indent=2, sort_keys=True) + "\n")
+    write_atomically(paths.handoff, render_handoff(inputs))
+    return paths
