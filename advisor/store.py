@@ -16,7 +16,7 @@ import sqlite3
 import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -37,8 +37,11 @@ from advisor.model import (
 
 STATE_FILE_NAME = "pg-advisor.sqlite3"
 
-# Compaction of stored deltas, by age (the end of a bucket): younger buckets are kept as
-# stored, then merged into hourly buckets, then daily ones, then deleted.
+# Compaction of stored deltas, by age (the end of a bucket): buckets younger than
+# KEEP_RAW_MINUTES are kept as stored, then merged into 5-minute buckets until
+# KEEP_RAW_HOURS, then hourly ones, then daily ones, then deleted.
+KEEP_RAW_MINUTES = 15.0
+FINE_BUCKET_MINUTES = 5
 KEEP_RAW_HOURS = 2.0
 KEEP_HOURLY_DAYS = 2.0
 RETENTION_DAYS = 35.0
@@ -183,6 +186,7 @@ ADD_DELTA_SQL = """
 INSERT INTO delta_bucket (database, started_at, ended_at, reset, statements_evicted, counters)
 VALUES (?, ?, ?, ?, ?, ?)
 """
+WINDOW_BATCH_BUCKETS = 64
 WINDOW_SQL = """
 SELECT started_at, ended_at, reset, statements_evicted, counters FROM delta_bucket
 WHERE database = :database AND ended_at > :since AND (:until IS NULL OR started_at < :until)
@@ -440,23 +444,27 @@ class Store:
         there are none. Buckets are never split, so the result can reach past the window
         by up to one bucket (a few minutes, an hour or a day, depending on their age)."""
         parameters = {"database": database, "since": _iso(since), "until": _iso_or_none(until)}
+        merged: Delta | None = None
         with self._reading("read a window of deltas") as conn:
-            rows = conn.execute(WINDOW_SQL, parameters).fetchall()
-        if not rows:
-            return None
-        return merge([_delta_from_row(database, *row) for row in rows])
+            cursor = conn.execute(WINDOW_SQL, parameters)
+            # Merged a batch at a time: memory stays that of one window, not of every bucket.
+            while batch := cursor.fetchmany(WINDOW_BATCH_BUCKETS):
+                deltas = [_delta_from_row(database, *row) for row in batch]
+                merged = merge(deltas if merged is None else [merged, *deltas])
+        return merged
 
     def compact(self, now: datetime) -> int:
         """Merge aged buckets (hourly after `keep_raw_hours`, daily after `keep_hourly_days`)
         and delete those older than `retention_days`. Returns how many rows went away.
         Sums over windows aligned to the kept granularity do not change."""
-        raw_cutoff = now - self._keep_raw
+        raw_cutoff = now - timedelta(minutes=KEEP_RAW_MINUTES)
+        fine_cutoff = now - self._keep_raw
         hourly_cutoff = now - self._keep_hourly
         with self._writing("compact stored deltas") as conn:
             removed = conn.execute(DELETE_EXPIRED_BUCKETS_SQL, (_iso(now - self._retention),))
             removed_rows = max(removed.rowcount, 0)
             aged = conn.execute(AGED_BUCKETS_SQL, (_iso(raw_cutoff),)).fetchall()
-            for ids in _groups_to_merge(aged, hourly_cutoff):
+            for ids in _groups_to_merge(aged, fine_cutoff, hourly_cutoff):
                 _merge_buckets(conn, ids)
                 removed_rows += len(ids) - 1
         return removed_rows
@@ -603,14 +611,28 @@ def _encode_counters(
     indexes: Iterable[IndexCounters],
 ) -> str:
     # Field names, not positions: a counter added to the model later still reads back.
+    # Built by hand: dataclasses.asdict deep-copies and dominated a collection's time.
     return json.dumps(
         {
-            "statements": [asdict(s) for s in statements],
-            "tables": [asdict(t) for t in tables],
-            "indexes": [asdict(i) for i in indexes],
+            "statements": [_row_dict(s, _STATEMENT_FIELDS) for s in statements],
+            "tables": [_row_dict(t, _TABLE_FIELDS) for t in tables],
+            "indexes": [_row_dict(i, _INDEX_FIELDS) for i in indexes],
         },
         separators=(",", ":"),
     )
+
+
+_STATEMENT_FIELDS = tuple(f.name for f in fields(StatementCounters))
+_TABLE_FIELDS = tuple(f.name for f in fields(TableCounters))
+_INDEX_FIELDS = tuple(f.name for f in fields(IndexCounters))
+
+
+def _row_dict(row: object, names: tuple[str, ...]) -> dict[str, Any]:
+    values = {name: getattr(row, name) for name in names}
+    table = values.get("table")
+    if isinstance(table, TableName):
+        values["table"] = {"schema": table.schema, "name": table.name}
+    return values
 
 
 def _decode_counters(
@@ -663,17 +685,21 @@ def _delta_from_row(
 
 
 def _groups_to_merge(
-    aged: Iterable[tuple[int, str, str, str]], hourly_cutoff: datetime
+    aged: Iterable[tuple[int, str, str, str]], fine_cutoff: datetime, hourly_cutoff: datetime
 ) -> list[list[int]]:
     """Ids of aged buckets that share a database, a granularity and an hour (or a day) by
     their start; only groups of two or more need merging, so compaction is idempotent."""
     groups: dict[tuple[str, str, datetime], list[int]] = defaultdict(list)
     for bucket_id, database, started_at, ended_at in aged:
         start = _datetime(started_at)
-        if _datetime(ended_at) <= hourly_cutoff:
+        ended = _datetime(ended_at)
+        if ended <= hourly_cutoff:
             key = (database, "day", start.replace(hour=0, minute=0, second=0, microsecond=0))
-        else:
+        elif ended <= fine_cutoff:
             key = (database, "hour", start.replace(minute=0, second=0, microsecond=0))
+        else:
+            minute = start.minute - start.minute % FINE_BUCKET_MINUTES
+            key = (database, "5min", start.replace(minute=minute, second=0, microsecond=0))
         groups[key].append(bucket_id)
     return [ids for ids in groups.values() if len(ids) > 1]
 

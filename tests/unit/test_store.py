@@ -528,3 +528,20 @@ def test_threads_can_write_and_read_at_the_same_time(store: Store) -> None:
     window = store.window("app", T)
     assert window is not None
     assert sum(s.calls for s in window.statements) == 120
+
+
+def test_frequent_collections_are_merged_into_five_minute_buckets_after_a_quarter_hour(
+    store: Store,
+) -> None:
+    now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    start = now - timedelta(hours=1)
+    for number in range(60 * 6):  # ten-second buckets over the hour before `now`
+        store.add_delta(bucket(start + timedelta(seconds=10 * number), 10 / 60, number))
+    before = summary(store.window("app", start))
+    removed = store.compact(now)
+    with store._reading("count") as conn:
+        (count,) = conn.execute("SELECT count(*) FROM delta_bucket").fetchone()
+    # 45 minutes (older than the quarter hour) become 9 five-minute buckets; 15 stay raw.
+    assert count == 9 + 15 * 6
+    assert removed == 60 * 6 - count
+    assert summary(store.window("app", start)) == before
