@@ -37,7 +37,7 @@ from advisor.collect.workload import workload_from_delta
 from advisor.config import Settings
 from advisor.errors import AdvisorError, UsageError
 from advisor.export.metrics import make_registry
-from advisor.model import Analysis, Schema
+from advisor.model import Analysis, Schema, Snapshot
 from advisor.pg import MARKER, Connection, capabilities, redact, session
 from advisor.reporting import report_from_state
 from advisor.status import OpenRecommendation, RealizedIndex, RuntimeStatus
@@ -100,6 +100,7 @@ class Daemon:
         self._connections_lock = threading.Lock()
         self._http: ThreadingHTTPServer | None = None
         self._skipped: set[str] = set()
+        self._last: dict[str, Snapshot] = {}
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -300,12 +301,15 @@ class Daemon:
             texts = reader.texts(conn, new) if new else {}
         if texts:
             self.store.save_texts(database, texts)
-        previous = self.store.last_snapshot(database)
+        # The last snapshot stays in memory between collections; the store has it after a
+        # restart of the daemon.
+        previous = self._last.get(database) or self.store.last_snapshot(database)
         change = delta(previous, snapshot) if previous is not None else None
         if change is not None and change.reset:
             log.info("collect.reset_detected", database=database)
         # One transaction: a crash between the two writes would count an interval twice.
         self.store.save_poll(snapshot, change)
+        self._last[database] = snapshot
         self.store.observe_indexes(
             database, [(i.table, i.index) for i in snapshot.indexes], snapshot.taken_at
         )

@@ -60,7 +60,12 @@ def delta(older: Snapshot, newer: Snapshot) -> Delta:
     _check_pair(older, newer)
     statements_reset = _statements_reset(older, newer)
     statements, _ = _rows_delta(
-        older.statements, newer.statements, _statement_key, STATEMENT_COUNTERS, statements_reset
+        older.statements,
+        newer.statements,
+        _statement_key,
+        STATEMENT_COUNTERS,
+        statements_reset,
+        drop_unchanged=True,
     )
     tables, tables_reset = _rows_delta(
         older.tables, newer.tables, _table_key, TABLE_COUNTERS, restarted=False
@@ -115,14 +120,18 @@ def _rows_delta(
     key: Callable[[Row], Hashable],
     counters: tuple[str, ...],
     restarted: bool,
+    drop_unchanged: bool = False,
 ) -> tuple[list[Row], bool]:
     """Per row of `newer`, its change since `older`; and whether any row's counters went
-    down (restarted) although the row was in both."""
+    down (restarted) although the row was in both. With `drop_unchanged`, rows equal in
+    both are left out (most statements of a busy server did not run in a short interval)."""
     before = {key(row): row for row in older}
     rows: list[Row] = []
     any_went_down = False
     for row in newer:
         old = before.get(key(row))
+        if drop_unchanged and not restarted and old == row:
+            continue
         if old is None or restarted:
             rows.append(row)
         elif _went_down(old, row, counters):
