@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -23,8 +25,9 @@ from advisor.export.console import (
     to_json,
     to_sql,
 )
-from advisor.model import Analysis
-from advisor.pg import session
+from advisor.pg import Connection, session
+
+T = TypeVar("T")
 
 BUG_URL = "https://github.com/pg-advisor/pg-advisor/issues"
 
@@ -97,16 +100,11 @@ def recommend(
 ) -> None:
     """One analysis of the live workload, printed."""
     logs.configure("info" if verbose else "warning")
-    try:
+    with _exit_codes():
         settings = load_settings(
             config, dsn=dsn, budget_mb=budget_mb, min_calls=min_calls, databases=database or None
         )
-        targets: list[str | None] = list(settings.databases) or [None]
-        analyses = [_analyse_one(settings, db) for db in targets]
-    except AdvisorError as error:
-        _fail(error)
-    except Exception as error:  # a bug: say so, and where to report it
-        _bug(error)
+        analyses = _each_database(settings, lambda conn, _: analyse(conn, settings))
     if output is OutputFormat.json:
         typer.echo(to_json(analyses))
     elif output is OutputFormat.sql:
@@ -139,18 +137,10 @@ def health(
     from advisor.store import Store
 
     logs.configure("info" if verbose else "warning")
-    try:
+    with _exit_codes():
         settings = load_settings(config, dsn=dsn, databases=database or None)
         store = Store(state_dir) if state_dir is not None else None
-        targets: list[str | None] = list(settings.databases) or [None]
-        reports = []
-        for name in targets:
-            with session(settings.dsn, settings, name) as conn:
-                reports.append(check_health(conn, settings, store))
-    except AdvisorError as error:
-        _fail(error)
-    except Exception as error:  # a bug: say so, and where to report it
-        _bug(error)
+        reports = _each_database(settings, lambda conn, _: check_health(conn, settings, store))
     if output is OutputFormat.json:
         typer.echo(health_to_json(reports))
     elif output is OutputFormat.sql:
@@ -205,21 +195,16 @@ def report(
     from advisor.store import Store
 
     logs.configure("info" if verbose else "warning")
-    try:
+    with _exit_codes():
         settings = load_settings(
             config, dsn=dsn, out=out, drizzle_schema=drizzle_schema, databases=database or None
         )
         store = Store(state_dir) if state_dir is not None else None
-        targets: list[str | None] = list(settings.databases) or [None]
         report_day = (day or datetime.now(UTC)).date()
-        written = []
-        for name in targets:
-            with session(settings.dsn, settings, name) as conn:
-                written.append(report_now(conn, settings, store, report_day, len(targets) > 1))
-    except AdvisorError as error:
-        _fail(error)
-    except Exception as error:  # a bug: say so, and where to report it
-        _bug(error)
+        written = _each_database(
+            settings,
+            lambda conn, several: report_now(conn, settings, store, report_day, several),
+        )
     for paths in written:
         typer.echo(f"{paths.report}\n{paths.handoff}")
 
@@ -275,9 +260,26 @@ def run(
         _fail(UsageError(f"cannot serve on {settings.listen}: {error}"))
 
 
-def _analyse_one(settings: Settings, database: str | None) -> Analysis:
-    with session(settings.dsn, settings, database) as conn:
-        return analyse(conn, settings)
+def _each_database(settings: Settings, work: Callable[[Connection, bool], T]) -> list[T]:
+    """`work(conn, several)` in a session on each configured database (the DSN's own when
+    none is configured), in order; `several` tells whether there is more than one."""
+    targets: list[str | None] = list(settings.databases) or [None]
+    results = []
+    for name in targets:
+        with session(settings.dsn, settings, name) as conn:
+            results.append(work(conn, len(targets) > 1))
+    return results
+
+
+@contextmanager
+def _exit_codes() -> Iterator[None]:
+    """The advisor's errors as their exit codes; anything else is a bug, said so."""
+    try:
+        yield
+    except AdvisorError as error:
+        _fail(error)
+    except Exception as error:  # a bug: say so, and where to report it
+        _bug(error)
 
 
 def _fail(error: AdvisorError) -> NoReturn:

@@ -38,9 +38,9 @@ from advisor.config import Settings
 from advisor.errors import AdvisorError, UsageError
 from advisor.export.metrics import make_registry
 from advisor.model import Analysis, Schema, Snapshot
-from advisor.pg import MARKER, Connection, capabilities, redact, session
+from advisor.pg import MARKER, Connection, capabilities, first_line, redact, session
 from advisor.reporting import report_from_state
-from advisor.status import OpenRecommendation, RealizedIndex, RuntimeStatus
+from advisor.status import OpenRecommendation, RealizedIndex, RuntimeStatus, busiest
 from advisor.store import Store
 
 log = structlog.get_logger("advisor.daemon")
@@ -151,7 +151,7 @@ class Daemon:
             with self._session(None) as conn:
                 names = [str(row[0]) for row in conn.execute(DATABASES_SQL).fetchall()]
         except (AdvisorError, psycopg.Error) as error:
-            log.warning("discover.failed", error=redact(str(error).strip().splitlines()[0]))
+            log.warning("discover.failed", error=redact(first_line(error)))
             return
         for name in names:
             if name not in self.databases and self._watchable(name):
@@ -251,8 +251,7 @@ class Daemon:
 
     def _failed(self, job: str, database: str, started: float, error: BaseException) -> None:
         seconds = time.monotonic() - started
-        message = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
-        message = redact(message)
+        message = redact(first_line(error))
         with self.status.edit(database) as editor:
             editor.job_failed(job, seconds, job, message)
             if job == "collect":
@@ -272,7 +271,7 @@ class Daemon:
             with self._session(database) as conn:
                 installed = capabilities(conn).pg_stat_statements
         except (AdvisorError, psycopg.Error) as error:
-            installed, reason = False, redact(str(error).strip().splitlines()[0])
+            installed, reason = False, redact(first_line(error))
         else:
             reason = "pg_stat_statements is not installed there"
         if not installed and database not in self._skipped:
@@ -313,10 +312,10 @@ class Daemon:
         self.store.observe_indexes(
             database, [(i.table, i.index) for i in snapshot.indexes], snapshot.taken_at
         )
-        busiest = sorted(snapshot.statements, key=lambda s: -s.total_ms)
-        top = [s.queryid for s in busiest[: self.settings.top_statements]]
+        top = busiest(snapshot.statements, self.settings.top_statements)
+        texts = self.store.texts(database, [s.queryid for s in top])
         with self.status.edit(database) as editor:
-            editor.update(snapshot=snapshot, texts=self.store.texts(database, top))
+            editor.update(snapshot=snapshot, top_statements=top, texts=texts)
 
     def analyse(self, database: str) -> None:
         """Recommend for the window's workload; track created indexes; check index health."""

@@ -41,7 +41,7 @@ def session_conninfo(dsn: str, settings: Settings, database: str | None = None) 
     try:
         params = conninfo_to_dict(dsn)
     except psycopg.ProgrammingError as error:
-        raise ConnectError(f"invalid DSN {redact(dsn)!r}: {_first_line(error)}") from None
+        raise ConnectError(f"invalid DSN {redact(dsn)!r}: {first_line(error)}") from None
     options = " ".join(
         [
             str(params.get("options") or ""),
@@ -68,11 +68,11 @@ def connect(dsn: str, settings: Settings, database: str | None = None) -> Connec
         conn = psycopg.connect(conninfo, autocommit=True)
     except pg_errors.InsufficientPrivilege as error:
         raise PermissionDenied(
-            f"permission denied connecting to {redact(dsn)}: {_first_line(error)} "
+            f"permission denied connecting to {redact(dsn)}: {first_line(error)} "
             "(the role needs LOGIN and CONNECT on the database)"
         ) from None
     except psycopg.OperationalError as error:
-        message = _first_line(error)
+        message = first_line(error)
         if "permission denied" in message:
             raise PermissionDenied(
                 f"cannot connect to {redact(dsn)}: {message} "
@@ -158,7 +158,7 @@ def require_pg_stat_statements(conn: Connection, caps: Capabilities) -> None:
         ) from None
     except pg_errors.InsufficientPrivilege as error:
         raise PermissionDenied(
-            f"cannot read pg_stat_statements: {_first_line(error)} "
+            f"cannot read pg_stat_statements: {first_line(error)} "
             f"(GRANT pg_read_all_stats TO {caps.role};)"
         ) from None
 
@@ -184,12 +184,13 @@ def require_hypopg(conn: Connection, caps: Capabilities) -> None:
 def translate(error: psycopg.Error, doing: str) -> AdvisorError:
     """A psycopg error met while `doing` something, as the advisor's error to show."""
     if isinstance(error, pg_errors.InsufficientPrivilege):
-        return PermissionDenied(f"permission denied while {doing}: {_first_line(error)}")
+        return PermissionDenied(f"permission denied while {doing}: {first_line(error)}")
     if isinstance(error, psycopg.OperationalError):
-        return ConnectError(f"lost the connection while {doing}: {_first_line(error)}")
-    return AdvisorError(f"database error while {doing}: {_first_line(error)}")
+        return ConnectError(f"lost the connection while {doing}: {first_line(error)}")
+    return AdvisorError(f"database error while {doing}: {first_line(error)}")
 
 
-def _first_line(error: BaseException) -> str:
+def first_line(error: BaseException) -> str:
+    """The first line of an error's message (PostgreSQL adds DETAIL and HINT lines)."""
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__

@@ -3,14 +3,15 @@ the HTTP server's scrapes (which read them). Scrapes never compute; they read th
 
 from __future__ import annotations
 
+import heapq
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from advisor.model import Analysis, Finding, Snapshot
+from advisor.model import Analysis, Finding, Snapshot, StatementCounters
 
 
 @dataclass(frozen=True)
@@ -54,11 +55,19 @@ class DatabaseStatus:
     analysis: Analysis | None = None
     findings: tuple[Finding, ...] = ()
     snapshot: Snapshot | None = None
+    # The busiest statements of the snapshot, busiest first (chosen by the collect job, so
+    # that a scrape does not sort thousands of rows).
+    top_statements: tuple[StatementCounters, ...] = ()
     texts: dict[int, str] = field(default_factory=dict)
     open_recommendations: tuple[OpenRecommendation, ...] = ()
     # Workload totals over the standard windows ("1h", "24h", "7d"): (calls, seconds).
     windows: dict[str, tuple[int, float]] = field(default_factory=dict)
     realized: tuple[RealizedIndex, ...] = ()
+
+
+def busiest(statements: Iterable[StatementCounters], count: int) -> tuple[StatementCounters, ...]:
+    """The `count` statements with the most total time, busiest first."""
+    return tuple(heapq.nsmallest(count, statements, key=lambda s: (-s.total_ms, s.queryid)))
 
 
 class RuntimeStatus:

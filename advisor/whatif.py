@@ -17,7 +17,7 @@ import psycopg
 from psycopg import errors as pg_errors
 
 from advisor.model import IndexDesign, ParsedStatement, PlanEstimate, TableName
-from advisor.pg import MARKER, Capabilities, Connection
+from advisor.pg import MARKER, Capabilities, Connection, first_line
 
 # HypoPG hands out OIDs for hypothetical indexes; long runs can exhaust them
 # (reported in Dexter's tracker), so the session is reset after this many creations.
@@ -119,7 +119,7 @@ class WhatIf:
                 (design.hypothetical_sql(),),
             ).fetchone()
         except psycopg.Error as error:
-            raise PlanningError(f"HypoPG rejected {design}: {_first_line(error)}") from None
+            raise PlanningError(f"HypoPG rejected {design}: {first_line(error)}") from None
         if row is None:
             raise PlanningError(f"HypoPG created no index for {design}")
         oid = int(row[0])
@@ -160,12 +160,12 @@ def generic_plan(
         raise PlanningError("planning took longer than explain_timeout_ms") from None
     except pg_errors.InsufficientPrivilege as error:
         raise PlanningError(
-            f"permission denied: {_first_line(error)} (GRANT SELECT on the table)"
+            f"permission denied: {first_line(error)} (GRANT SELECT on the table)"
         ) from None
     except psycopg.OperationalError:
         raise  # the connection is gone: not a fault of this statement
     except psycopg.Error as error:
-        raise PlanningError(f"cannot plan: {_first_line(error)}") from None
+        raise PlanningError(f"cannot plan: {first_line(error)}") from None
     if row is None:
         raise PlanningError("EXPLAIN returned nothing")
     document = row[0] if not isinstance(row[0], str) else json.loads(row[0])
@@ -196,8 +196,3 @@ def _index_names(plan: dict[str, Any]) -> Iterator[str]:
         yield name[: name.index(">") + 1]
     for child in plan.get("Plans", []):
         yield from _index_names(child)
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__

@@ -187,10 +187,7 @@ def _statements(databases: list[DatabaseStatus], top: int) -> Iterator[Metric]:
         labels=["database", "queryid", "query"],
     )
     for db in databases:
-        if db.snapshot is None:
-            continue
-        busiest = sorted(db.snapshot.statements, key=lambda s: (-s.total_ms, s.queryid))
-        shown = [s for s in busiest if s.queryid in db.texts][:top]
+        shown = [s for s in db.top_statements[:top] if s.queryid in db.texts]
         for counters in shown:
             labels = [db.database, str(counters.queryid)]
             calls.add_metric(labels, counters.calls)

@@ -13,7 +13,7 @@ import pytest
 
 from advisor import __version__
 from advisor.sandbox import ThrowawayCluster
-from tests.support import create_database
+from tests.support import create_database, run_workload
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -123,3 +123,18 @@ def test_role_without_connect_privilege_exits_5(cluster: ThrowawayCluster) -> No
     result = run_cli("recommend", "--dsn", cluster.dsn("locked", user="outsider"))
     assert result.returncode == 5
     assert "permission denied" in result.stderr
+
+
+def test_several_databases_are_analysed_and_the_sql_connects_to_each(
+    cluster: ThrowawayCluster, blog_dsn: str
+) -> None:
+    second = create_database(cluster, "second_app", "CREATE TABLE t (id int PRIMARY KEY, v int)")
+    run_workload(second, [("SELECT v FROM t WHERE id = %s", lambda r: (r.randint(1, 9),), 3)])
+    args = ["recommend", "--dsn", blog_dsn, "--min-calls", "2"]
+    args += ["--database", "blog", "--database", "second_app"]
+    as_json = run_cli(*args, "--format", "json")
+    assert as_json.returncode == 0, as_json.stderr
+    assert [a["database"] for a in json.loads(as_json.stdout)["analyses"]] == ["blog", "second_app"]
+    as_sql = run_cli(*args, "--format", "sql")
+    assert as_sql.returncode == 0, as_sql.stderr
+    assert as_sql.stdout.index("\\connect blog") < as_sql.stdout.index("\\connect second_app")

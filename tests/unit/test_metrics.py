@@ -20,7 +20,7 @@ from advisor.model import (
     StatementCounters,
     TableName,
 )
-from advisor.status import OpenRecommendation, RealizedIndex, RuntimeStatus
+from advisor.status import OpenRecommendation, RealizedIndex, RuntimeStatus, busiest
 from tests.prometheus import PROMTOOL
 
 POSTS = TableName("public", "posts")
@@ -43,6 +43,7 @@ def _status() -> RuntimeStatus:
             up=True,
             analysis=analysis,
             snapshot=snapshot,
+            top_statements=busiest(snapshot.statements, 20),
             texts={q: f'select "x" from t where id = $1 -- {q}' for q in range(1, 50)},
             findings=(
                 Finding(FindingKind.UNUSED, POSTS, "old_idx", 5000, "no scans", "DROP ..."),
