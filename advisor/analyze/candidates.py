@@ -1,11 +1,11 @@
 """Candidate indexes: from how statements read tables to btree designs worth costing.
 
-For each table a statement reads, the designs an experienced DBA would try: every filtered,
-joined or ordered column alone; the equality columns together; the equality columns
-followed by one range column, by the ORDER BY columns in their directions, or by the GROUP
-BY columns; and covering variants (INCLUDE) where an index-only scan would follow. Designs
-that an existing index already serves (the same keys or a leading prefix of its keys) are
-dropped: the planner can use that index today.
+For each table a statement reads, the designs an experienced DBA would try: every filtered
+or joined column alone; the equality columns together; the equality columns followed by one
+range column, by the ORDER BY columns in their directions, or by the GROUP BY columns; the
+ORDER BY columns alone when a LIMIT stops the scan early; and covering variants (INCLUDE)
+where an index-only scan would follow. Designs that an existing index already serves (the
+same keys or a leading prefix of its keys) are dropped: the planner can use that index today.
 """
 
 from __future__ import annotations
@@ -135,6 +135,11 @@ def _designs_for(
         key_sets.append([*prefix, KeyColumn.of(column)])
     if order and len(order) == len(access.order_by) - _constant_order_keys(access, equality):
         key_sets.append([*prefix, *_order_keys(order)])
+        if prefix and access.limited:
+            # The order alone: read in order and stop at the LIMIT, filtering on the way.
+            # Cheaper than the prefixed index when the filter keeps many rows, and one such
+            # index serves every statement paging through the table in that order.
+            key_sets.append(_order_keys(order))
     if groups:
         key_sets.append([*prefix, *(KeyColumn.of(c) for c in _unique(groups))])
 

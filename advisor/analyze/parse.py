@@ -49,8 +49,10 @@ def prepare_text(text: str) -> str:
 
     Trailing semicolons are stripped, and the typed-literal forms pg_stat_statements leaves
     behind when it replaces a constant (`timestamptz $1`, `timestamp with time zone $2`,
-    `"char" $3`, `interval $4`) become casts (`$1::timestamptz`). Never raises: a text that
-    does not parse comes back with only the semicolons stripped.
+    `"char" $3`, `interval $4`) become casts (`$1::timestamptz`). A bare `LIMIT $n` becomes
+    `LIMIT coalesce(ASSUMED_LIMIT, $n::bigint)` and `OFFSET $n` `OFFSET coalesce(0,
+    $n::bigint)` (see ASSUMED_LIMIT). Never raises: a text that does not parse comes back
+    with only the semicolons stripped.
     """
     stripped = _strip_trailing_semicolons(text)
     try:
@@ -59,7 +61,9 @@ def prepare_text(text: str) -> str:
         return stripped
     # libpg_query accepts `<type> $n` (it patches its grammar for normalized texts) but
     # the server does not, so the rewrite works from the parse tree, not from a failure.
-    rewritten = _cast_typed_parameters(stripped, statements)
+    rewritten = _rewrite_spans(
+        stripped, [*_typed_parameter_spans(stripped, statements), *_limit_spans(statements)]
+    )
     if rewritten != stripped and _parses(rewritten):
         return rewritten
     return stripped
@@ -105,17 +109,47 @@ def _parses(text: str) -> bool:
     return True
 
 
-def _cast_typed_parameters(text: str, statements: tuple[Any, ...]) -> str:
-    """Rewrite every `<type name> $n` of the tree into `$n::<type name>`."""
-    spans: list[tuple[int, int, str]] = []
+# ORMs bind LIMIT and OFFSET as parameters, and a generic plan cannot see their values: the
+# planner then assumes the statement reads 10% of its rows, which hides exactly the indexes
+# that serve ORDER BY ... LIMIT. Pages are small, so without better knowledge a bare
+# `LIMIT $n` is planned as this many rows, and `OFFSET $n` as the first page. The
+# `coalesce(constant, $n::bigint)` form keeps the parameter (PREPARE must still infer its
+# type) while the planner folds it to the constant.
+ASSUMED_LIMIT = 20
+
+Span = tuple[int, int, str]
+
+
+def _rewrite_spans(text: str, spans: list[Span]) -> str:
+    """Replace each (start, end) of `text` by its replacement, right to left so that the
+    offsets of the spans still to rewrite stay valid."""
+    for start, end, replacement in sorted(spans, reverse=True):
+        text = text[:start] + replacement + text[end:]
+    return text
+
+
+def _typed_parameter_spans(text: str, statements: tuple[Any, ...]) -> list[Span]:
+    """Every `<type name> $n` of the tree, to become `$n::<type name>`."""
+    spans: list[Span] = []
     for node in _nodes(statements):
         span = _typed_parameter_span(text, node)
         if span is not None:
             spans.append(span)
-    # Right to left, so the offsets of the spans still to rewrite stay valid.
-    for start, end, replacement in sorted(spans, reverse=True):
-        text = text[:start] + replacement + text[end:]
-    return text
+    return spans
+
+
+def _limit_spans(statements: tuple[Any, ...]) -> list[Span]:
+    """Every bare parameter of a LIMIT or OFFSET, to become a constant the planner sees."""
+    spans: list[Span] = []
+    for node in _nodes(statements):
+        if not isinstance(node, ast.SelectStmt):
+            continue
+        for value, assumed in ((node.limitCount, ASSUMED_LIMIT), (node.limitOffset, 0)):
+            if isinstance(value, ast.ParamRef) and value.location is not None:
+                param = f"${value.number}"
+                end = value.location + len(param)
+                spans.append((value.location, end, f"coalesce({assumed}, {param}::bigint)"))
+    return spans
 
 
 def _typed_parameter_span(text: str, node: ast.Node) -> tuple[int, int, str] | None:

@@ -159,3 +159,14 @@ def test_key_count_is_capped() -> None:
 def test_join_column_gets_a_candidate() -> None:
     access = TableAccess(POSTS, join_columns=("author_id",))
     assert IndexDesign(POSTS, keys("author_id")) in designs(statement(1, access))
+
+
+def test_order_alone_is_a_candidate_only_when_a_limit_stops_the_scan() -> None:
+    assert IndexDesign(POSTS, keys("created_at")) in designs(statement(1, PAGINATION))
+    unlimited = TableAccess(
+        POSTS,
+        filters=PAGINATION.filters,
+        order_by=PAGINATION.order_by,
+        used_columns=PAGINATION.used_columns,
+    )
+    assert IndexDesign(POSTS, keys("created_at")) not in designs(statement(1, unlimited))

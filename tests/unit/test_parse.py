@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from advisor.analyze import parse as parse_module
-from advisor.analyze.parse import parse_statement, prepare_text
+from advisor.analyze.parse import ASSUMED_LIMIT, parse_statement, prepare_text
 from advisor.model import (
     Column,
     Filter,
@@ -782,7 +782,8 @@ def test_an_analyser_bug_becomes_a_skip_instead_of_an_exception(
     [
         (
             "select id from posts where created_at > timestamptz $1 limit $2",
-            "select id from posts where created_at > $1::timestamptz limit $2",
+            "select id from posts where created_at > $1::timestamptz "
+            "limit coalesce(20, $2::bigint)",
         ),
         ("select date $1, interval $2", "select $1::date, $2::interval"),
         ("select int4 $1 + numeric $2", "select $1::int4 + $2::numeric"),
@@ -799,11 +800,23 @@ def test_typed_literal_parameters_become_casts(text: str, prepared: str) -> None
 
 
 def test_casts_and_parameters_after_keywords_are_left_alone() -> None:
-    text = (
-        "select $1, cast($2 as int), $3::date from posts where id = $4 and author_id in ($5, $6) "
-        "limit $7 offset $8"
-    )
+    text = "select $1, cast($2 as int), $3::date from posts where id = $4 and author_id in ($5, $6)"
     assert prepare_text(text) == text
+    assert (
+        prepare_text("select id from posts limit $1::int") == "select id from posts limit $1::int"
+    )
+
+
+def test_bound_limit_and_offset_are_planned_as_a_small_first_page() -> None:
+    """A generic plan would take LIMIT $n as 10% of the rows; the rewrite keeps the
+    parameter but lets the planner fold it to ASSUMED_LIMIT (and OFFSET to 0)."""
+    text = 'select "id" from "posts" where "a" = $1 order by "b" desc limit $2 offset $3'
+    assert prepare_text(text) == (
+        'select "id" from "posts" where "a" = $1 order by "b" desc '
+        f"limit coalesce({ASSUMED_LIMIT}, $2::bigint) offset coalesce(0, $3::bigint)"
+    )
+    nested = "select * from t, lateral (select * from u where u.t = t.id limit $1) s limit 5"
+    assert "limit coalesce(20, $1::bigint)) s limit 5" in prepare_text(nested)
 
 
 def test_typed_literal_inside_a_string_constant_is_left_alone() -> None:
