@@ -7,6 +7,9 @@ Sections (all by default, or those named with `--only`):
 - overhead: pgbench TPS without and with the daemon collecting every second.
 - collect: one collection with 5,000 entries in pg_stat_statements.
 - memory: the daemon's RSS after an hour of simulated 1 s collections.
+- quality: the advisor's indexes against the baselines and the ILP optimum on a TPC-H-like
+  and an ORM-style OLTP workload, by estimate at several budgets, then built for real and
+  timed; writes `<out>/quality-<workload>.json` and `<out>/quality.json`.
 
 Each section prints a table with its target line and writes `<out>/<section>.json`.
 `--statements` without `--only` runs the scale benchmark alone, as it always did.
@@ -29,11 +32,22 @@ from bench.collection import report_collect, run_collect
 from bench.common import environment, say, write_json
 from bench.memory import FULL_SIZE, SimConfig, memory_payload, report_memory, run_memory
 from bench.overhead import default_modes, report_overhead, run_overhead
+from bench.quality import (
+    DEFAULT_BUDGETS,
+    DEFAULT_REAL_BUDGETS,
+    STRATEGIES,
+    WORKLOADS,
+    format_real,
+    format_sets,
+    format_statements,
+    run_quality,
+    target_lines,
+)
 from bench.scale import ScaleResult, format_table, run_scale, target_line
 from bench.workload import DEFAULT_SEED
 
-DEFAULT_STATEMENTS = (200,)
-SECTIONS = ("scale", "overhead", "collect", "memory")
+DEFAULT_STATEMENTS = (50, 500, 5_000)
+SECTIONS = ("quality", "scale", "overhead", "collect", "memory")
 # The failures a section may meet in its environment; anything else is a bug and stops.
 SECTION_ERRORS = (
     AdvisorError,
@@ -65,6 +79,32 @@ def _sections(text: str) -> list[str]:
             f"sections are {', '.join(SECTIONS)}; not {', '.join(unknown) or repr(text)}"
         )
     return list(dict.fromkeys(names))
+
+
+def _names(choices: Sequence[str]) -> Callable[[str], list[str]]:
+    """A comma list of names among `choices`."""
+
+    def parse(text: str) -> list[str]:
+        names = [part.strip() for part in text.split(",") if part.strip()]
+        unknown = [name for name in names if name not in choices]
+        if not names or unknown:
+            raise argparse.ArgumentTypeError(
+                f"choose among {', '.join(choices)}; not {', '.join(unknown) or repr(text)}"
+            )
+        return list(dict.fromkeys(names))
+
+    return parse
+
+
+def _fractions(text: str) -> list[float]:
+    """`0.25,0.5,1`: positive fractions of the data size."""
+    try:
+        values = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of numbers: {text!r}") from None
+    if not values or any(value <= 0 for value in values):
+        raise argparse.ArgumentTypeError(f"budgets must be positive: {text!r}")
+    return values
 
 
 def _size(text: str) -> tuple[int, int, int]:
@@ -118,6 +158,38 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--out", type=Path, default=Path("bench/results"), help="folder for the JSON results"
+    )
+    quality = parser.add_argument_group("quality")
+    quality.add_argument(
+        "--quality-workloads",
+        type=_names(list(WORKLOADS)),
+        default=list(WORKLOADS),
+        metavar="NAME[,NAME...]",
+        help=f"workloads: {', '.join(WORKLOADS)} (default: all)",
+    )
+    quality.add_argument(
+        "--quality-strategies",
+        type=_names(STRATEGIES),
+        default=list(STRATEGIES),
+        metavar="NAME[,NAME...]",
+        help=f"strategies: {', '.join(STRATEGIES)} (default: all)",
+    )
+    quality.add_argument(
+        "--quality-budgets",
+        type=_fractions,
+        default=list(DEFAULT_BUDGETS),
+        metavar="F[,F...]",
+        help="storage budgets as fractions of the data size (default: 0.25,0.5,1)",
+    )
+    quality.add_argument(
+        "--quality-real-budgets",
+        type=_fractions,
+        default=list(DEFAULT_REAL_BUDGETS),
+        metavar="F[,F...]",
+        help="budgets whose sets are built for real and timed (default: 0.5)",
+    )
+    quality.add_argument(
+        "--quality-scale", type=float, default=1.0, help="data size factor of the workloads"
     )
     scale = parser.add_argument_group("scale")
     scale.add_argument(
@@ -234,6 +306,43 @@ def section_scale(args: argparse.Namespace) -> list[Path]:
     return paths[-1:]
 
 
+def section_quality(args: argparse.Namespace) -> list[Path]:
+    """The advisor against the baselines and the optimum, by estimate and for real."""
+    results = run_quality(
+        args.quality_workloads,
+        budgets=args.quality_budgets,
+        real_budgets=args.quality_real_budgets,
+        scale=args.quality_scale,
+        seed=args.seed,
+        strategies=args.quality_strategies,
+    )
+    paths = []
+    for result in results:
+        paths.append(write_json(args.out, f"quality-{result.workload}", result.to_json()))
+        print(f"\n--- {result.workload}: {result.description}")
+        print(
+            f"data {result.data_bytes / 2**20:,.0f} MB, {result.analysed} of "
+            f"{result.statements} statements analysed, {result.candidates} candidates; "
+            f"round without new indexes {result.round_ms / 1000:.1f} s "
+            f"(pg_stat_statements: {result.pgss_ms / 1000:.1f} s)"
+        )
+        print()
+        print(format_sets(result))
+        print()
+        print(format_real(result))
+        print()
+        print(format_statements(result))
+    payload = {
+        "results": [r.to_json() for r in results],
+        "targets": target_lines(results),
+        "environment": environment(),
+    }
+    paths.append(write_json(args.out, "quality", payload))
+    print()
+    print("\n".join(target_lines(results)))
+    return paths
+
+
 def section_overhead(args: argparse.Namespace) -> list[Path]:
     """pgbench TPS without and with the daemon."""
     modes = default_modes(args.overhead_repeats, args.overhead_tpcb_repeats)
@@ -267,6 +376,7 @@ def section_memory(args: argparse.Namespace) -> list[Path]:
 
 
 SECTION_RUNNERS: dict[str, Callable[[argparse.Namespace], list[Path]]] = {
+    "quality": section_quality,
     "scale": section_scale,
     "overhead": section_overhead,
     "collect": section_collect,
@@ -274,6 +384,7 @@ SECTION_RUNNERS: dict[str, Callable[[argparse.Namespace], list[Path]]] = {
 }
 
 TITLES = {
+    "quality": "quality of advice: the advisor against the baselines and the optimum",
     "scale": "analysis scale: one analysis of N distinct statements",
     "overhead": "overhead on the database: pgbench TPS without and with the daemon",
     "collect": "one collection with many entries in pg_stat_statements",

@@ -1,0 +1,566 @@
+"""The quality benchmark: the advisor's indexes against the baselines and the optimum, first
+by the planner's estimate, then built for real and timed.
+
+For each workload (bench/tpch.py, bench/oltp.py) on one throwaway cluster:
+
+1. Load the schema and data into a template database; `data size` is the tables' size
+   without indexes, and the storage budgets are fractions of it.
+2. On a copy: run every statement once (warm-up), reset pg_stat_statements, run one round
+   of the workload (each statement `weight` times) and time it per statement. That round is
+   both the workload the advisors see and the real time without new indexes.
+3. Read the workload the way `pg-advisor recommend` does, then for every budget ask the
+   advisor and each baseline (bench/baselines.py) for a set, and score every set with the
+   same estimate: every statement planned with the whole set (HypoPG).
+4. For the budgets chosen for real runs, build each distinct set on a fresh copy (plain
+   CREATE INDEX), warm up, run the round again and time it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+
+from advisor.advise import prepare, write_cost_model
+from advisor.analyze.candidates import CandidateSettings, generate_candidates
+from advisor.analyze.select import SelectionSettings, select_indexes
+from advisor.collect.activity import read_write_rates
+from advisor.collect.schema import read_schema
+from advisor.collect.workload import read_workload
+from advisor.config import Settings, load_settings
+from advisor.model import IndexDesign
+from advisor.pg import capabilities, session
+from advisor.sandbox import ThrowawayCluster
+from advisor.whatif import WhatIf
+from bench import baselines
+from bench.baselines import Problem
+from bench.common import say, table
+from bench.qualityspec import QualityStatement, QualityWorkload
+
+# Each workload is a module of this package with `build(scale, seed) -> QualityWorkload`.
+WORKLOADS = ("tpch", "oltp")
+STRATEGIES = ("advisor", "extend", "dexter", "per-column", "ilp")
+DEFAULT_BUDGETS = (0.25, 0.5, 1.0)
+DEFAULT_REAL_BUDGETS = (0.5,)
+DEFAULT_SEED = 20_240_101
+CALL_TIMEOUT_MS = 60_000
+SERVER_SETTINGS = {
+    "shared_buffers": "'512MB'",
+    "max_wal_size": "'4GB'",
+    "checkpoint_timeout": "'30min'",
+    "maintenance_work_mem": "'256MB'",
+    "work_mem": "'16MB'",
+}
+
+
+@dataclass
+class SetResult:
+    """One strategy's set at one budget, scored by the estimate."""
+
+    strategy: str
+    budget: float
+    indexes: list[str]
+    size_bytes: int
+    estimated_ms: float
+    estimated_ratio: float  # of the workload's time without new indexes
+    select_seconds: float
+    explains: int
+    note: str = ""
+
+
+@dataclass
+class RealRun:
+    """One distinct set built for real and timed (the empty set is `none`)."""
+
+    label: str  # e.g. "advisor@0.5x, ilp@0.5x"
+    indexes: list[str]
+    build_seconds: float
+    total_ms: float
+    per_statement_ms: dict[str, float]
+    timeouts: int
+
+
+@dataclass
+class QualityResult:
+    """Everything one workload's benchmark measured; field names are the JSON keys."""
+
+    workload: str
+    description: str
+    scale: float
+    data_bytes: int
+    load_seconds: float
+    statements: int
+    analysed: int
+    candidates: int
+    round_ms: float  # the real round without new indexes, as timed by the client
+    pgss_ms: float  # the same round as pg_stat_statements saw it (what the advisors see)
+    sets: list[SetResult] = field(default_factory=list)
+    real: list[RealRun] = field(default_factory=list)
+    ranking: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def build_workload(name: str, scale: float, seed: int) -> QualityWorkload:
+    """The named workload (bench/<name>.py)."""
+    module = importlib.import_module(f"bench.{name}")
+    workload: QualityWorkload = module.build(scale, seed)
+    return workload
+
+
+# ------------------------------------------------------------------------ running rounds
+
+
+@dataclass
+class Round:
+    """A timed round: per statement name, the milliseconds of its calls."""
+
+    per_statement_ms: dict[str, float]
+    timeouts: int
+
+    @property
+    def total_ms(self) -> float:
+        return sum(self.per_statement_ms.values())
+
+
+def _execute(conn: psycopg.Connection[Any], statement: QualityStatement, params: Any) -> bool:
+    """One call; False when it hit the statement timeout."""
+    try:
+        cursor = conn.execute(statement.sql, params, prepare=False)
+        if cursor.description is not None:
+            cursor.fetchall()
+    except pg_errors.QueryCanceled:
+        return False
+    return True
+
+
+def warm_up(conn: psycopg.Connection[Any], statements: Sequence[QualityStatement]) -> None:
+    """Every statement once: pages in shared buffers, catalog caches filled."""
+    for statement in statements:
+        _execute(conn, statement, statement.params[0])
+
+
+def connect(dsn: str) -> psycopg.Connection[Any]:
+    """The application's session: autocommit, a time limit per call set at connection (a
+    SET would show up in pg_stat_statements as a statement of the workload)."""
+    return psycopg.connect(dsn, autocommit=True, options=f"-c statement_timeout={CALL_TIMEOUT_MS}")
+
+
+def run_round(conn: psycopg.Connection[Any], statements: Sequence[QualityStatement]) -> Round:
+    """Each statement `weight` times, cycling through its parameters, timed per statement."""
+    per_statement: dict[str, float] = {}
+    timeouts = 0
+    for statement in statements:
+        started = time.perf_counter()
+        for call in range(statement.weight):
+            params = statement.params[call % len(statement.params)]
+            if not _execute(conn, statement, params):
+                timeouts += 1
+        per_statement[statement.name] = (time.perf_counter() - started) * 1000.0
+    return Round(per_statement, timeouts)
+
+
+# ---------------------------------------------------------------------------- databases
+
+
+class Databases:
+    """The template database of one workload and its copies."""
+
+    def __init__(self, cluster: ThrowawayCluster, workload: QualityWorkload) -> None:
+        self.cluster = cluster
+        self.workload = workload
+        self.template = f"quality_{workload.name}"
+
+    def load(self) -> float:
+        """Create and fill the template; returns the seconds it took."""
+        started = time.perf_counter()
+        with psycopg.connect(self.cluster.dsn(), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.template}"')
+            conn.execute(f'CREATE DATABASE "{self.template}"')
+        with psycopg.connect(self.cluster.dsn(self.template), autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION pg_stat_statements")
+            conn.execute("CREATE EXTENSION hypopg")
+            for sql in self.workload.setup_sql:
+                conn.execute(sql)
+            conn.execute("VACUUM ANALYZE")
+        return time.perf_counter() - started
+
+    def data_bytes(self) -> int:
+        """The tables' size without their indexes (TOAST included)."""
+        with psycopg.connect(self.cluster.dsn(self.template), autocommit=True) as conn:
+            row = conn.execute(
+                "SELECT coalesce(sum(pg_table_size(relid)), 0) FROM pg_stat_user_tables"
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    @contextmanager
+    def copy(self, name: str) -> Iterator[str]:
+        """A fresh copy of the template (a file copy), dropped afterwards."""
+        database = f"{self.template}_{name}"
+        with psycopg.connect(self.cluster.dsn(), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{database}"')
+            conn.execute(
+                f'CREATE DATABASE "{database}" TEMPLATE "{self.template}" STRATEGY = FILE_COPY'
+            )
+        try:
+            yield self.cluster.dsn(database)
+        finally:
+            with psycopg.connect(self.cluster.dsn(), autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+# ----------------------------------------------------------------------------- analysis
+
+
+@dataclass
+class Analysis:
+    problem: Problem
+    settings: Settings
+    window_seconds: float
+    write_ms_per_day: Callable[[IndexDesign], float]
+    analysed: int
+    candidates: int
+
+
+@contextmanager
+def analysis(dsn: str) -> Iterator[Analysis]:
+    """What `pg-advisor recommend` sees and plans with, kept open for every strategy."""
+    settings = load_settings(None, dsn=dsn, min_calls=1)
+    with session(dsn, settings) as conn:
+        caps = capabilities(conn)
+        workload = read_workload(conn, caps.database, settings.min_calls, settings.max_statements)
+        schema = read_schema(conn)
+        rates = read_write_rates(conn)
+        whatif = WhatIf(conn, caps, settings.explain_timeout_ms)
+        prepared = prepare(workload, schema, whatif)
+        candidates = generate_candidates(
+            prepared.parsed,
+            schema,
+            CandidateSettings(settings.max_key_columns, settings.max_include_columns),
+        )
+        writes = write_cost_model(settings, schema, prepared.parsed, rates)
+        window_days = max(workload.window_seconds, 1.0) / 86_400.0
+        targets = {t.statement.queryid: t for t in prepared.targets}
+        existing = {
+            name: [
+                IndexDesign(name, i.keys, i.include, i.predicate, i.access_method)
+                for i in t.indexes
+                if i.valid
+            ]
+            for name, t in schema.tables.items()
+        }
+        problem = Problem(
+            targets=targets,
+            parsed={p.queryid: p for p in prepared.parsed},
+            candidates=candidates,
+            planner=whatif,
+            base_cost={q: whatif.plan(q, ()).cost for q in targets},
+            maintenance_ms=lambda d: writes.ms_per_day(d) * window_days,
+            existing=existing,
+        )
+        try:
+            yield Analysis(
+                problem,
+                settings,
+                workload.window_seconds,
+                writes.ms_per_day,
+                len(targets),
+                len(candidates),
+            )
+        finally:
+            whatif.close()
+
+
+def choose(strategy: str, run: Analysis, budget: int) -> tuple[list[IndexDesign], str]:
+    """One strategy's set within `budget` bytes, and a note on how it was found."""
+    problem = run.problem
+    if strategy == "advisor":
+        recommendations = select_indexes(
+            list(problem.targets.values()),
+            problem.candidates,
+            problem.planner,
+            SelectionSettings(
+                budget_bytes=budget,
+                min_cost_reduction=run.settings.min_cost_reduction,
+                min_saved_ms_per_day=run.settings.min_saved_ms_per_day,
+                max_indexes=run.settings.max_recommendations,
+            ),
+            run.window_seconds,
+            run.write_ms_per_day,
+        )
+        return [r.design for r in recommendations], ""
+    if strategy == "extend":
+        return baselines.extend(problem, budget), ""
+    if strategy == "dexter":
+        return baselines.dexter(problem, budget), ""
+    if strategy == "per-column":
+        return baselines.per_column(problem, budget), ""
+    if strategy == "ilp":
+        result = baselines.ilp(problem, budget)
+        note = (
+            f"{result.status}, {result.configurations} configurations, "
+            f"model objective {result.objective_ms:,.0f} ms, {result.seconds:.1f} s"
+        )
+        return result.designs, note
+    raise ValueError(f"unknown strategy {strategy}")
+
+
+# ---------------------------------------------------------------------------- the bench
+
+
+def run_quality(
+    names: Sequence[str],
+    budgets: Sequence[float] = DEFAULT_BUDGETS,
+    real_budgets: Sequence[float] = DEFAULT_REAL_BUDGETS,
+    scale: float = 1.0,
+    seed: int = DEFAULT_SEED,
+    strategies: Sequence[str] = STRATEGIES,
+) -> list[QualityResult]:
+    """The benchmark for each named workload, on one throwaway cluster."""
+    results = []
+    with ThrowawayCluster(settings=SERVER_SETTINGS) as cluster:
+        for name in names:
+            workload = build_workload(name, scale, seed)
+            results.append(
+                _run_workload(cluster, workload, budgets, real_budgets, scale, strategies)
+            )
+    return results
+
+
+def _run_workload(
+    cluster: ThrowawayCluster,
+    workload: QualityWorkload,
+    budgets: Sequence[float],
+    real_budgets: Sequence[float],
+    scale: float,
+    strategies: Sequence[str],
+) -> QualityResult:
+    databases = Databases(cluster, workload)
+    load_seconds = databases.load()
+    data_bytes = databases.data_bytes()
+    say(f"{workload.name}: loaded {data_bytes / 2**20:,.0f} MB in {load_seconds:.1f} s")
+    with databases.copy("stats") as dsn:
+        with connect(dsn) as conn:
+            warm_up(conn, workload.statements)
+            conn.execute("SELECT pg_stat_statements_reset()")
+            none = run_round(conn, workload.statements)
+        say(f"{workload.name}: round without new indexes {none.total_ms / 1000:.1f} s")
+        with analysis(dsn) as run:
+            result = QualityResult(
+                workload=workload.name,
+                description=workload.description,
+                scale=scale,
+                data_bytes=data_bytes,
+                load_seconds=round(load_seconds, 2),
+                statements=len(workload.statements),
+                analysed=run.analysed,
+                candidates=run.candidates,
+                round_ms=round(none.total_ms, 1),
+                pgss_ms=round(run.problem.total_ms, 1),
+            )
+            chosen: dict[tuple[str, float], list[IndexDesign]] = {}
+            for fraction in budgets:
+                budget = int(fraction * data_bytes)
+                for strategy in strategies:
+                    explains = _explains(run)
+                    started = time.perf_counter()
+                    designs, note = choose(strategy, run, budget)
+                    seconds = time.perf_counter() - started
+                    estimated = run.problem.workload_ms(designs)
+                    chosen[(strategy, fraction)] = designs
+                    result.sets.append(
+                        SetResult(
+                            strategy=strategy,
+                            budget=fraction,
+                            indexes=sorted(d.definition_sql() for d in designs),
+                            size_bytes=run.problem.size(designs),
+                            estimated_ms=round(estimated, 1),
+                            estimated_ratio=round(estimated / max(run.problem.total_ms, 1e-9), 4),
+                            select_seconds=round(seconds, 2),
+                            explains=_explains(run) - explains,
+                            note=note,
+                        )
+                    )
+                    say(
+                        f"{workload.name} {fraction:g}x {strategy}: {len(designs)} indexes, "
+                        f"estimate {estimated / max(run.problem.total_ms, 1e-9):.3f} of now "
+                        f"({seconds:.1f} s)"
+                    )
+    result.real.append(
+        RealRun("none", [], 0.0, round(none.total_ms, 1), _rounded(none), none.timeouts)
+    )
+    for label, designs in _distinct_sets(chosen, real_budgets).items():
+        result.real.append(_real_run(databases, workload, label, designs))
+        say(f"{workload.name} real {label}: {result.real[-1].total_ms / 1000:.1f} s")
+    result.ranking = ranking(result, real_budgets)
+    return result
+
+
+def _explains(run: Analysis) -> int:
+    return int(getattr(run.problem.planner, "explains", 0))
+
+
+def _rounded(timed: Round) -> dict[str, float]:
+    return {name: round(ms, 2) for name, ms in timed.per_statement_ms.items()}
+
+
+def _distinct_sets(
+    chosen: dict[tuple[str, float], list[IndexDesign]], real_budgets: Sequence[float]
+) -> dict[str, list[IndexDesign]]:
+    """Each distinct set of the real budgets once, labelled with everyone who chose it."""
+    labels: dict[frozenset[IndexDesign], list[str]] = {}
+    sets: dict[frozenset[IndexDesign], list[IndexDesign]] = {}
+    for (strategy, fraction), designs in chosen.items():
+        if fraction not in real_budgets or not designs:
+            continue
+        key = frozenset(designs)
+        labels.setdefault(key, []).append(f"{strategy}@{fraction:g}x")
+        sets.setdefault(key, designs)
+    return {", ".join(labels[key]): sets[key] for key in sets}
+
+
+def _real_run(
+    databases: Databases, workload: QualityWorkload, label: str, designs: list[IndexDesign]
+) -> RealRun:
+    with databases.copy("real") as dsn, connect(dsn) as conn:
+        started = time.perf_counter()
+        for design in designs:
+            conn.execute(design.create_sql(concurrently=False, if_not_exists=True))
+        build = time.perf_counter() - started
+        warm_up(conn, workload.statements)
+        timed = run_round(conn, workload.statements)
+    return RealRun(
+        label,
+        sorted(d.definition_sql() for d in designs),
+        round(build, 2),
+        round(timed.total_ms, 1),
+        _rounded(timed),
+        timed.timeouts,
+    )
+
+
+def ranking(result: QualityResult, real_budgets: Sequence[float]) -> dict[str, Any]:
+    """Does the estimate order the strategies' sets the way real time does?"""
+    real_by_strategy: dict[str, float] = {}
+    for run in result.real:
+        for label in run.label.split(", "):
+            real_by_strategy[label] = run.total_ms
+    entries = []
+    for entry in result.sets:
+        label = f"{entry.strategy}@{entry.budget:g}x"
+        if entry.budget in real_budgets:
+            real = real_by_strategy.get(label, result.round_ms)
+            entries.append((label, entry.estimated_ms, real))
+    concordant = discordant = 0
+    disagreements = []
+    for i, (a, est_a, real_a) in enumerate(entries):
+        for b, est_b, real_b in entries[i + 1 :]:
+            product = (est_a - est_b) * (real_a - real_b)
+            if product > 0:
+                concordant += 1
+            elif product < 0:
+                discordant += 1
+                disagreements.append(f"{a} vs {b}")
+    pairs = concordant + discordant
+    tau = (concordant - discordant) / pairs if pairs else 1.0
+    return {
+        "kendall_tau": round(tau, 3),
+        "concordant": concordant,
+        "discordant": discordant,
+        "disagreements": disagreements,
+        "by_estimate": [label for label, _, _ in sorted(entries, key=lambda e: e[1])],
+        "by_real_time": [label for label, _, _ in sorted(entries, key=lambda e: e[2])],
+    }
+
+
+# ---------------------------------------------------------------------------- reporting
+
+
+def format_sets(result: QualityResult) -> str:
+    """The estimate table: every strategy at every budget."""
+    optimum = {s.budget: s.estimated_ms for s in result.sets if s.strategy == "ilp"}
+    rows = []
+    for s in result.sets:
+        best = optimum.get(s.budget)
+        rows.append(
+            [
+                f"{s.budget:g}x",
+                s.strategy,
+                len(s.indexes),
+                round(s.size_bytes / 2**20, 1),
+                round(s.estimated_ratio, 3),
+                f"{s.estimated_ms / best - 1:+.1%}" if best else "-",
+                s.select_seconds,
+                s.explains,
+            ]
+        )
+    headers = ["budget", "strategy", "indexes", "MB", "est. time / now", "vs ilp", "s", "explains"]
+    return table(headers, rows)
+
+
+def format_real(result: QualityResult) -> str:
+    """The real runs: total time of the round with each distinct set."""
+    none = result.round_ms
+    rows = [
+        [
+            r.label,
+            len(r.indexes),
+            r.build_seconds,
+            round(r.total_ms / 1000, 2),
+            f"{r.total_ms / none:.3f}" if none else "-",
+            r.timeouts,
+        ]
+        for r in sorted(result.real, key=lambda r: r.total_ms)
+    ]
+    return table(["set", "indexes", "build s", "round s", "real / none", "timeouts"], rows)
+
+
+def format_statements(result: QualityResult) -> str:
+    """Per statement: real ms of its calls in the round, without and with each set."""
+    runs = sorted(result.real, key=lambda r: r.total_ms)
+    heads = [r.label.split(", ")[0] if r.label != "none" else "none" for r in runs]
+    names = list(runs[0].per_statement_ms) if runs else []
+    rows = [[name, *(r.per_statement_ms.get(name, 0.0) for r in runs)] for name in names]
+    return table(["statement ms", *heads], rows)
+
+
+def target_lines(results: Sequence[QualityResult]) -> list[str]:
+    """The issue's targets, met or missed, per workload and budget."""
+    lines = []
+    for result in results:
+        by = {(s.strategy, s.budget): s for s in result.sets}
+        for budget in sorted({s.budget for s in result.sets}):
+            advisor = by.get(("advisor", budget))
+            if advisor is None:
+                continue
+            ilp = by.get(("ilp", budget))
+            extend = by.get(("extend", budget))
+            parts = [f"{result.workload} {budget:g}x:"]
+            if ilp is not None and ilp.estimated_ms > 0:
+                gap = advisor.estimated_ms / ilp.estimated_ms - 1
+                parts.append(f"vs optimum {gap:+.2%} ({'met' if gap <= 0.01 else 'MISSED'})")
+            if extend is not None:
+                ok = advisor.estimated_ms <= extend.estimated_ms * (1 + 1e-9)
+                parts.append(
+                    f"vs extend {advisor.estimated_ms / max(extend.estimated_ms, 1e-9) - 1:+.2%} "
+                    f"({'met' if ok else 'MISSED'})"
+                )
+            lines.append(" ".join(parts))
+        tau = result.ranking.get("kendall_tau")
+        if tau is not None:
+            lines.append(
+                f"{result.workload}: estimated vs real ranking, Kendall tau {tau:+.2f}"
+                + (
+                    f"; disagree: {', '.join(result.ranking['disagreements'])}"
+                    if result.ranking.get("disagreements")
+                    else ""
+                )
+            )
+    return lines
