@@ -2,7 +2,7 @@
 
 Sections (all by default, or those named with `--only`):
 
-- scale: one analysis of N distinct statements (`--statements`, default 200); writes
+- scale: one analysis of N distinct statements (`--statements`, default 50,500,5000); writes
   `<out>/analysis-<N>.json` per N and `<out>/scale.json`.
 - overhead: pgbench TPS without and with the daemon collecting every second.
 - collect: one collection with 5,000 entries in pg_stat_statements.
