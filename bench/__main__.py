@@ -35,6 +35,7 @@ from bench.overhead import default_modes, report_overhead, run_overhead
 from bench.quality import (
     DEFAULT_BUDGETS,
     DEFAULT_REAL_BUDGETS,
+    DEFAULT_REPEATS,
     STRATEGIES,
     WORKLOADS,
     format_real,
@@ -191,6 +192,12 @@ def _parser() -> argparse.ArgumentParser:
     quality.add_argument(
         "--quality-scale", type=float, default=1.0, help="data size factor of the workloads"
     )
+    quality.add_argument(
+        "--quality-repeats",
+        type=_positive,
+        default=DEFAULT_REPEATS,
+        help="timed rounds per real run; per statement the median counts",
+    )
     scale = parser.add_argument_group("scale")
     scale.add_argument(
         "--statements",
@@ -315,6 +322,7 @@ def section_quality(args: argparse.Namespace) -> list[Path]:
         scale=args.quality_scale,
         seed=args.seed,
         strategies=args.quality_strategies,
+        repeats=args.quality_repeats,
     )
     paths = []
     for result in results:
