@@ -334,6 +334,8 @@ def section_quality(args: argparse.Namespace) -> list[Path]:
             f"round without new indexes {result.round_ms / 1000:.1f} s "
             f"(pg_stat_statements: {result.pgss_ms / 1000:.1f} s)"
         )
+        for reason, count in result.skipped.items():
+            print(f"  skipped {count}: {reason}")
         print()
         print(format_sets(result))
         print()

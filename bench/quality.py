@@ -21,6 +21,7 @@ from __future__ import annotations
 import importlib
 import statistics
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -102,6 +103,7 @@ class QualityResult:
     statements: int
     analysed: int
     candidates: int
+    skipped: dict[str, int]  # why the statements not analysed were skipped
     round_ms: float  # the real round without new indexes, as timed by the client
     pgss_ms: float  # the same round as pg_stat_statements saw it (what the advisors see)
     sets: list[SetResult] = field(default_factory=list)
@@ -241,6 +243,7 @@ class Analysis:
     write_ms_per_day: Callable[[IndexDesign], float]
     analysed: int
     candidates: int
+    skipped: dict[str, int]
 
 
 @contextmanager
@@ -287,6 +290,7 @@ def analysis(dsn: str) -> Iterator[Analysis]:
                 writes.ms_per_day,
                 len(targets),
                 len(candidates),
+                dict(Counter(s.reason for s in prepared.skipped).most_common()),
             )
         finally:
             whatif.close()
@@ -378,6 +382,7 @@ def _run_workload(
                 statements=len(workload.statements),
                 analysed=run.analysed,
                 candidates=run.candidates,
+                skipped=run.skipped,
                 round_ms=0.0,
                 pgss_ms=round(run.problem.total_ms, 1),
             )
