@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 import psycopg
 import structlog
 
-from advisor.analyze.candidates import CandidateSettings, generate_candidates
+from advisor.analyze.candidates import CandidateSettings, Extensions, generate_candidates
 from advisor.analyze.health import HealthSettings
 from advisor.analyze.parse import parse_statement
 from advisor.analyze.select import SelectionSettings, Target, select_indexes
@@ -81,11 +81,10 @@ def analyse(
     whatif = WhatIf(conn, caps, settings.explain_timeout_ms)
     try:
         prepared = prepare(workload, schema, whatif)
-        candidates = generate_candidates(
-            prepared.parsed,
-            schema,
-            CandidateSettings(settings.max_key_columns, settings.max_include_columns),
+        candidate_settings = CandidateSettings(
+            settings.max_key_columns, settings.max_include_columns
         )
+        candidates = generate_candidates(prepared.parsed, schema, candidate_settings)
         budget = budget_bytes(settings, schema, prepared.parsed)
         writes = write_cost_model(settings, schema, prepared.parsed, write_rates)
         recommendations = select_indexes(
@@ -100,6 +99,7 @@ def analyse(
             ),
             workload.window_seconds,
             writes.ms_per_day,
+            Extensions(prepared.parsed, schema, candidate_settings),
         )
         recommendations = tuple(_with_warnings(r, writes, write_rates) for r in recommendations)
     except psycopg.Error as error:

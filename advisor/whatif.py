@@ -4,17 +4,23 @@ A `WhatIf` owns one session. Hypothetical indexes live only in that backend, so 
 never shared between threads. Costs are cached per statement and per set of hypothetical
 indexes on the statement's own tables: a statement is planned again only when that set
 changes.
+
+Round trips are kept few: an EXPLAIN on PostgreSQL 15 and older (PREPARE, EXPLAIN
+EXECUTE, DEALLOCATE) is one simple query, unwanted hypothetical indexes are dropped
+together, and `prefetch` plans every statement with one design alone in a single round
+trip per design (the first step of the index search asks for exactly those costs).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import psycopg
 from psycopg import errors as pg_errors
+from psycopg import sql
 
 from advisor.model import IndexDesign, ParsedStatement, PlanEstimate, TableName
 from advisor.pg import MARKER, Capabilities, Connection, first_line
@@ -36,6 +42,7 @@ class WhatIf:
         self._conn = conn
         self._generic_plan_explain = caps.generic_plan_explain
         self._statements: dict[int, ParsedStatement] = {}
+        self._tables: dict[int, frozenset[TableName]] = {}
         self._present: dict[IndexDesign, int] = {}  # design -> hypothetical index oid
         self._by_oid: dict[int, IndexDesign] = {}
         self._cache: dict[tuple[int, frozenset[IndexDesign]], PlanEstimate] = {}
@@ -53,10 +60,12 @@ class WhatIf:
     def register(self, statement: ParsedStatement) -> None:
         """Make a statement known; raises PlanningError if it cannot be planned at all."""
         self._statements[statement.queryid] = statement
+        self._tables[statement.queryid] = statement.tables
         try:
             self.plan(statement.queryid, frozenset())
         except PlanningError:
             del self._statements[statement.queryid]
+            del self._tables[statement.queryid]
             raise
 
     def cost(self, queryid: int, designs: Iterable[IndexDesign]) -> float:
@@ -65,15 +74,15 @@ class WhatIf:
 
     def plan(self, queryid: int, designs: Iterable[IndexDesign]) -> PlanEstimate:
         """Cost of the statement, and which of the given designs its plan uses."""
-        statement = self._statements[queryid]
-        relevant = frozenset(d for d in designs if d.table in statement.tables)
+        tables = self._tables[queryid]
+        relevant = frozenset(d for d in designs if d.table in tables)
         key = (queryid, relevant)
         cached = self._cache.get(key)
         if cached is not None:
             self.cache_hits += 1
             return cached
-        self._materialize(relevant, statement.tables)
-        plan = self._explain(statement)
+        self._materialize(relevant, tables)
+        plan = self._explain(self._statements[queryid])
         self.explains += 1
         used_oids = set(_index_names(plan))
         used = frozenset(
@@ -83,13 +92,75 @@ class WhatIf:
         self._cache[key] = result
         return result
 
+    def prefetch(self, pairs: Mapping[IndexDesign, Iterable[int]]) -> None:
+        """Plan each statement with each design alone, as `plan(queryid, [design])` would,
+        in one round trip per design: HypoPG's reset, the design's creation and size, and
+        every EXPLAIN go as one simple query. A batch that fails is left to `plan()`, which
+        plans its statements one at a time and reports what fails."""
+        for design, queryids in pairs.items():
+            alone = frozenset({design})
+            todo = [
+                q
+                for q in dict.fromkeys(queryids)
+                if q in self._statements
+                and design.table in self._tables[q]
+                and (q, alone) not in self._cache
+            ]
+            if not todo:
+                continue
+            literal = sql.Literal(design.hypothetical_sql()).as_string(self._conn)
+            commands = [
+                "SELECT hypopg_reset()",
+                "SELECT indexrelid, hypopg_relation_size(indexrelid) "
+                f"FROM hypopg_create_index({literal})",
+            ]
+            slots = []
+            for queryid in todo:
+                explain, at = _explain_commands(
+                    self._statements[queryid], self._generic_plan_explain
+                )
+                slots.append(len(commands) + at)
+                commands.extend(explain)
+            # The batch begins with a reset: whatever succeeds or fails, no index is
+            # left that this object does not know of (after a failure, _reset() below).
+            self._present.clear()
+            self._by_oid.clear()
+            self._created_since_reset = 0
+            try:
+                results = _results(self._conn, "".join(f"{MARKER} {c};\n" for c in commands))
+            except psycopg.OperationalError:
+                raise
+            except psycopg.Error:
+                _deallocate(self._conn)
+                self._reset()
+                continue
+            oid, size = int(results[1][0][0]), int(results[1][0][1])
+            self._present[design] = oid
+            self._by_oid[oid] = design
+            self._created_since_reset = 1
+            self._sizes.setdefault(design, size)
+            name = _hypo_name(oid)
+            for queryid, slot in zip(todo, slots, strict=True):
+                plan = _top_plan(results[slot][0])
+                used = alone if name in set(_index_names(plan)) else frozenset()
+                self._cache[(queryid, alone)] = PlanEstimate(float(plan["Total Cost"]), used)
+                self.explains += 1
+
     def size_bytes(self, design: IndexDesign) -> int:
         """HypoPG's estimate of the index's size on disk."""
-        if design not in self._sizes:
-            oid = self._create(design)
-            row = self._conn.execute(f"{MARKER} SELECT hypopg_relation_size(%s)", (oid,)).fetchone()
-            self._sizes[design] = int(row[0]) if row else 0
-        return self._sizes[design]
+        size = self._sizes.get(design)
+        if size is None:
+            oid = self._present.get(design)
+            if oid is None:
+                # Created and measured in one round trip.
+                oid, size = self._create(design, measure=True)
+            else:
+                row = self._conn.execute(
+                    f"{MARKER} SELECT hypopg_relation_size(%s)", (oid,)
+                ).fetchone()
+                size = int(row[0]) if row else 0
+            self._sizes[design] = size
+        return size
 
     def close(self) -> None:
         # If the session is already gone, its hypothetical indexes went with it.
@@ -99,23 +170,28 @@ class WhatIf:
     # ---------------------------------------------------------------- internals
 
     def _materialize(self, wanted: frozenset[IndexDesign], tables: frozenset[TableName]) -> None:
-        """Make the hypothetical indexes on `tables` exactly `wanted`."""
-        for design in [d for d in self._present if d.table in tables and d not in wanted]:
-            oid = self._present.pop(design)
-            self._by_oid.pop(oid, None)
-            self._conn.execute(f"{MARKER} SELECT hypopg_drop_index(%s)", (oid,))
+        """Make the hypothetical indexes on `tables` exactly `wanted` (the unwanted ones
+        are dropped in one round trip)."""
+        unwanted = [d for d in self._present if d.table in tables and d not in wanted]
+        if unwanted:
+            oids = [self._present.pop(design) for design in unwanted]
+            for oid in oids:
+                self._by_oid.pop(oid, None)
+            self._conn.execute(
+                f"{MARKER} SELECT hypopg_drop_index(oid) FROM unnest(%s::oid[]) AS oid", (oids,)
+            )
         if self._created_since_reset + len(wanted) > HYPOPG_RESET_EVERY:
             self._reset()
         for design in wanted:
-            self._create(design)
+            if design not in self._present:
+                self._create(design)
 
-    def _create(self, design: IndexDesign) -> int:
-        oid = self._present.get(design)
-        if oid is not None:
-            return oid
+    def _create(self, design: IndexDesign, measure: bool = False) -> tuple[int, int]:
+        """Create the hypothetical index: its oid, and its size when `measure` (else 0)."""
+        size_sql = "hypopg_relation_size(indexrelid)" if measure else "0"
         try:
             row = self._conn.execute(
-                f"{MARKER} SELECT indexrelid FROM hypopg_create_index(%s)",
+                f"{MARKER} SELECT indexrelid, {size_sql} FROM hypopg_create_index(%s)",
                 (design.hypothetical_sql(),),
             ).fetchone()
         except psycopg.Error as error:
@@ -126,7 +202,7 @@ class WhatIf:
         self._present[design] = oid
         self._by_oid[oid] = design
         self._created_since_reset += 1
-        return oid
+        return oid, int(row[1])
 
     def _reset(self) -> None:
         self._conn.execute(f"{MARKER} SELECT hypopg_reset()")
@@ -150,12 +226,13 @@ def generic_plan(
     """The top plan node of the statement's generic plan (the plan for any parameter
     values). PostgreSQL 16+ plans `$n` directly with EXPLAIN (GENERIC_PLAN); older servers
     go through PREPARE with plan_cache_mode = force_generic_plan."""
-    text = statement.plannable_text
     try:
         if generic_plan_explain:
-            row = conn.execute(f"{MARKER} EXPLAIN (FORMAT JSON, GENERIC_PLAN) {text}").fetchone()
+            row = conn.execute(
+                f"{MARKER} EXPLAIN (FORMAT JSON, GENERIC_PLAN) {statement.plannable_text}"
+            ).fetchone()
         else:
-            row = _explain_prepared(conn, text, statement.parameter_count)
+            row = _explain_prepared(conn, statement)
     except pg_errors.QueryCanceled:
         raise PlanningError("planning took longer than explain_timeout_ms") from None
     except pg_errors.InsufficientPrivilege as error:
@@ -168,21 +245,68 @@ def generic_plan(
         raise PlanningError(f"cannot plan: {first_line(error)}") from None
     if row is None:
         raise PlanningError("EXPLAIN returned nothing")
+    return _top_plan(row)
+
+
+def _top_plan(row: Any) -> dict[str, Any]:
+    """The top plan node of an EXPLAIN (FORMAT JSON) row."""
     document = row[0] if not isinstance(row[0], str) else json.loads(row[0])
     plan: dict[str, Any] = document[0]["Plan"]
     return plan
 
 
-def _explain_prepared(conn: Connection, text: str, parameter_count: int) -> Any:
+def _explain_commands(
+    statement: ParsedStatement, generic_plan_explain: bool
+) -> tuple[list[str], int]:
+    """The commands that EXPLAIN the statement's generic plan, and which one is the
+    EXPLAIN: PREPARE, EXPLAIN EXECUTE and DEALLOCATE before PostgreSQL 16. The statement's
+    text ends with a newline, which ends a trailing `--` comment."""
+    text = statement.plannable_text + "\n"
+    if generic_plan_explain:
+        return [f"EXPLAIN (FORMAT JSON, GENERIC_PLAN) {text}"], 0
+    count = statement.parameter_count
+    args = "(" + ", ".join(["NULL"] * count) + ")" if count else ""
+    return [
+        f"PREPARE {_PREPARED} AS {text}",
+        f"EXPLAIN (FORMAT JSON) EXECUTE {_PREPARED}{args}",
+        f"DEALLOCATE {_PREPARED}",
+    ], 1
+
+
+def _results(conn: Connection, query: str) -> list[list[Any]]:
+    """The rows of every statement of a simple query (none for a command)."""
+    cursor = conn.execute(query)
+    results = []
+    while True:
+        results.append(cursor.fetchall() if cursor.description is not None else [])
+        if not cursor.nextset():
+            return results
+
+
+def _deallocate(conn: Connection) -> None:
+    """After a failed EXPLAIN: a prepared statement outlives the error. If PREPARE failed
+    too, there is nothing to deallocate and the DEALLOCATE fails harmlessly."""
+    with contextlib.suppress(pg_errors.InvalidSqlStatementName):
+        conn.execute(f"{MARKER} DEALLOCATE {_PREPARED}")
+
+
+def _explain_prepared(conn: Connection, statement: ParsedStatement) -> Any:
     """PG 15 and older: prepared anew every time, so that the plan reflects the
     hypothetical indexes present now (a cached plan would not). The session must have
-    plan_cache_mode = force_generic_plan (WhatIf sets it)."""
-    conn.execute(f"{MARKER} PREPARE {_PREPARED} AS {text}")
+    plan_cache_mode = force_generic_plan (WhatIf sets it).
+
+    PREPARE, EXPLAIN EXECUTE and DEALLOCATE go in one round trip: without parameters the
+    three are sent as one simple query. The text is one statement (parse.py refuses texts
+    with several)."""
+    commands, at = _explain_commands(statement, generic_plan_explain=False)
     try:
-        args = "(" + ", ".join(["NULL"] * parameter_count) + ")" if parameter_count else ""
-        return conn.execute(f"{MARKER} EXPLAIN (FORMAT JSON) EXECUTE {_PREPARED}{args}").fetchone()
-    finally:
-        conn.execute(f"{MARKER} DEALLOCATE {_PREPARED}")
+        results = _results(conn, "".join(f"{MARKER} {c};\n" for c in commands))
+    except psycopg.OperationalError:
+        raise
+    except psycopg.Error:
+        _deallocate(conn)
+        raise
+    return results[at][0] if results[at] else None
 
 
 def _hypo_name(oid: int) -> str:

@@ -54,7 +54,7 @@ def generate_candidates(
     existing = {name: _existing_designs(table) for name, table in schema.tables.items()}
     return {
         design: frozenset(queryids)
-        for design, queryids in sorted(helps.items())
+        for design, queryids in sorted(helps.items(), key=lambda item: item[0].sort_key())
         if not any(design.serves_prefix_of(other) for other in existing.get(design.table, ()))
     }
 
@@ -205,3 +205,65 @@ def statements_by_table(
     for design, queryids in candidates.items():
         result[design.table].update(queryids)
     return result
+
+
+class Extensions:
+    """Wider designs grown from a chosen one, as Extend does (Schlosser et al. 2019): the
+    chosen keys followed by one more column that some statement filters, joins, sorts or
+    groups on together with all of them. The selection asks for these when it chooses a
+    design, so multi-column indexes that serve several statements at once are found even
+    when no single statement's shape suggests them."""
+
+    def __init__(
+        self, statements: Sequence[ParsedStatement], schema: Schema, settings: CandidateSettings
+    ) -> None:
+        self._settings = settings
+        self._accesses: dict[TableName, list[tuple[frozenset[str], int]]] = defaultdict(list)
+        for statement in statements:
+            for access in statement.accesses:
+                table = schema.tables.get(access.table)
+                if table is None:
+                    continue
+                columns = frozenset(_attributes(access)) & frozenset(table.column_names)
+                if columns:
+                    self._accesses[access.table].append((columns, statement.queryid))
+        self._existing = {name: _existing_designs(table) for name, table in schema.tables.items()}
+
+    def __call__(self, design: IndexDesign) -> dict[IndexDesign, frozenset[int]]:
+        """Each one-column extension of `design` and the statements it may help."""
+        if (
+            design.access_method != "btree"
+            or design.include
+            or design.predicate
+            or any(k.is_expression for k in design.keys)
+            or len(design.keys) >= self._settings.max_key_columns
+        ):
+            return {}
+        keys = frozenset(design.key_columns)
+        helps: dict[str, set[int]] = defaultdict(set)
+        for columns, queryid in self._accesses.get(design.table, ()):
+            if keys <= columns:
+                for column in columns - keys:
+                    helps[column].add(queryid)
+        wider = {
+            IndexDesign(design.table, (*design.keys, KeyColumn.of(column))): frozenset(queryids)
+            for column, queryids in sorted(helps.items())
+        }
+        existing = self._existing.get(design.table, ())
+        return {
+            d: queryids
+            for d, queryids in wider.items()
+            if not any(d.serves_prefix_of(other) for other in existing)
+        }
+
+
+def _attributes(access: TableAccess) -> list[str]:
+    """The columns of an access an index key could serve."""
+    return _unique(
+        [
+            *(f.column for f in access.filters),
+            *access.join_columns,
+            *(k.column for k in access.order_by),
+            *access.group_by,
+        ]
+    )

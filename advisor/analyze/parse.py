@@ -11,6 +11,7 @@ The module is pure: no database access, only the text, the parser and the schema
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,19 +55,22 @@ def prepare_text(text: str) -> str:
     $n::bigint)` (see ASSUMED_LIMIT). Never raises: a text that does not parse comes back
     with only the semicolons stripped.
     """
+    return _prepared(text)[0]
+
+
+def _prepared(text: str) -> tuple[str, tuple[Any, ...] | None]:
+    """prepare_text(), with the parse of the text it returns (None if it does not parse),
+    so that a statement is not parsed again to be analysed."""
     stripped = _strip_trailing_semicolons(text)
-    try:
-        statements = pglast.parse_sql(stripped)
-    except (PglastParseError, ValueError):
-        return stripped
+    statements = _parsed(stripped)
+    if statements is None:
+        return stripped, None
     # libpg_query accepts `<type> $n` (it patches its grammar for normalized texts) but
     # the server does not, so the rewrite works from the parse tree, not from a failure.
-    rewritten = _rewrite_spans(
-        stripped, [*_typed_parameter_spans(stripped, statements), *_limit_spans(statements)]
-    )
-    if rewritten != stripped and _parses(rewritten):
-        return rewritten
-    return stripped
+    rewritten = _rewrite_spans(stripped, _spans(stripped, statements))
+    if rewritten != stripped and (reparsed := _parsed(rewritten)) is not None:
+        return rewritten, reparsed
+    return stripped, statements
 
 
 def parse_statement(queryid: int, text: str, schema: Schema) -> ParsedStatement | Skipped:
@@ -101,12 +105,11 @@ def _strip_trailing_semicolons(text: str) -> str:
     return text[:end].strip()
 
 
-def _parses(text: str) -> bool:
+def _parsed(text: str) -> tuple[Any, ...] | None:
     try:
-        pglast.parse_sql(text)
+        return tuple(pglast.parse_sql(text))
     except (PglastParseError, ValueError):
-        return False
-    return True
+        return None
 
 
 # ORMs bind LIMIT and OFFSET as parameters, and a generic plan cannot see their values: the
@@ -128,27 +131,77 @@ def _rewrite_spans(text: str, spans: list[Span]) -> str:
     return text
 
 
-def _typed_parameter_spans(text: str, statements: tuple[Any, ...]) -> list[Span]:
-    """Every `<type name> $n` of the tree, to become `$n::<type name>`."""
+def _spans(text: str, statements: tuple[Any, ...]) -> list[Span]:
+    """Every rewrite the text needs, in one walk of its tree: typed literals to casts,
+    bound LIMIT/OFFSET to the assumed page, constants that lost their type."""
     spans: list[Span] = []
     for node in _nodes(statements):
-        span = _typed_parameter_span(text, node)
-        if span is not None:
-            spans.append(span)
+        if isinstance(node, ast.TypeCast):
+            span = _typed_parameter_span(text, node)
+            if span is not None:
+                spans.append(span)
+        elif isinstance(node, ast.SelectStmt):
+            spans.extend(_limit_spans(node))
+        else:
+            spans.extend(_untyped_constant_spans(text, node))
+    return [span for span in spans if span[0] >= 0]
+
+
+_ARITHMETIC = frozenset({"+", "-", "*", "/"})
+_NUMERIC_AGGREGATES = frozenset({"sum", "avg"})
+_EXTRACT = re.compile(r"extract\s*\(\s*(\$\d+)\s+from\s", re.IGNORECASE)
+
+
+def _untyped_constant_spans(text: str, node: ast.Node) -> list[Span]:
+    """Constants that told the server their type until pg_stat_statements replaced them:
+    `extract(year from d)` becomes `extract($1 from d)`, which is not even valid syntax;
+    `0.06 - 0.01` becomes `$1 - $2` and `sum(case ... then 1 else 0 end)` sums `$3` and
+    `$4`, both ambiguous for a server that has to infer the parameters' types. They are
+    written back in a form that plans the same: `date_part($1::text, d)`, numeric casts."""
+    spans: list[Span] = []
+    if isinstance(node, ast.FuncCall) and node.funcname:
+        name = str(node.funcname[-1].sval).lower()
+        first = node.args[0] if node.args else None
+        if name == "extract" and isinstance(first, ast.ParamRef) and node.location is not None:
+            match = _EXTRACT.match(text, node.location)
+            if match is not None:
+                spans.append((match.start(), match.end(), f"date_part({match[1]}::text, "))
+        elif name in _NUMERIC_AGGREGATES:
+            for case in (a for a in node.args or () if isinstance(a, ast.CaseExpr)):
+                results = [w.result for w in case.args or ()] + [case.defresult]
+                if all(isinstance(r, ast.ParamRef) for r in results):
+                    spans.extend(_cast_span(text, r, "numeric") for r in results)
+    elif (
+        isinstance(node, ast.A_Expr)
+        and node.kind == enums.A_Expr_Kind.AEXPR_OP
+        and node.name is not None
+        and len(node.name) == 1
+        and str(node.name[0].sval) in _ARITHMETIC
+        and isinstance(node.lexpr, ast.ParamRef)
+        and isinstance(node.rexpr, ast.ParamRef)
+    ):
+        spans.extend(_cast_span(text, p, "numeric") for p in (node.lexpr, node.rexpr))
     return spans
 
 
-def _limit_spans(statements: tuple[Any, ...]) -> list[Span]:
-    """Every bare parameter of a LIMIT or OFFSET, to become a constant the planner sees."""
+def _cast_span(text: str, param: ast.ParamRef, type_name: str) -> Span:
+    """`$n` at the parameter's place becomes `$n::type_name` ((-1, ...) if it is not there)."""
+    name = f"${param.number}"
+    start = param.location if param.location is not None else -1
+    end = start + len(name)
+    if start < 0 or text[start:end] != name or text[end : end + 1].isdigit():
+        return (-1, -1, "")
+    return (start, end, f"{name}::{type_name}")
+
+
+def _limit_spans(node: ast.SelectStmt) -> list[Span]:
+    """The bare parameters of a LIMIT or OFFSET, to become constants the planner sees."""
     spans: list[Span] = []
-    for node in _nodes(statements):
-        if not isinstance(node, ast.SelectStmt):
-            continue
-        for value, assumed in ((node.limitCount, ASSUMED_LIMIT), (node.limitOffset, 0)):
-            if isinstance(value, ast.ParamRef) and value.location is not None:
-                param = f"${value.number}"
-                end = value.location + len(param)
-                spans.append((value.location, end, f"coalesce({assumed}, {param}::bigint)"))
+    for value, assumed in ((node.limitCount, ASSUMED_LIMIT), (node.limitOffset, 0)):
+        if isinstance(value, ast.ParamRef) and value.location is not None:
+            param = f"${value.number}"
+            end = value.location + len(param)
+            spans.append((value.location, end, f"coalesce({assumed}, {param}::bigint)"))
     return spans
 
 
@@ -192,8 +245,8 @@ _KINDS: dict[type[ast.Node], StatementKind] = {
 
 
 def _parse_statement(queryid: int, text: str, schema: Schema) -> ParsedStatement:
-    plannable = prepare_text(text)
-    statement = _single_statement(plannable)
+    plannable, parsed = _prepared(text)
+    statement = _single_statement(plannable, parsed)
     kind = _KINDS[type(statement)]
     analyser = _Analyser(schema)
     analyser.query(statement, _Scope(None))
@@ -205,9 +258,10 @@ def _parse_statement(queryid: int, text: str, schema: Schema) -> ParsedStatement
     return ParsedStatement(queryid, kind, plannable, accesses, _parameter_count(statement))
 
 
-def _single_statement(text: str) -> ast.Node:
+def _single_statement(text: str, parsed: tuple[Any, ...] | None = None) -> ast.Node:
+    """The one statement of `text` (`parsed`, when given, is its parse)."""
     try:
-        raw = pglast.parse_sql(text)
+        raw = parsed if parsed is not None else pglast.parse_sql(text)
     except PglastParseError as error:
         raise ParseError(_syntax_reason(error)) from None
     except ValueError:  # pglast encodes to UTF-8 first: lone surrogates fail there

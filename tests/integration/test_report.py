@@ -69,7 +69,7 @@ INSERT INTO "users" ("organization_id", "email", "display_name", "created_at")
 SELECT 1 + g % 100, 'user' || g || '@example.com', 'User ' || g, now() - (g || ' minutes')::interval
 FROM generate_series(1, 2000) g;
 INSERT INTO "posts" ("author_id", "title", "body", "status", "created_at")
-SELECT 1 + (random() * 1999)::int, 'Post ' || g, repeat('lorem ipsum ', 20),
+SELECT 1 + (random() * 199)::int, 'Post ' || g, repeat('lorem ipsum ', 20),
        (ARRAY['draft','published','published','published','archived'])[1 + g % 5],
        now() - ((random() * 365 * 24 * 60)::int || ' minutes')::interval
 FROM generate_series(1, 30000) g;

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from advisor.analyze.parse import prepare_text
 from advisor.config import Settings
 from advisor.model import (
     IndexDesign,
@@ -118,3 +119,37 @@ def test_generic_plan_explain_on_16_and_newer(conn: Connection, whatif: WhatIf) 
         pytest.skip("EXPLAIN (GENERIC_PLAN) needs PostgreSQL 16+; this server plans via PREPARE")
     whatif.register(_statement(1, PAGINATION, 2))
     assert whatif.plan(1, [BY_ACCOUNT_TIME]).used == {BY_ACCOUNT_TIME}
+
+
+@pytest.mark.parametrize(
+    "normalized",
+    [
+        # extract(year from ...) loses its field to pg_stat_statements: not even valid SQL.
+        'SELECT extract($1 from "at") AS y, count(*) FROM "Events" GROUP BY 1',
+        # 0.06 - 0.01 and sum(case ... then 1 else 0 end): parameters of unknown type.
+        'SELECT count(*) FROM "Events" WHERE "accountId" BETWEEN $1 - $2 AND $3 + $4',
+        'SELECT sum(CASE WHEN "accountId" = $1 THEN $2 ELSE $3 END) FROM "Events"',
+    ],
+)
+def test_normalized_constants_that_lost_their_type_still_plan(
+    whatif: WhatIf, normalized: str
+) -> None:
+    with pytest.raises(PlanningError):
+        whatif.register(_statement(10, normalized, normalized.count("$")))
+    prepared = prepare_text(normalized)
+    whatif.register(_statement(11, prepared, normalized.count("$")))
+    assert whatif.plan(11, ()).cost > 0
+
+
+def test_a_bound_limit_is_planned_as_a_small_page(whatif: WhatIf) -> None:
+    """A generic plan takes LIMIT $1 as 10% of the rows: 30,000 of the newest events, for
+    which the index on "at" hardly beats a sort. As a page of ASSUMED_LIMIT rows it is
+    planned for what the application really asks."""
+    text = 'SELECT "id" FROM "Events" ORDER BY "at" DESC LIMIT $1'
+    by_time = IndexDesign(EVENTS, (KeyColumn.of("at"),))
+    whatif.register(_statement(12, text, 1))
+    whatif.register(_statement(13, prepare_text(text), 1))
+    generic = whatif.plan(12, [by_time]).cost
+    paged = whatif.plan(13, [by_time])
+    assert paged.used == {by_time}
+    assert paged.cost < generic / 100

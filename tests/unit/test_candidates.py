@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from advisor.analyze.candidates import CandidateSettings, generate_candidates
+from advisor.analyze.candidates import CandidateSettings, Extensions, generate_candidates
 from advisor.model import (
     Column,
     Filter,
@@ -170,3 +170,32 @@ def test_order_alone_is_a_candidate_only_when_a_limit_stops_the_scan() -> None:
         used_columns=PAGINATION.used_columns,
     )
     assert IndexDesign(POSTS, keys("created_at")) not in designs(statement(1, unlimited))
+
+
+def test_extensions_append_a_column_used_together_with_all_the_keys() -> None:
+    by_status = TableAccess(
+        POSTS,
+        filters=(
+            Filter("author_id", Operator.EQUALITY),
+            Filter("status", Operator.EQUALITY),
+        ),
+    )
+    extensions = Extensions(
+        [statement(1, PAGINATION), statement(2, by_status)], schema(), CandidateSettings()
+    )
+    wider = extensions(IndexDesign(POSTS, keys("author_id")))
+    assert wider == {
+        IndexDesign(POSTS, keys("author_id", "created_at")): frozenset({1}),
+        IndexDesign(POSTS, keys("author_id", "status")): frozenset({2}),
+    }
+    # Nothing uses created_at together with status.
+    assert extensions(IndexDesign(POSTS, keys("status"))) == {
+        IndexDesign(POSTS, keys("status", "author_id")): frozenset({2})
+    }
+    # An existing index that already serves the extension leaves nothing to add.
+    existing = Index("posts_a_s", POSTS, keys("author_id", "status", "created_at"))
+    served = Extensions([statement(2, by_status)], schema(existing), CandidateSettings())
+    assert served(IndexDesign(POSTS, keys("author_id"))) == {}
+    # Covering designs are not extended.
+    covering = IndexDesign(POSTS, keys("author_id"), include=("title",))
+    assert extensions(covering) == {}

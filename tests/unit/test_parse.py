@@ -926,3 +926,30 @@ def _schema_for_written_columns() -> Schema:
     name = TableName("public", "tasks")
     columns = tuple(Column(c, "text") for c in ("id", "status", "updated_at"))
     return Schema({name: Table(name, columns)})
+
+
+@pytest.mark.parametrize(
+    ("normalized", "plannable"),
+    [
+        (
+            "select extract($1 from d), count(*) from t group by 1",
+            "select date_part($1::text, d), count(*) from t group by 1",
+        ),
+        (
+            "select * from t where x between $1 - $2 and $3 + $4",
+            "select * from t where x between $1::numeric - $2::numeric "
+            "and $3::numeric + $4::numeric",
+        ),
+        (
+            "select sum(case when a = $1 then $2 else $3 end) from t",
+            "select sum(case when a = $1 then $2::numeric else $3::numeric end) from t",
+        ),
+        # One typed side is enough for the server: left alone.
+        ("select * from t where x > y - $1", "select * from t where x > y - $1"),
+        ("select max(case when a then $1 else $2 end) from t", None),
+    ],
+)
+def test_constants_that_lost_their_type_get_one_back(
+    normalized: str, plannable: str | None
+) -> None:
+    assert prepare_text(normalized) == (plannable or normalized)
