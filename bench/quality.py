@@ -31,7 +31,7 @@ import psycopg
 from psycopg import errors as pg_errors
 
 from advisor.advise import prepare, write_cost_model
-from advisor.analyze.candidates import CandidateSettings, generate_candidates
+from advisor.analyze.candidates import CandidateSettings, Extensions, generate_candidates
 from advisor.analyze.select import SelectionSettings, select_indexes
 from advisor.collect.activity import read_write_rates
 from advisor.collect.schema import read_schema
@@ -244,6 +244,7 @@ class Analysis:
     analysed: int
     candidates: int
     skipped: dict[str, int]
+    extensions: Extensions
 
 
 @contextmanager
@@ -257,11 +258,10 @@ def analysis(dsn: str) -> Iterator[Analysis]:
         rates = read_write_rates(conn)
         whatif = WhatIf(conn, caps, settings.explain_timeout_ms)
         prepared = prepare(workload, schema, whatif)
-        candidates = generate_candidates(
-            prepared.parsed,
-            schema,
-            CandidateSettings(settings.max_key_columns, settings.max_include_columns),
+        candidate_settings = CandidateSettings(
+            settings.max_key_columns, settings.max_include_columns
         )
+        candidates = generate_candidates(prepared.parsed, schema, candidate_settings)
         writes = write_cost_model(settings, schema, prepared.parsed, rates)
         window_days = max(workload.window_seconds, 1.0) / 86_400.0
         targets = {t.statement.queryid: t for t in prepared.targets}
@@ -291,6 +291,7 @@ def analysis(dsn: str) -> Iterator[Analysis]:
                 len(targets),
                 len(candidates),
                 dict(Counter(s.reason for s in prepared.skipped).most_common()),
+                Extensions(prepared.parsed, schema, candidate_settings),
             )
         finally:
             whatif.close()
@@ -312,6 +313,7 @@ def choose(strategy: str, run: Analysis, budget: int) -> tuple[list[IndexDesign]
             ),
             run.window_seconds,
             run.write_ms_per_day,
+            run.extensions,
         )
         return [r.design for r in recommendations], ""
     if strategy == "extend":

@@ -351,3 +351,41 @@ def test_incremental_search_asks_the_planner_far_less() -> None:
     )
     _Search(problem).run(per_byte=True)
     assert planner.calls < plain_calls / 2
+
+
+def test_drop_and_refill_repairs_an_early_greedy_choice() -> None:
+    """By gain per byte and by gain alone the greedy takes A first, and then neither B nor
+    C fits; dropping A and refilling takes B and C, which save more together."""
+    a, b, c = design(T, "a"), design(U, "x"), design(U, "y")
+    planner = CostTable(
+        base={1: 100, 2: 100, 3: 100},
+        with_index={(1, a): 40, (2, b): 55, (3, c): 55},
+        sizes={a: 6, b: 5, c: 5},
+    )
+    chosen = select_indexes(
+        [target(1, 100, T), target(2, 100, U), target(3, 100, U)],
+        {a: frozenset({1}), b: frozenset({2}), c: frozenset({3})},
+        planner,
+        SelectionSettings(budget_bytes=10, min_cost_reduction=0.1, min_saved_ms_per_day=0),
+        DAY,
+    )
+    assert {r.design for r in chosen} == {b, c}
+
+
+def test_extensions_grow_a_chosen_index_into_one_no_statement_shape_suggested() -> None:
+    """Only (a) is a candidate; once it is chosen, its extension (a, b) is offered and
+    serves the statement better."""
+    planner = CostTable(
+        base={1: 100},
+        with_index={(1, A): 50, (1, AB): 5},
+        sizes={A: 100, AB: 150},
+    )
+
+    def grow(d: IndexDesign) -> dict[IndexDesign, frozenset[int]]:
+        return {AB: frozenset({1})} if d == A else {}
+
+    targets = [target(1, 1000)]
+    without = select_indexes(targets, {A: frozenset({1})}, planner, SETTINGS, DAY)
+    assert [r.design for r in without] == [A]
+    grown = select_indexes(targets, {A: frozenset({1})}, planner, SETTINGS, DAY, extensions=grow)
+    assert [r.design for r in grown] == [AB]
