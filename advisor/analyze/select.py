@@ -30,7 +30,7 @@ alone, which is what the first step needs.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -86,6 +86,8 @@ Extensions = Callable[[IndexDesign], Mapping[IndexDesign, frozenset[int]]]
 # cost, which on thousands of statements costs more than the search itself.
 IMPROVEMENT_PASSES = 1
 IMPROVEMENT_MAX_STATEMENTS = 1_000
+# Insert-and-refill trials: the designs left out with the best gains alone.
+INSERT_TRIALS = 10
 
 
 def _no_maintenance(design: IndexDesign) -> float:
@@ -156,7 +158,15 @@ class _Problem:
         if self._extensions is None or index in self._extended:
             return
         self._extended.add(index)
-        for design, queryids in self._extensions(self.designs[index]).items():
+        new = {
+            design: [q for q in queryids if q in self.targets]
+            for design, queryids in self._extensions(self.designs[index]).items()
+            if design not in self.number
+        }
+        if isinstance(self.planner, Prefetching):
+            # What their first evaluation needs, in bulk (one round trip per design).
+            self.planner.prefetch(new)
+        for design, queryids in new.items():
             self.add(design, queryids)
 
     def size(self, index: int) -> int:
@@ -395,14 +405,15 @@ def select_indexes(
 
 
 def _improve(problem: _Problem, search: _Search, per_byte: bool) -> _Search:
-    """Drop and refill: take each chosen design out in turn, let the greedy fill the room
-    it leaves without it, and keep the first set that saves more. Greedy choices made early
-    (a small index that fit) can block a better use of the budget; this repairs those."""
+    """Repair the greedy's early choices, which can block a better use of the budget.
+
+    Drop and refill: take each chosen design out in turn and let the greedy fill the room
+    it leaves without it. Insert and refill: start from one of the best designs left out
+    (by its gain alone), keep the chosen designs in the order chosen while they fit beside
+    it, and let the greedy fill the rest. The first set that saves more is kept."""
     best = search
     for _ in range(IMPROVEMENT_PASSES):
-        for dropped in list(best.chosen):
-            kept = [index for index in best.chosen if index != dropped]
-            trial = _Search.starting_from(problem, kept, frozenset({dropped}))
+        for trial in _trials(problem, best):
             trial.run(per_byte)
             if trial.saved_ms > best.saved_ms * (1 + 1e-9) + 1e-9:
                 best = trial
@@ -410,6 +421,29 @@ def _improve(problem: _Problem, search: _Search, per_byte: bool) -> _Search:
         else:
             return best
     return best
+
+
+def _trials(problem: _Problem, best: _Search) -> Iterator[_Search]:
+    """The starting points of the repair, each a search to run."""
+    for dropped in list(best.chosen):
+        kept = [index for index in best.chosen if index != dropped]
+        yield _Search.starting_from(problem, kept, frozenset({dropped}))
+    budget = problem.settings.budget_bytes
+    alone = _Search(problem)
+    left_out = [
+        step
+        for index in range(len(problem.designs))
+        if index not in best.chosen and (step := alone._step(index)) is not None
+    ]
+    left_out.sort(key=lambda s: (-s.gain_ms, problem.designs[s.design]))
+    for step in left_out[:INSERT_TRIALS]:
+        beside: list[int] = []
+        used = problem.size(step.design)
+        for index in best.chosen:
+            if used + problem.size(index) <= budget:
+                beside.append(index)
+                used += problem.size(index)
+        yield _Search.starting_from(problem, [step.design, *beside], frozenset())
 
 
 def _drop_prefixes(chosen: Sequence[IndexDesign]) -> list[IndexDesign]:

@@ -389,3 +389,29 @@ def test_extensions_grow_a_chosen_index_into_one_no_statement_shape_suggested() 
     assert [r.design for r in without] == [A]
     grown = select_indexes(targets, {A: frozenset({1})}, planner, SETTINGS, DAY, extensions=grow)
     assert [r.design for r in grown] == [AB]
+
+
+def test_insert_and_refill_finds_a_set_neither_greedy_nor_one_drop_reaches() -> None:
+    """Budget 12; (size, saving): c0 (3, 40), c1 (5, 35), c2 (8, 60), c3 (4, 30),
+    c4 (6, 50). The greedy runs and every single drop end at c2 + c0 (100); starting from
+    c1, which the greedy left out, and keeping c0 beside it, the refill adds c3: 105."""
+    columns = ("c0", "c1", "c2", "c3", "c4")
+    sizes = (3, 5, 8, 4, 6)
+    savings = (40, 35, 60, 30, 50)
+    designs = [design(T, c) for c in columns]
+    planner = CostTable(
+        base={q: 100 for q in range(1, 6)},
+        with_index={
+            (q, d): 100 - saved
+            for q, (d, saved) in enumerate(zip(designs, savings, strict=True), 1)
+        },
+        sizes=dict(zip(designs, sizes, strict=True)),
+    )
+    chosen = select_indexes(
+        [target(q, 100) for q in range(1, 6)],
+        {d: frozenset({q}) for q, d in enumerate(designs, 1)},
+        planner,
+        SelectionSettings(budget_bytes=12, min_cost_reduction=0.1, min_saved_ms_per_day=0),
+        DAY,
+    )
+    assert {r.design.key_columns[0] for r in chosen} == {"c0", "c1", "c3"}
