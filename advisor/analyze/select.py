@@ -87,7 +87,10 @@ Extensions = Callable[[IndexDesign], Mapping[IndexDesign, frozenset[int]]]
 IMPROVEMENT_PASSES = 1
 IMPROVEMENT_MAX_STATEMENTS = 1_000
 # Insert-and-refill trials: the designs left out with the best gains alone.
-INSERT_TRIALS = 10
+INSERT_TRIALS = 50
+# The repair stops once it has derived this many times as many costs as the greedy runs
+# did (on join-heavy workloads each trial plans new combinations of indexes).
+REPAIR_WORK_FACTOR = 3
 
 
 def _no_maintenance(design: IndexDesign) -> float:
@@ -130,6 +133,8 @@ class _Problem:
                 self.readers[table].append(queryid)
         self.on_table: dict[TableName, list[int]] = defaultdict(list)
         self.first_terms: dict[tuple[int, int], float] = {}
+        # Costs derived so far (planner calls, cached or not): the measure of work.
+        self.derived = 0
         self._sizes: list[int | None] = []
         self._maintenance: list[float | None] = []
         for design, queryids in candidates.items():
@@ -287,6 +292,7 @@ class _Search:
     def _cost_with(self, queryid: int, index: int) -> float:
         """The statement's cost with the design and everything chosen on its other tables."""
         design = self.problem.designs[index]
+        self.problem.derived += 1
         return self.problem.planner.plan(
             queryid, [design, *self._others(queryid, design.table)]
         ).cost
@@ -410,10 +416,14 @@ def _improve(problem: _Problem, search: _Search, per_byte: bool) -> _Search:
     Drop and refill: take each chosen design out in turn and let the greedy fill the room
     it leaves without it. Insert and refill: start from one of the best designs left out
     (by its gain alone), keep the chosen designs in the order chosen while they fit beside
-    it, and let the greedy fill the rest. The first set that saves more is kept."""
+    it, and let the greedy fill the rest. The first set that saves more is kept. The work
+    is bounded: REPAIR_WORK_FACTOR times what the greedy runs derived."""
     best = search
+    allowed = problem.derived * (1 + REPAIR_WORK_FACTOR)
     for _ in range(IMPROVEMENT_PASSES):
         for trial in _trials(problem, best):
+            if problem.derived > allowed:
+                return best
             trial.run(per_byte)
             if trial.saved_ms > best.saved_ms * (1 + 1e-9) + 1e-9:
                 best = trial
