@@ -25,6 +25,7 @@ from advisor.config import Settings
 from advisor.errors import PermissionDenied
 from advisor.model import (
     Analysis,
+    IndexDesign,
     ParsedStatement,
     Recommendation,
     Schema,
@@ -81,27 +82,21 @@ def analyse(
     whatif = WhatIf(conn, caps, settings.explain_timeout_ms)
     try:
         prepared = prepare(workload, schema, whatif)
-        candidate_settings = CandidateSettings(
-            settings.max_key_columns, settings.max_include_columns
-        )
-        candidates = generate_candidates(prepared.parsed, schema, candidate_settings)
+        space = search_space(settings, schema, prepared, write_rates)
+        candidates = space.candidates
         budget = budget_bytes(settings, schema, prepared.parsed)
-        writes = write_cost_model(settings, schema, prepared.parsed, write_rates)
         recommendations = select_indexes(
             prepared.targets,
             candidates,
             whatif,
-            SelectionSettings(
-                budget_bytes=budget,
-                min_cost_reduction=settings.min_cost_reduction,
-                min_saved_ms_per_day=settings.min_saved_ms_per_day,
-                max_indexes=settings.max_recommendations,
-            ),
+            selection_settings(settings, budget),
             workload.window_seconds,
-            writes.ms_per_day,
-            Extensions(prepared.parsed, schema, candidate_settings),
+            space.writes.ms_per_day,
+            space.extensions,
         )
-        recommendations = tuple(_with_warnings(r, writes, write_rates) for r in recommendations)
+        recommendations = tuple(
+            _with_warnings(r, space.writes, write_rates) for r in recommendations
+        )
     except psycopg.Error as error:
         raise translate(error, "planning with hypothetical indexes") from None
     finally:
@@ -154,6 +149,39 @@ def prepare(workload: Workload, schema: Schema, whatif: WhatIf) -> Prepared:
     for reason in {s.reason for s in skipped}:
         log.debug("analyse.skipped", reason=reason, count=sum(s.reason == reason for s in skipped))
     return Prepared(tuple(targets), tuple(parsed_ok), tuple(skipped))
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    """What the selection searches: the candidates (each with the statements it may help),
+    the designs grown from chosen ones, and what every design costs the writes."""
+
+    candidates: dict[IndexDesign, frozenset[int]]
+    extensions: Extensions
+    writes: WriteCostModel
+
+
+def search_space(
+    settings: Settings,
+    schema: Schema,
+    prepared: Prepared,
+    rates: Mapping[TableName, TableWriteRate],
+) -> SearchSpace:
+    candidate_settings = CandidateSettings(settings.max_key_columns, settings.max_include_columns)
+    return SearchSpace(
+        generate_candidates(prepared.parsed, schema, candidate_settings),
+        Extensions(prepared.parsed, schema, candidate_settings),
+        write_cost_model(settings, schema, prepared.parsed, rates),
+    )
+
+
+def selection_settings(settings: Settings, budget: int) -> SelectionSettings:
+    return SelectionSettings(
+        budget_bytes=budget,
+        min_cost_reduction=settings.min_cost_reduction,
+        min_saved_ms_per_day=settings.min_saved_ms_per_day,
+        max_indexes=settings.max_recommendations,
+    )
 
 
 def write_cost_model(

@@ -71,17 +71,6 @@ def _counts(text: str) -> list[int]:
     return counts
 
 
-def _sections(text: str) -> list[str]:
-    """`scale,memory`: known section names, in the order given."""
-    names = [part.strip() for part in text.split(",") if part.strip()]
-    unknown = [name for name in names if name not in SECTIONS]
-    if not names or unknown:
-        raise argparse.ArgumentTypeError(
-            f"sections are {', '.join(SECTIONS)}; not {', '.join(unknown) or repr(text)}"
-        )
-    return list(dict.fromkeys(names))
-
-
 def _names(choices: Sequence[str]) -> Callable[[str], list[str]]:
     """A comma list of names among `choices`."""
 
@@ -152,7 +141,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--only",
-        type=_sections,
+        type=_names(SECTIONS),
         metavar="SECTION[,SECTION...]",
         help=f"sections to run: {', '.join(SECTIONS)} (default: all; with --statements "
         "alone: scale)",

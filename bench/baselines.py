@@ -35,6 +35,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from advisor.analyze.candidates import index_attributes
 from advisor.analyze.select import Planner, Target
 from advisor.model import IndexDesign, KeyColumn, ParsedStatement, TableAccess, TableName
 
@@ -89,13 +90,6 @@ def _filtered(access: TableAccess) -> list[str]:
     return list(dict.fromkeys([*(f.column for f in access.filters), *access.join_columns]))
 
 
-def _attributes(access: TableAccess) -> list[str]:
-    """Every column of the access an index could serve: filters, joins, order, grouping."""
-    return list(
-        dict.fromkeys([*_filtered(access), *(k.column for k in access.order_by), *access.group_by])
-    )
-
-
 def _fill(problem: Problem, ranked: Iterable[IndexDesign], budget: int) -> list[IndexDesign]:
     """The designs in order, skipping each one that no longer fits the budget."""
     chosen: list[IndexDesign] = []
@@ -134,7 +128,7 @@ def dexter(problem: Problem, budget: int) -> list[IndexDesign]:
         singles: set[IndexDesign] = set()
         pairs: set[IndexDesign] = set()
         for access in parsed.accesses:
-            columns = _attributes(access)
+            columns = index_attributes(access)
             singles.update(_btree(access.table, [c]) for c in columns)
             pairs.update(
                 _btree(access.table, list(pair)) for pair in itertools.permutations(columns, 2)
@@ -163,7 +157,7 @@ def extend(problem: Problem, budget: int) -> list[IndexDesign]:
     together: dict[TableName, list[frozenset[str]]] = defaultdict(list)
     for parsed in problem.parsed.values():
         for access in parsed.accesses:
-            columns = _attributes(access)
+            columns = index_attributes(access)
             if columns:
                 together[access.table].append(frozenset(columns))
     on_table: dict[TableName, list[int]] = defaultdict(list)

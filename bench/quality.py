@@ -30,9 +30,9 @@ from typing import Any
 import psycopg
 from psycopg import errors as pg_errors
 
-from advisor.advise import prepare, write_cost_model
-from advisor.analyze.candidates import CandidateSettings, Extensions, generate_candidates
-from advisor.analyze.select import SelectionSettings, select_indexes
+from advisor.advise import prepare, search_space, selection_settings
+from advisor.analyze.candidates import Extensions, existing_designs
+from advisor.analyze.select import select_indexes
 from advisor.collect.activity import read_write_rates
 from advisor.collect.schema import read_schema
 from advisor.collect.workload import read_workload
@@ -261,40 +261,28 @@ def analysis(dsn: str) -> Iterator[Analysis]:
         rates = read_write_rates(conn)
         whatif = WhatIf(conn, caps, settings.explain_timeout_ms)
         prepared = prepare(workload, schema, whatif)
-        candidate_settings = CandidateSettings(
-            settings.max_key_columns, settings.max_include_columns
-        )
-        candidates = generate_candidates(prepared.parsed, schema, candidate_settings)
-        writes = write_cost_model(settings, schema, prepared.parsed, rates)
+        space = search_space(settings, schema, prepared, rates)
         window_days = max(workload.window_seconds, 1.0) / 86_400.0
         targets = {t.statement.queryid: t for t in prepared.targets}
-        existing = {
-            name: [
-                IndexDesign(name, i.keys, i.include, i.predicate, i.access_method)
-                for i in t.indexes
-                if i.valid
-            ]
-            for name, t in schema.tables.items()
-        }
         problem = Problem(
             targets=targets,
             parsed={p.queryid: p for p in prepared.parsed},
-            candidates=candidates,
+            candidates=space.candidates,
             planner=whatif,
             base_cost={q: whatif.plan(q, ()).cost for q in targets},
-            maintenance_ms=lambda d: writes.ms_per_day(d) * window_days,
-            existing=existing,
+            maintenance_ms=lambda d: space.writes.ms_per_day(d) * window_days,
+            existing={name: existing_designs(t) for name, t in schema.tables.items()},
         )
         try:
             yield Analysis(
                 problem,
                 settings,
                 workload.window_seconds,
-                writes.ms_per_day,
+                space.writes.ms_per_day,
                 len(targets),
-                len(candidates),
+                len(space.candidates),
                 dict(Counter(s.reason for s in prepared.skipped).most_common()),
-                Extensions(prepared.parsed, schema, candidate_settings),
+                space.extensions,
             )
         finally:
             whatif.close()
@@ -308,12 +296,7 @@ def choose(strategy: str, run: Analysis, budget: int) -> tuple[list[IndexDesign]
             list(problem.targets.values()),
             problem.candidates,
             problem.planner,
-            SelectionSettings(
-                budget_bytes=budget,
-                min_cost_reduction=run.settings.min_cost_reduction,
-                min_saved_ms_per_day=run.settings.min_saved_ms_per_day,
-                max_indexes=run.settings.max_recommendations,
-            ),
+            selection_settings(run.settings, budget),
             run.window_seconds,
             run.write_ms_per_day,
             run.extensions,

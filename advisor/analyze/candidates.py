@@ -51,7 +51,7 @@ def generate_candidates(
             covering = statement.kind is StatementKind.SELECT
             for design in _designs_for(access, table, ranking, settings, covering):
                 helps[design].add(statement.queryid)
-    existing = {name: _existing_designs(table) for name, table in schema.tables.items()}
+    existing = {name: existing_designs(table) for name, table in schema.tables.items()}
     return {
         design: frozenset(queryids)
         for design, queryids in sorted(helps.items(), key=lambda item: item[0].sort_key())
@@ -59,7 +59,8 @@ def generate_candidates(
     }
 
 
-def _existing_designs(table: Table) -> list[IndexDesign]:
+def existing_designs(table: Table) -> list[IndexDesign]:
+    """The valid indexes of the table, as designs (what a candidate is compared with)."""
     return [
         IndexDesign(
             table=table.name,
@@ -224,10 +225,10 @@ class Extensions:
                 table = schema.tables.get(access.table)
                 if table is None:
                     continue
-                columns = frozenset(_attributes(access)) & frozenset(table.column_names)
+                columns = frozenset(index_attributes(access)) & frozenset(table.column_names)
                 if columns:
                     self._accesses[access.table].append((columns, statement.queryid))
-        self._existing = {name: _existing_designs(table) for name, table in schema.tables.items()}
+        self._existing = {name: existing_designs(table) for name, table in schema.tables.items()}
 
     def __call__(self, design: IndexDesign) -> dict[IndexDesign, frozenset[int]]:
         """Each one-column extension of `design` and the statements it may help."""
@@ -257,8 +258,8 @@ class Extensions:
         }
 
 
-def _attributes(access: TableAccess) -> list[str]:
-    """The columns of an access an index key could serve."""
+def index_attributes(access: TableAccess) -> list[str]:
+    """The columns of an access an index key could serve: filters, joins, order, grouping."""
     return _unique(
         [
             *(f.column for f in access.filters),

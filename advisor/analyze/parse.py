@@ -12,7 +12,7 @@ The module is pure: no database access, only the text, the parser and the schema
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -141,10 +141,10 @@ def _spans(text: str, statements: tuple[Any, ...]) -> list[Span]:
             if span is not None:
                 spans.append(span)
         elif isinstance(node, ast.SelectStmt):
-            spans.extend(_limit_spans(node))
+            spans.extend(_limit_spans(text, node))
         else:
             spans.extend(_untyped_constant_spans(text, node))
-    return [span for span in spans if span[0] >= 0]
+    return spans
 
 
 _ARITHMETIC = frozenset({"+", "-", "*", "/"})
@@ -170,7 +170,7 @@ def _untyped_constant_spans(text: str, node: ast.Node) -> list[Span]:
             for case in (a for a in node.args or () if isinstance(a, ast.CaseExpr)):
                 results = [w.result for w in case.args or ()] + [case.defresult]
                 if all(isinstance(r, ast.ParamRef) for r in results):
-                    spans.extend(_cast_span(text, r, "numeric") for r in results)
+                    spans.extend(_cast_spans(text, results, "numeric"))
     elif (
         isinstance(node, ast.A_Expr)
         and node.kind == enums.A_Expr_Kind.AEXPR_OP
@@ -180,28 +180,41 @@ def _untyped_constant_spans(text: str, node: ast.Node) -> list[Span]:
         and isinstance(node.lexpr, ast.ParamRef)
         and isinstance(node.rexpr, ast.ParamRef)
     ):
-        spans.extend(_cast_span(text, p, "numeric") for p in (node.lexpr, node.rexpr))
+        spans.extend(_cast_spans(text, (node.lexpr, node.rexpr), "numeric"))
     return spans
 
 
-def _cast_span(text: str, param: ast.ParamRef, type_name: str) -> Span:
-    """`$n` at the parameter's place becomes `$n::type_name` ((-1, ...) if it is not there)."""
+def _cast_spans(text: str, params: Iterable[ast.ParamRef], type_name: str) -> list[Span]:
+    """Each `$n` at its parameter's place becomes `$n::type_name`."""
+    spans = []
+    for param in params:
+        end = _parameter_end(text, param)
+        if end is not None and param.location is not None:
+            spans.append((param.location, end, f"${param.number}::{type_name}"))
+    return spans
+
+
+def _parameter_end(text: str, param: ast.ParamRef) -> int | None:
+    """Where `$n` ends in the text, if it stands where the tree says (else None)."""
+    start = param.location
+    if start is None:
+        return None
     name = f"${param.number}"
-    start = param.location if param.location is not None else -1
     end = start + len(name)
-    if start < 0 or text[start:end] != name or text[end : end + 1].isdigit():
-        return (-1, -1, "")
-    return (start, end, f"{name}::{type_name}")
+    if text[start:end] != name or text[end : end + 1].isdigit():
+        return None
+    return end
 
 
-def _limit_spans(node: ast.SelectStmt) -> list[Span]:
+def _limit_spans(text: str, node: ast.SelectStmt) -> list[Span]:
     """The bare parameters of a LIMIT or OFFSET, to become constants the planner sees."""
     spans: list[Span] = []
     for value, assumed in ((node.limitCount, ASSUMED_LIMIT), (node.limitOffset, 0)):
         if isinstance(value, ast.ParamRef) and value.location is not None:
-            param = f"${value.number}"
-            end = value.location + len(param)
-            spans.append((value.location, end, f"coalesce({assumed}, {param}::bigint)"))
+            end = _parameter_end(text, value)
+            if end is not None:
+                replacement = f"coalesce({assumed}, ${value.number}::bigint)"
+                spans.append((value.location, end, replacement))
     return spans
 
 
@@ -213,12 +226,11 @@ def _typed_parameter_span(text: str, node: ast.Node) -> tuple[int, int, str] | N
     # A cast (`$1::int`, `CAST($1 AS int)`) names its type after the parameter.
     if type_start is None or param_start is None or type_start >= param_start:
         return None
-    param = f"${node.arg.number}"
-    param_end = param_start + len(param)
-    if text[param_start:param_end] != param or text[param_end : param_end + 1].isdigit():
+    param_end = _parameter_end(text, node.arg)
+    if param_end is None:
         return None
     type_text = text[type_start:param_start].strip()
-    return type_start, param_end, f"{param}::{type_text}"
+    return type_start, param_end, f"${node.arg.number}::{type_text}"
 
 
 def _nodes(root: object) -> Iterator[ast.Node]:

@@ -23,8 +23,6 @@ from advisor.model import (
 from bench import baselines
 from bench.baselines import Problem
 
-pytest.importorskip("highspy")
-
 T = TableName("public", "t")
 U = TableName("public", "u")
 
