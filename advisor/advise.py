@@ -8,18 +8,26 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import psycopg
 import structlog
 
-from advisor.analyze.candidates import CandidateSettings, Extensions, generate_candidates
+from advisor.analyze.candidates import (
+    BrinSettings,
+    CandidateSettings,
+    Extensions,
+    generate_candidates,
+    value_candidates,
+)
 from advisor.analyze.health import HealthSettings
-from advisor.analyze.parse import parse_statement
+from advisor.analyze.parse import ParseError, bind_parameters, parse_statement
 from advisor.analyze.select import SelectionSettings, Target, select_indexes
+from advisor.analyze.values import ValueModel, ValueSettings, statistics_columns
 from advisor.analyze.writecost import WriteCostModel, WriteCostSettings, written_columns
 from advisor.collect.activity import read_write_rates
 from advisor.collect.schema import read_schema
+from advisor.collect.values import read_value_knowledge
 from advisor.collect.workload import read_workload
 from advisor.config import Settings
 from advisor.errors import PermissionDenied
@@ -32,16 +40,19 @@ from advisor.model import (
     Skipped,
     TableName,
     TableWriteRate,
+    ValueAssumption,
     Workload,
+    quote_ident,
 )
 from advisor.pg import (
+    Capabilities,
     Connection,
     capabilities,
     require_hypopg,
     require_pg_stat_statements,
     translate,
 )
-from advisor.whatif import PlanningError, WhatIf
+from advisor.whatif import PlanningError, Variant, WhatIf
 
 log = structlog.get_logger(__name__)
 MIB = 1024 * 1024
@@ -80,9 +91,15 @@ def analyse(
     except psycopg.Error as error:
         raise translate(error, "reading the workload and schema") from None
     whatif = WhatIf(conn, caps, settings.explain_timeout_ms)
+    values: ValueModel | None = None
+    valued = 0
     try:
         prepared = prepare(workload, schema, whatif)
-        space = search_space(settings, schema, prepared, write_rates)
+        if settings.value_aware:
+            values = learn_values(conn, caps, settings, schema, prepared)
+            valued = cost_with_values(values, prepared, whatif)
+        space = search_space(settings, schema, prepared, write_rates, values)
+        space = accepted(space, whatif)
         candidates = space.candidates
         budget = budget_bytes(settings, schema, prepared.parsed)
         recommendations = select_indexes(
@@ -95,7 +112,8 @@ def analyse(
             space.extensions,
         )
         recommendations = tuple(
-            _with_warnings(r, space.writes, write_rates) for r in recommendations
+            _with_values(_with_warnings(r, space.writes, write_rates), space, values, whatif)
+            for r in recommendations
         )
     except psycopg.Error as error:
         raise translate(error, "planning with hypothetical indexes") from None
@@ -126,6 +144,8 @@ def analyse(
         whatif_cache_hits=whatif.cache_hits,
         elapsed_seconds=elapsed,
         workload_ms_per_day=_per_day(workload),
+        statements_with_values=valued,
+        value_notes=values.knowledge.notes if values is not None else (),
     )
 
 
@@ -151,14 +171,73 @@ def prepare(workload: Workload, schema: Schema, whatif: WhatIf) -> Prepared:
     return Prepared(tuple(targets), tuple(parsed_ok), tuple(skipped))
 
 
+def value_settings(settings: Settings) -> ValueSettings:
+    return ValueSettings(
+        max_scenarios=settings.max_value_scenarios,
+        partial_max_values=settings.partial_max_values,
+        partial_min_share_of_calls=settings.partial_min_share_of_calls,
+        partial_max_share_of_rows=settings.partial_max_share_of_rows,
+    )
+
+
+def learn_values(
+    conn: Connection,
+    caps: Capabilities,
+    settings: Settings,
+    schema: Schema,
+    prepared: Prepared,
+) -> ValueModel:
+    """What is known about the values the statements run with (read-only; any source may
+    be missing, which the knowledge's notes say)."""
+    knowledge = read_value_knowledge(
+        conn,
+        caps,
+        statistics_columns(prepared.parsed),
+        [t.statement.queryid for t in prepared.targets],
+        settings.parameter_log_dir,
+    )
+    for note in knowledge.notes:
+        log.info("analyse.values", note=note)
+    statements = [t.statement for t in prepared.targets]
+    return ValueModel(knowledge, statements, prepared.parsed, schema, value_settings(settings))
+
+
+def cost_with_values(values: ValueModel, prepared: Prepared, whatif: WhatIf) -> int:
+    """Plan each statement with known values as the weighted mix of its scenarios (a
+    custom plan per set of values, the generic plan for the calls whose values are not
+    known). Returns how many statements are costed that way."""
+    by_id = {p.queryid: p for p in prepared.parsed}
+    valued = 0
+    for queryid in values.valued():
+        types = whatif.parameter_types(queryid)
+        scenarios = values.scenarios(queryid, types)
+        if not any(s.literals for s in scenarios):
+            continue
+        variants = []
+        for scenario in scenarios:
+            try:
+                text, count = bind_parameters(
+                    by_id[queryid].plannable_text, scenario.literals, types
+                )
+            except ParseError:
+                continue
+            variants.append(Variant(scenario.weight, text, count))
+        if whatif.set_variants(queryid, variants):
+            valued += 1
+    return valued
+
+
 @dataclass(frozen=True)
 class SearchSpace:
     """What the selection searches: the candidates (each with the statements it may help),
-    the designs grown from chosen ones, and what every design costs the writes."""
+    the designs grown from chosen ones, and what every design costs the writes; for the
+    designs only values reveal, what they assume and why they qualify."""
 
     candidates: dict[IndexDesign, frozenset[int]]
     extensions: Extensions
     writes: WriteCostModel
+    assumptions: Mapping[IndexDesign, tuple[ValueAssumption, ...]] = field(default_factory=dict)
+    notes: Mapping[IndexDesign, tuple[str, ...]] = field(default_factory=dict)
 
 
 def search_space(
@@ -166,13 +245,133 @@ def search_space(
     schema: Schema,
     prepared: Prepared,
     rates: Mapping[TableName, TableWriteRate],
+    values: ValueModel | None = None,
 ) -> SearchSpace:
     candidate_settings = CandidateSettings(settings.max_key_columns, settings.max_include_columns)
+    candidates = generate_candidates(prepared.parsed, schema, candidate_settings)
+    assumptions: dict[IndexDesign, tuple[ValueAssumption, ...]] = {}
+    notes: dict[IndexDesign, tuple[str, ...]] = {}
+    if values is not None:
+        extra = value_candidates(
+            prepared.parsed,
+            schema,
+            candidate_settings,
+            values,
+            lambda table: _append_only(rates.get(table)),
+            BrinSettings(int(settings.brin_min_table_mb * MIB), settings.brin_min_correlation),
+        )
+        for design, queryids in extra.helps.items():
+            candidates[design] = candidates.get(design, frozenset()) | queryids
+        assumptions.update(extra.assumptions)
+        notes.update(extra.notes)
+    writes = write_cost_model(settings, schema, prepared.parsed, rates)
+    for design, assumed in assumptions.items():
+        shares = [a.share_of_rows for a in assumed if a.share_of_rows is not None]
+        if design.predicate and shares:
+            writes.predicate_shares[design] = min(shares)
     return SearchSpace(
-        generate_candidates(prepared.parsed, schema, candidate_settings),
+        candidates,
         Extensions(prepared.parsed, schema, candidate_settings),
-        write_cost_model(settings, schema, prepared.parsed, rates),
+        writes,
+        assumptions,
+        notes,
     )
+
+
+def accepted(space: SearchSpace, whatif: WhatIf) -> SearchSpace:
+    """The search space without the value-derived designs PostgreSQL would refuse (an
+    expression that is not immutable, such as `created_at::date` on a timestamptz)."""
+    refused = [
+        design
+        for design in space.candidates
+        if (design in space.assumptions or design in space.notes or _derived(design))
+        and not whatif.accepts(design)
+    ]
+    for design in refused:
+        log.info("analyse.refused_candidate", design=str(design))
+    if not refused:
+        return space
+    candidates = {d: q for d, q in space.candidates.items() if d not in refused}
+    return replace(space, candidates=candidates)
+
+
+def _derived(design: IndexDesign) -> bool:
+    return bool(design.predicate) or any(k.is_expression for k in design.keys)
+
+
+def _append_only(rate: TableWriteRate | None) -> bool:
+    """Written by inserts, (almost) never by updates or deletes; unknown counts as yes
+    (BRIN also needs the correlation, which updates would have broken)."""
+    if rate is None:
+        return True
+    return rate.updates_per_day + rate.deletes_per_day <= 0.05 * max(rate.inserts_per_day, 1.0)
+
+
+def _with_values(
+    rec: Recommendation, space: SearchSpace, values: ValueModel | None, whatif: WhatIf
+) -> Recommendation:
+    """The values the recommendation depends on, the drift it must watch for, and for a
+    BRIN index how it compares with a btree on the same column."""
+    if values is None:
+        return rec
+    design = rec.design
+    depends = list(space.assumptions.get(design, ()))
+    # The values its statements were costed with, for the columns the index is on.
+    columns = {quote_ident(c) for c in design.key_columns}
+    seen = {(a.target, a.values) for a in depends}
+    for effect in rec.statements:
+        for assumption in values.assumptions(effect.queryid):
+            key = (assumption.target, assumption.values)
+            if (
+                assumption.table == design.table
+                and assumption.target in columns
+                and key not in seen
+            ):
+                seen.add(key)
+                depends.append(assumption)
+    warnings = list(rec.warnings)
+    if design.predicate:
+        warnings.append(
+            f"partial index: it serves only calls with {design.predicate}; if other values "
+            "become frequent for these statements, it stops serving them (the report flags "
+            "that drift)"
+        )
+    notes = list(space.notes.get(design, ()))
+    brin = IndexDesign(design.table, design.keys[:1], access_method="brin")
+    if design.access_method == "brin":
+        notes.append(_brin_trade(rec, rec.design, whatif))
+    elif len(design.keys) == 1 and not design.predicate and brin in space.notes:
+        notes.append(_brin_trade(rec, brin, whatif))
+    return replace(rec, depends_on=tuple(depends[:6]), warnings=tuple(warnings), notes=tuple(notes))
+
+
+def _brin_trade(rec: Recommendation, brin: IndexDesign, whatif: WhatIf) -> str:
+    """How a BRIN index and a btree on the same column compare, for the statements the
+    recommendation helps: size against plan cost."""
+    btree = IndexDesign(brin.table, brin.keys)
+    btree_size, size = whatif.size_bytes(btree), whatif.size_bytes(brin)
+    with_brin = sum(whatif.cost(e.queryid, [brin]) for e in rec.statements)
+    with_btree = sum(whatif.cost(e.queryid, [btree]) for e in rec.statements)
+    ratio = btree_size / max(size, 1)
+    if with_btree < with_brin * 0.8:
+        verdict = (
+            f"the btree plans these statements at a cost of {with_btree:,.0f} against "
+            f"{with_brin:,.0f} with BRIN, for {ratio:,.0f}x the size: the btree is the better "
+            "trade for speed, BRIN where storage and write cost matter more"
+        )
+    else:
+        verdict = (
+            f"the btree would be {ratio:,.0f}x the size for about the same plan cost "
+            f"({with_btree:,.0f} against {with_brin:,.0f} with BRIN): BRIN is the better trade"
+        )
+    return (
+        f"BRIN on {', '.join(brin.key_columns)}: {_kb(size)} against {_kb(btree_size)} for a "
+        f"btree; {verdict}"
+    )
+
+
+def _kb(size: int) -> str:
+    return f"{size / MIB:,.1f} MB" if size >= MIB else f"{size / 1024:,.0f} kB"
 
 
 def selection_settings(settings: Settings, budget: int) -> SelectionSettings:

@@ -60,6 +60,28 @@ class Settings(BaseSettings):
         default=5_000, ge=1, description="Analyse at most this many statements, by total time."
     )
 
+    # --- values (see README "Values"): costing with the values statements really run with
+    value_aware: bool = Field(
+        default=True,
+        description="Cost statements with their observed or typical parameter values and "
+        "propose partial, expression and BRIN indexes; false: generic plans only.",
+    )
+    # A directory of PostgreSQL's stderr logs with "parameters:" detail lines (needs
+    # log_min_duration_statement or log_statement); optional, never required.
+    parameter_log_dir: Path | None = None
+    # Scenarios (sets of values) each statement is costed with, besides the generic plan.
+    max_value_scenarios: int = Field(default=4, ge=0, le=32)
+    # A partial index is proposed when a statement's values for a column are at most this
+    # many, cover at least partial_min_share_of_calls of its calls, and hold at most
+    # partial_max_share_of_rows of the table.
+    partial_max_values: int = Field(default=3, ge=1, le=100)
+    partial_min_share_of_calls: float = Field(default=0.8, gt=0.0, le=1.0)
+    partial_max_share_of_rows: float = Field(default=0.2, gt=0.0, le=1.0)
+    # BRIN: on tables of at least this size, written (almost) only by inserts, for columns
+    # whose physical order follows their values this closely (|correlation|).
+    brin_min_table_mb: float = Field(default=8.0, ge=0.0)
+    brin_min_correlation: float = Field(default=0.9, gt=0.0, le=1.0)
+
     # --- candidates
     max_key_columns: int = Field(default=4, ge=1, le=32)
     # INCLUDE columns make an index-only scan possible; wider ones bloat the index.

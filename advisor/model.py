@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -198,6 +199,34 @@ class Filter:
 
 
 @dataclass(frozen=True)
+class ExpressionUse:
+    """An expression over one table's columns that a statement filters, joins, sorts or
+    groups by (`lower(email)`, `payload ->> $3`, `date_trunc($1, created_at)`): an index on
+    the expression itself can serve it. `expression` is SQL over the table's bare, quoted
+    column names, with the statement's parameters left as `$n` (listed in `parameters`)."""
+
+    expression: str
+    role: str  # "filter", "join", "order" or "group"
+    operator: Operator | None = None  # for a filter
+    parameters: tuple[int, ...] = ()
+    descending: bool = False  # for an ORDER BY key
+
+
+@dataclass(frozen=True)
+class ParameterUse:
+    """Where a statement compares a column with its parameter `$number`: what values that
+    parameter takes decide which index (and which partial index) serves the statement.
+    `symbol` is the comparison's operator with the column on its left (`=`, `>=`, `~~`),
+    to match the quals pg_qualstats records."""
+
+    number: int
+    table: TableName
+    column: str
+    operator: Operator
+    symbol: str
+
+
+@dataclass(frozen=True)
 class OrderKey:
     column: str
     descending: bool = False
@@ -226,6 +255,7 @@ class TableAccess:
     limited: bool = False
     # Columns an UPDATE's SET clause writes (an index on one ends HOT updates there).
     written_columns: tuple[str, ...] = ()
+    expressions: tuple[ExpressionUse, ...] = ()
 
 
 class StatementKind(enum.Enum):
@@ -244,6 +274,7 @@ class ParsedStatement:
     plannable_text: str
     accesses: tuple[TableAccess, ...]
     parameter_count: int = 0
+    parameters: tuple[ParameterUse, ...] = ()
 
     @property
     def tables(self) -> frozenset[TableName]:
@@ -257,6 +288,112 @@ class Skipped:
     queryid: int
     reason: str
     text: str = ""
+
+
+# ---------------------------------------------------------------------------- values
+
+
+class ValueSource(enum.Enum):
+    """Where the advisor learned the values a statement is run with."""
+
+    QUALSTATS = "pg_qualstats"
+    SERVER_LOG = "server log"
+    STATISTICS = "pg_stats"
+
+
+@dataclass(frozen=True)
+class ColumnStatistics:
+    """pg_stats of one column: what ANALYZE's sample says about its values. Values are
+    the text forms PostgreSQL prints (`most_common_vals::text`), `type_name` the column's
+    type as format_type() spells it (ready to cast a quoted value to)."""
+
+    table: TableName
+    column: str
+    type_name: str
+    null_fraction: float = 0.0
+    # > 0: distinct values; < 0: minus the share of rows (pg_stats' convention).
+    n_distinct: float = 0.0
+    most_common: tuple[tuple[str, float], ...] = ()  # (value, share of rows)
+    histogram: tuple[str, ...] = ()
+    correlation: float | None = None
+
+
+@dataclass(frozen=True)
+class QualConstant:
+    """A constant pg_qualstats saw a statement compare a column with. `literal` is SQL as
+    pg_qualstats prints it (`'blocked'::task_status`, `160::integer`); `occurrences` counts
+    the sampled executions with that constant; the row counts are the qual's evaluations
+    and how many rows it removed (its observed selectivity)."""
+
+    queryid: int
+    table: TableName
+    column: str
+    symbol: str  # the operator: "=", ">=", "<", "~~" ...
+    position: int  # constant_position: where the constant is in the statement's text
+    literal: str
+    occurrences: int
+    rows_evaluated: int = 0
+    rows_filtered: int = 0
+
+
+@dataclass(frozen=True)
+class LoggedParameters:
+    """One set of parameter values the server log recorded for a statement text
+    ("DETAIL: parameters: $1 = '...'"), and how many times it was logged."""
+
+    text: str
+    values: tuple[str | None, ...]  # $1, $2, ... as text; None is NULL
+    count: int = 1
+
+
+@dataclass(frozen=True)
+class ValueKnowledge:
+    """Everything the advisor knows about the values of one database's statements; any
+    part may be empty. `notes` say why a source gave nothing (not installed, no rights)."""
+
+    columns: Mapping[tuple[TableName, str], ColumnStatistics] = field(default_factory=dict)
+    constants: tuple[QualConstant, ...] = ()
+    logged: tuple[LoggedParameters, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not (self.columns or self.constants or self.logged)
+
+
+@dataclass(frozen=True)
+class ValueAssumption:
+    """A value a recommendation depends on: `target` (a column or an expression) takes
+    `values` in `share_of_calls` of the statement's calls (when observed), and they hold
+    `share_of_rows` of the table (when known). If this changes, the advice may drift."""
+
+    table: TableName
+    target: str
+    values: tuple[str, ...]
+    source: ValueSource
+    share_of_calls: float | None = None
+    share_of_rows: float | None = None
+    samples: int = 0
+    symbol: str = "="  # how the statement compares the target with the values
+
+    def describe(self) -> str:
+        values = ", ".join(self.values)
+        if len(self.values) == 1:
+            text = f"{self.target} {self.symbol} {values}"
+        else:
+            text = f"{self.target} in ({values})"
+        parts = []
+        if self.share_of_calls is not None:
+            parts.append(f"{self.share_of_calls:.0%} of calls")
+        if self.share_of_rows is not None:
+            parts.append(f"{_share(self.share_of_rows)} of rows")
+        how = self.source.value + (f", {self.samples:,} samples" if self.samples else "")
+        parts.append(how)
+        return f"{text} ({'; '.join(parts)})"
+
+
+def _share(value: float) -> str:
+    return f"{value:.1%}" if value < 0.1 else f"{value:.0%}"
 
 
 # ----------------------------------------------------------------- designs and advice
@@ -360,8 +497,13 @@ class IndexDesign:
 def _name_part(key: KeyColumn) -> str:
     text = key.column
     if key.is_expression:
-        text = "".join(ch if ch.isalnum() else "_" for ch in text).strip("_")
+        # `(payload ->> ('ip'::text))` -> payload_ip: no casts, one underscore per gap.
+        text = _CASTS.sub("", text)
+        text = "_".join("".join(ch if ch.isalnum() else " " for ch in text).split())
     return text + ("_desc" if key.descending else "")
+
+
+_CASTS = re.compile(r"::\s*(\"[^\"]*\"|[\w.]+)(\s*\[\])?")
 
 
 @dataclass(frozen=True)
@@ -396,6 +538,11 @@ class Recommendation:
     statements: tuple[StatementEffect, ...]
     estimated_write_ms_per_day: float = 0.0
     warnings: tuple[str, ...] = ()
+    # The values the advice rests on (a partial index's predicate, an expression's key,
+    # the values the statements were costed with), and why this design beat the obvious
+    # alternative (a BRIN against a btree), if it is one of those.
+    depends_on: tuple[ValueAssumption, ...] = ()
+    notes: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -439,6 +586,10 @@ class Analysis:
     whatif_cache_hits: int = 0
     elapsed_seconds: float = 0.0
     workload_ms_per_day: float = 0.0
+    # Statements costed with the values they run with (not the generic plan alone), and
+    # why a source of values gave nothing (pg_qualstats missing, pg_stats not readable).
+    statements_with_values: int = 0
+    value_notes: tuple[str, ...] = ()
 
 
 # ------------------------------------------------------------------------- helpers

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -35,6 +36,17 @@ class PlanningError(Exception):
     """A statement the planner cannot plan (the message says why)."""
 
 
+@dataclass(frozen=True)
+class Variant:
+    """One text a statement is planned as, and the share of its calls it stands for: the
+    normalized text (generic plan), or the text with some parameters replaced by values
+    (the plan those values get)."""
+
+    weight: float
+    text: str
+    parameter_count: int
+
+
 class WhatIf:
     """What the planner would do with a set of hypothetical indexes."""
 
@@ -42,6 +54,7 @@ class WhatIf:
         self._conn = conn
         self._generic_plan_explain = caps.generic_plan_explain
         self._statements: dict[int, ParsedStatement] = {}
+        self._variants: dict[int, tuple[Variant, ...]] = {}
         self._tables: dict[int, frozenset[TableName]] = {}
         self._present: dict[IndexDesign, int] = {}  # design -> hypothetical index oid
         self._by_oid: dict[int, IndexDesign] = {}
@@ -61,12 +74,60 @@ class WhatIf:
         """Make a statement known; raises PlanningError if it cannot be planned at all."""
         self._statements[statement.queryid] = statement
         self._tables[statement.queryid] = statement.tables
+        self._variants[statement.queryid] = (
+            Variant(1.0, statement.plannable_text, statement.parameter_count),
+        )
         try:
             self.plan(statement.queryid, frozenset())
         except PlanningError:
             del self._statements[statement.queryid]
+            del self._variants[statement.queryid]
             del self._tables[statement.queryid]
             raise
+
+    def parameter_types(self, queryid: int) -> dict[int, str]:
+        """The types the server infers for the statement's parameters (`$n` -> type)."""
+        statement = self._statements[queryid]
+        if not statement.parameter_count:
+            return {}
+        text = statement.plannable_text + "\n"
+        query = (
+            f"{MARKER} PREPARE {_PREPARED} AS {text};\n"
+            f"{MARKER} SELECT parameter_types::text[] FROM pg_prepared_statements "
+            f"WHERE name = '{_PREPARED}';\n"
+            f"{MARKER} DEALLOCATE {_PREPARED};\n"
+        )
+        try:
+            results = _results(self._conn, query)
+        except psycopg.OperationalError:
+            raise
+        except psycopg.Error:
+            _deallocate(self._conn)
+            return {}
+        types = results[1][0][0] if results[1] else None
+        return {n: str(t) for n, t in enumerate(types or (), start=1)}
+
+    def set_variants(self, queryid: int, variants: Sequence[Variant]) -> int:
+        """Plan the statement as these variants from now on, its cost their weighted sum.
+        A variant the server cannot plan is dropped and the others' weights scaled up;
+        with none left, the statement keeps its generic plan. Returns how many are kept."""
+        kept = []
+        for variant in variants:
+            try:
+                _top_plan_of(self._conn, variant, self._generic_plan_explain)
+            except PlanningError:
+                continue
+            self.explains += 1
+            kept.append(variant)
+        total = sum(v.weight for v in kept)
+        if not kept or total <= 0:
+            return 0
+        self._variants[queryid] = tuple(
+            Variant(v.weight / total, v.text, v.parameter_count) for v in kept
+        )
+        for key in [k for k in self._cache if k[0] == queryid]:
+            del self._cache[key]
+        return len(kept)
 
     def cost(self, queryid: int, designs: Iterable[IndexDesign]) -> float:
         """The planner's total cost of the statement with these hypothetical indexes."""
@@ -82,13 +143,17 @@ class WhatIf:
             self.cache_hits += 1
             return cached
         self._materialize(relevant, tables)
-        plan = self._explain(self._statements[queryid])
-        self.explains += 1
-        used_oids = set(_index_names(plan))
+        cost = 0.0
+        used_oids: set[str] = set()
+        for variant in self._variants[queryid]:
+            plan = _top_plan_of(self._conn, variant, self._generic_plan_explain)
+            self.explains += 1
+            cost += variant.weight * float(plan["Total Cost"])
+            used_oids.update(_index_names(plan))
         used = frozenset(
             design for design, oid in self._present.items() if _hypo_name(oid) in used_oids
         )
-        result = PlanEstimate(float(plan["Total Cost"]), used & relevant)
+        result = PlanEstimate(cost, used & relevant)
         self._cache[key] = result
         return result
 
@@ -114,13 +179,13 @@ class WhatIf:
                 "SELECT indexrelid, hypopg_relation_size(indexrelid) "
                 f"FROM hypopg_create_index({literal})",
             ]
-            slots = []
+            slots: list[list[int]] = []
             for queryid in todo:
-                explain, at = _explain_commands(
-                    self._statements[queryid], self._generic_plan_explain
-                )
-                slots.append(len(commands) + at)
-                commands.extend(explain)
+                slots.append([])
+                for variant in self._variants[queryid]:
+                    explain, at = _explain_commands(variant, self._generic_plan_explain)
+                    slots[-1].append(len(commands) + at)
+                    commands.extend(explain)
             # The batch begins with a reset: whatever succeeds or fails, no index is
             # left that this object does not know of (after a failure, _reset() below).
             self._present.clear()
@@ -140,11 +205,23 @@ class WhatIf:
             self._created_since_reset = 1
             self._sizes.setdefault(design, size)
             name = _hypo_name(oid)
-            for queryid, slot in zip(todo, slots, strict=True):
-                plan = _top_plan(results[slot][0])
-                used = alone if name in set(_index_names(plan)) else frozenset()
-                self._cache[(queryid, alone)] = PlanEstimate(float(plan["Total Cost"]), used)
-                self.explains += 1
+            for queryid, places in zip(todo, slots, strict=True):
+                cost, uses = 0.0, False
+                for variant, slot in zip(self._variants[queryid], places, strict=True):
+                    plan = _top_plan(results[slot][0])
+                    cost += variant.weight * float(plan["Total Cost"])
+                    uses = uses or name in set(_index_names(plan))
+                    self.explains += 1
+                self._cache[(queryid, alone)] = PlanEstimate(cost, alone if uses else frozenset())
+
+    def accepts(self, design: IndexDesign) -> bool:
+        """Whether HypoPG (and so PostgreSQL) accepts the design: an expression must be
+        immutable, a predicate valid. Measures its size on the way."""
+        try:
+            self.size_bytes(design)
+        except PlanningError:
+            return False
+        return True
 
     def size_bytes(self, design: IndexDesign) -> int:
         """HypoPG's estimate of the index's size on disk."""
@@ -210,9 +287,6 @@ class WhatIf:
         self._by_oid.clear()
         self._created_since_reset = 0
 
-    def _explain(self, statement: ParsedStatement) -> dict[str, Any]:
-        return generic_plan(self._conn, statement, self._generic_plan_explain)
-
     def _stop_tracking_own_statements(self) -> None:
         # Superusers can keep the advisor's EXPLAINs out of pg_stat_statements altogether;
         # everyone else relies on the MARKER comment being filtered out.
@@ -226,13 +300,19 @@ def generic_plan(
     """The top plan node of the statement's generic plan (the plan for any parameter
     values). PostgreSQL 16+ plans `$n` directly with EXPLAIN (GENERIC_PLAN); older servers
     go through PREPARE with plan_cache_mode = force_generic_plan."""
+    variant = Variant(1.0, statement.plannable_text, statement.parameter_count)
+    return _top_plan_of(conn, variant, generic_plan_explain)
+
+
+def _top_plan_of(conn: Connection, variant: Variant, generic_plan_explain: bool) -> dict[str, Any]:
+    """The top plan node of a variant's plan: generic for the parameters it still has."""
     try:
         if generic_plan_explain:
             row = conn.execute(
-                f"{MARKER} EXPLAIN (FORMAT JSON, GENERIC_PLAN) {statement.plannable_text}"
+                f"{MARKER} EXPLAIN (FORMAT JSON, GENERIC_PLAN) {variant.text}\n"
             ).fetchone()
         else:
-            row = _explain_prepared(conn, statement)
+            row = _explain_prepared(conn, variant)
     except pg_errors.QueryCanceled:
         raise PlanningError("planning took longer than explain_timeout_ms") from None
     except pg_errors.InsufficientPrivilege as error:
@@ -255,16 +335,14 @@ def _top_plan(row: Any) -> dict[str, Any]:
     return plan
 
 
-def _explain_commands(
-    statement: ParsedStatement, generic_plan_explain: bool
-) -> tuple[list[str], int]:
-    """The commands that EXPLAIN the statement's generic plan, and which one is the
+def _explain_commands(variant: Variant, generic_plan_explain: bool) -> tuple[list[str], int]:
+    """The commands that EXPLAIN the variant's generic plan, and which one is the
     EXPLAIN: PREPARE, EXPLAIN EXECUTE and DEALLOCATE before PostgreSQL 16. The statement's
     text ends with a newline, which ends a trailing `--` comment."""
-    text = statement.plannable_text + "\n"
+    text = variant.text + "\n"
     if generic_plan_explain:
         return [f"EXPLAIN (FORMAT JSON, GENERIC_PLAN) {text}"], 0
-    count = statement.parameter_count
+    count = variant.parameter_count
     args = "(" + ", ".join(["NULL"] * count) + ")" if count else ""
     return [
         f"PREPARE {_PREPARED} AS {text}",
@@ -290,7 +368,7 @@ def _deallocate(conn: Connection) -> None:
         conn.execute(f"{MARKER} DEALLOCATE {_PREPARED}")
 
 
-def _explain_prepared(conn: Connection, statement: ParsedStatement) -> Any:
+def _explain_prepared(conn: Connection, statement: Variant) -> Any:
     """PG 15 and older: prepared anew every time, so that the plan reflects the
     hypothetical indexes present now (a cached plan would not). The session must have
     plan_cache_mode = force_generic_plan (WhatIf sets it).

@@ -10,6 +10,9 @@ Sections (all by default, or those named with `--only`):
 - quality: the advisor's indexes against the baselines and the ILP optimum on a TPC-H-like
   and an ORM-style OLTP workload, by estimate at several budgets, then built for real and
   timed; writes `<out>/quality-<workload>.json` and `<out>/quality.json`.
+- values: value-aware against generic-only advice on a skewed ORM-style workload, both
+  sets built for real and timed with the statements' own parameter values; writes
+  `<out>/values.json`.
 
 Each section prints a table with its target line and writes `<out>/<section>.json`.
 `--statements` without `--only` runs the scale benchmark alone, as it always did.
@@ -45,10 +48,15 @@ from bench.quality import (
     target_lines,
 )
 from bench.scale import ScaleResult, format_table, run_scale, target_line
+from bench.values import DEFAULT_BUDGET as VALUES_BUDGET
+from bench.values import DEFAULT_REPEATS as VALUES_REPEATS
+from bench.values import DEFAULT_SCALE as VALUES_SCALE
+from bench.values import report as report_values
+from bench.values import run_values
 from bench.workload import DEFAULT_SEED
 
 DEFAULT_STATEMENTS = (50, 500, 5_000)
-SECTIONS = ("quality", "scale", "overhead", "collect", "memory")
+SECTIONS = ("quality", "values", "scale", "overhead", "collect", "memory")
 # The failures a section may meet in its environment; anything else is a bug and stops.
 SECTION_ERRORS = (
     AdvisorError,
@@ -95,6 +103,14 @@ def _fractions(text: str) -> list[float]:
     if not values or any(value <= 0 for value in values):
         raise argparse.ArgumentTypeError(f"budgets must be positive: {text!r}")
     return values
+
+
+def _fraction(text: str) -> float:
+    """One positive fraction of the data size."""
+    values = _fractions(text)
+    if len(values) != 1:
+        raise argparse.ArgumentTypeError(f"one number, not a list: {text!r}")
+    return values[0]
 
 
 def _size(text: str) -> tuple[int, int, int]:
@@ -186,6 +202,27 @@ def _parser() -> argparse.ArgumentParser:
         type=_positive,
         default=DEFAULT_REPEATS,
         help="timed rounds per real run; per statement the median counts",
+    )
+    values = parser.add_argument_group("values")
+    values.add_argument(
+        "--values-scale",
+        type=float,
+        default=VALUES_SCALE,
+        help="data size factor of the skewed workload (1.0: about 90 MB)",
+    )
+    values.add_argument(
+        "--values-repeats",
+        type=_positive,
+        default=VALUES_REPEATS,
+        help="timed rounds per index set; per statement the median counts",
+    )
+    values.add_argument(
+        "--values-budget",
+        type=_fraction,
+        default=VALUES_BUDGET,
+        metavar="F",
+        help="storage budget of both analyses as a fraction of the data size "
+        f"(default: {VALUES_BUDGET:g})",
     )
     scale = parser.add_argument_group("scale")
     scale.add_argument(
@@ -342,6 +379,21 @@ def section_quality(args: argparse.Namespace) -> list[Path]:
     return paths
 
 
+def section_values(args: argparse.Namespace) -> list[Path]:
+    """Value-aware against generic-only advice, built for real and timed."""
+    result = run_values(
+        scale=args.values_scale,
+        repeats=args.values_repeats,
+        budget_fraction=args.values_budget,
+        seed=args.seed,
+    )
+    payload = {**result.to_json(), "environment": environment()}
+    path = write_json(args.out, "values", payload)
+    print()
+    print(report_values(result))
+    return [path]
+
+
 def section_overhead(args: argparse.Namespace) -> list[Path]:
     """pgbench TPS without and with the daemon."""
     modes = default_modes(args.overhead_repeats, args.overhead_tpcb_repeats)
@@ -376,6 +428,7 @@ def section_memory(args: argparse.Namespace) -> list[Path]:
 
 SECTION_RUNNERS: dict[str, Callable[[argparse.Namespace], list[Path]]] = {
     "quality": section_quality,
+    "values": section_values,
     "scale": section_scale,
     "overhead": section_overhead,
     "collect": section_collect,
@@ -384,6 +437,7 @@ SECTION_RUNNERS: dict[str, Callable[[argparse.Namespace], list[Path]]] = {
 
 TITLES = {
     "quality": "quality of advice: the advisor against the baselines and the optimum",
+    "values": "value-aware against generic-only advice, timed with real parameter values",
     "scale": "analysis scale: one analysis of N distinct statements",
     "overhead": "overhead on the database: pgbench TPS without and with the daemon",
     "collect": "one collection with many entries in pg_stat_statements",

@@ -902,6 +902,16 @@ def advisor() -> Dashboard:
                 width=8,
             )
         )
+        .with_panel(
+            series_panel(
+                "Statements costed with their values",
+                "Statements the last analysis costed with the values they run with "
+                "(pg_qualstats, the server log, pg_stats) besides the generic plan. Zero: "
+                "no source of values (see the README's Values section).",
+                [query(metric("pg_advisor_statements_costed_with_values"), "{{database}}")],
+                width=16,
+            )
+        )
         .with_row(Row("Process"))
         .with_panel(
             series_panel(

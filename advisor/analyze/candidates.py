@@ -5,18 +5,23 @@ or joined column alone; the equality columns together; the equality columns foll
 range column, by the ORDER BY columns in their directions, or by the GROUP BY columns; the
 ORDER BY columns alone when a LIMIT stops the scan early; and covering variants (INCLUDE)
 where an index-only scan would follow. Designs that an existing index already serves (the
-same keys or a leading prefix of its keys) are dropped: the planner can use that index today.
+same keys or a leading prefix of its keys, whatever INCLUDE columns they add) are dropped:
+the planner can use that index today.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
+from advisor.analyze.parse import bind_parameters
+from advisor.analyze.values import ValueModel
 from advisor.model import (
+    ExpressionUse,
     IndexDesign,
     KeyColumn,
+    Operator,
     OrderKey,
     ParsedStatement,
     Schema,
@@ -24,6 +29,7 @@ from advisor.model import (
     Table,
     TableAccess,
     TableName,
+    ValueAssumption,
 )
 
 
@@ -55,8 +61,15 @@ def generate_candidates(
     return {
         design: frozenset(queryids)
         for design, queryids in sorted(helps.items(), key=lambda item: item[0].sort_key())
-        if not any(design.serves_prefix_of(other) for other in existing.get(design.table, ()))
+        if not _already_served(design, existing.get(design.table, ()))
     }
+
+
+def _already_served(design: IndexDesign, existing: Iterable[IndexDesign]) -> bool:
+    """An existing index serves the design's keys (the same keys or a leading prefix of
+    its keys): a second index on them, even one covering more columns, duplicates it."""
+    keys = replace(design, include=())
+    return any(keys.serves_prefix_of(other) for other in existing)
 
 
 def existing_designs(table: Table) -> list[IndexDesign]:
@@ -268,3 +281,145 @@ def index_attributes(access: TableAccess) -> list[str]:
             *access.group_by,
         ]
     )
+
+
+# ------------------------------------------------------------------- value-aware designs
+
+
+@dataclass(frozen=True)
+class ValueCandidates:
+    """Designs that only values reveal: partial indexes (for the values most calls ask for),
+    expression indexes (their parameters filled in with the values used), BRIN indexes (on
+    a column whose values follow the table's physical order); with the values each depends
+    on and, for BRIN, why it qualifies."""
+
+    helps: dict[IndexDesign, frozenset[int]]
+    assumptions: dict[IndexDesign, tuple[ValueAssumption, ...]]
+    notes: dict[IndexDesign, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class BrinSettings:
+    min_table_bytes: int = 8 * 1024 * 1024
+    min_correlation: float = 0.9
+
+
+def value_candidates(
+    statements: Sequence[ParsedStatement],
+    schema: Schema,
+    settings: CandidateSettings,
+    values: ValueModel,
+    append_only: Callable[[TableName], bool],
+    brin: BrinSettings,
+) -> ValueCandidates:
+    ranking = _EqualityRanking(statements, schema)
+    helps: dict[IndexDesign, set[int]] = defaultdict(set)
+    assumptions: dict[IndexDesign, tuple[ValueAssumption, ...]] = {}
+    notes: dict[IndexDesign, tuple[str, ...]] = {}
+    for statement in statements:
+        predicates = values.partial_predicates(statement.queryid)
+        for access in statement.accesses:
+            table = schema.tables.get(access.table)
+            if table is None:
+                continue
+            for predicate in predicates:
+                if predicate.table != access.table:
+                    continue
+                for design in _partial_designs(access, table, ranking, settings, predicate.column):
+                    design = replace(design, predicate=predicate.sql)
+                    helps[design].add(statement.queryid)
+                    assumptions[design] = (predicate.assumption,)
+            for use in access.expressions:
+                bindings = values.expression_bindings(
+                    statement.queryid, use.parameters, use.expression
+                )
+                for literals, assumed in bindings:
+                    for design in _expression_designs(access, table, ranking, use, literals):
+                        helps[design].add(statement.queryid)
+                        if assumed:
+                            assumptions[design] = assumed
+            for design, note in _brin_designs(access, table, values, append_only, brin):
+                helps[design].add(statement.queryid)
+                notes[design] = (note,)
+    existing = {name: existing_designs(table) for name, table in schema.tables.items()}
+    kept = {
+        design: frozenset(queryids)
+        for design, queryids in sorted(helps.items(), key=lambda item: item[0].sort_key())
+        if not _already_served(design, existing.get(design.table, ()))
+    }
+    return ValueCandidates(
+        kept,
+        {d: a for d, a in assumptions.items() if d in kept},
+        {d: n for d, n in notes.items() if d in kept},
+    )
+
+
+def _partial_designs(
+    access: TableAccess,
+    table: Table,
+    ranking: _EqualityRanking,
+    settings: CandidateSettings,
+    column: str,
+) -> list[IndexDesign]:
+    """The designs for the statement without its filter on `column` (the predicate does
+    that filtering): the rest of the key after it. At least the column itself."""
+    rest = replace(access, filters=tuple(f for f in access.filters if f.column != column))
+    designs = [d for d in _designs_for(rest, table, ranking, settings, covering=False) if d.keys]
+    if not designs:
+        designs = [IndexDesign(table.name, (KeyColumn.of(column),))]
+    return designs
+
+
+def _expression_designs(
+    access: TableAccess,
+    table: Table,
+    ranking: _EqualityRanking,
+    use: ExpressionUse,
+    literals: Mapping[int, str],
+) -> list[IndexDesign]:
+    expression = use.expression
+    if use.parameters:
+        expression, remaining = bind_parameters(expression, literals)
+        if remaining:
+            return []
+    key = KeyColumn(expression, use.descending, use.descending, is_expression=True)
+    if key.descending:
+        key = key.flipped()
+    prefix = [
+        KeyColumn.of(c)
+        for c in ranking.order(table, _equality_columns(access))
+        if c in table.column_names
+    ]
+    key_sets = [[key]] if use.role != "order" else []
+    if prefix:
+        key_sets.append([*prefix, key])
+    elif use.role == "order":
+        key_sets.append([key])
+    return [IndexDesign(table.name, tuple(keys)) for keys in key_sets]
+
+
+def _brin_designs(
+    access: TableAccess,
+    table: Table,
+    values: ValueModel,
+    append_only: Callable[[TableName], bool],
+    brin: BrinSettings,
+) -> list[tuple[IndexDesign, str]]:
+    """BRIN on a range-filtered column of a large, append-only table whose values follow
+    the physical order of its rows (pg_stats' correlation)."""
+    if table.size_bytes < brin.min_table_bytes or not append_only(table.name):
+        return []
+    result = []
+    for column in _unique(f.column for f in access.filters if f.operator is Operator.RANGE):
+        stats = values.statistics(table.name, column)
+        if stats is None or stats.correlation is None:
+            continue
+        if abs(stats.correlation) < brin.min_correlation:
+            continue
+        design = IndexDesign(table.name, (KeyColumn.of(column),), access_method="brin")
+        note = (
+            f"BRIN: {column} follows the physical order of the rows (correlation "
+            f"{stats.correlation:.2f}) and {table.name} is written by inserts only"
+        )
+        result.append((design, note))
+    return result

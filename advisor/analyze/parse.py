@@ -11,8 +11,9 @@ The module is pure: no database access, only the text, the parser and the schema
 
 from __future__ import annotations
 
+import copy
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,11 +21,14 @@ import pglast
 from pglast import ast, enums
 from pglast.parser import ParseError as PglastParseError
 from pglast.parser import scan
+from pglast.stream import RawStream
 
 from advisor.model import (
+    ExpressionUse,
     Filter,
     Operator,
     OrderKey,
+    ParameterUse,
     ParsedStatement,
     Schema,
     Skipped,
@@ -267,7 +271,14 @@ def _parse_statement(queryid: int, text: str, schema: Schema) -> ParsedStatement
         if kind is StatementKind.INSERT and not _inserts_a_query(statement):
             raise ParseError("insert without a query: nothing to index")
         raise ParseError("no user tables")
-    return ParsedStatement(queryid, kind, plannable, accesses, _parameter_count(statement))
+    return ParsedStatement(
+        queryid,
+        kind,
+        plannable,
+        accesses,
+        _parameter_count(statement),
+        analyser.parameters(),
+    )
 
 
 def _single_statement(text: str, parsed: tuple[Any, ...] | None = None) -> ast.Node:
@@ -305,6 +316,10 @@ def _parameter_count(statement: ast.Node) -> int:
     return max(numbers, default=0)
 
 
+# `$1 < col` is `col > $1`.
+_COMMUTED = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}
+
+
 # ----------------------------------------------------------------- scopes and names
 
 
@@ -322,9 +337,15 @@ class _Occurrence:
     all_columns: bool = False
     limited: bool = False
     written: list[str] = field(default_factory=list)
+    expressions: list[ExpressionUse] = field(default_factory=list)
+    parameters: list[ParameterUse] = field(default_factory=list)
 
     def known_columns(self) -> frozenset[str] | None:
         return self.table.column_names
+
+    def add_expression(self, use: ExpressionUse) -> None:
+        if use not in self.expressions:
+            self.expressions.append(use)
 
     def use(self, column: str) -> bool:
         """Record a read of `column`; False when the table has no such column."""
@@ -356,6 +377,7 @@ class _Occurrence:
             used_columns=None if self.all_columns else frozenset(self.used),
             limited=self.limited,
             written_columns=tuple(self.written),
+            expressions=tuple(self.expressions),
         )
 
 
@@ -558,6 +580,9 @@ class _Analyser:
 
     def accesses(self) -> tuple[TableAccess, ...]:
         return tuple(o.access() for o in self._occurrences)
+
+    def parameters(self) -> tuple[ParameterUse, ...]:
+        return tuple(dict.fromkeys(p for o in self._occurrences for p in o.parameters))
 
     # ------------------------------------------------------------- query blocks
 
@@ -854,9 +879,14 @@ class _Analyser:
         if operator is None or not value:
             return
         # `(a, b) IN (($1, $2), ...)`, as ORMs write composite keys: each column is listed.
-        columns = lexpr.args if isinstance(lexpr, ast.RowExpr) else (lexpr,)
-        for column in columns or ():
-            self._filter(column, operator, scope, filterable)
+        if isinstance(lexpr, ast.RowExpr):
+            for column in lexpr.args or ():
+                self._filter(column, operator, scope, filterable)
+            return
+        values: tuple[tuple[object, str], ...] = ((rexpr, "=" if name == "=" else "~~"),)
+        if kind in _BETWEEN and isinstance(rexpr, (list, tuple)) and len(rexpr) == 2:
+            values = ((rexpr[0], ">="), (rexpr[1], "<="))
+        self._filter(lexpr, operator, scope, filterable, values)
 
     def _comparison(
         self, lexpr: Any, rexpr: Any, name: str, scope: _Scope, filterable: list[_Entry] | None
@@ -867,9 +897,9 @@ class _Analyser:
             return
         operator = _COMPARISONS[name]
         if right_value:
-            self._filter(lexpr, operator, scope, filterable)
+            self._filter(lexpr, operator, scope, filterable, ((rexpr, name),))
         if left_value:  # `$1 = col`, `$1 < col`: the column on the right
-            self._filter(rexpr, operator, scope, filterable)
+            self._filter(rexpr, operator, scope, filterable, ((lexpr, _COMMUTED.get(name, name)),))
 
     def _row_comparison(
         self,
@@ -912,20 +942,68 @@ class _Analyser:
             column[0].relation.add_join_column(column[1])
 
     def _filter(
-        self, node: object, operator: Operator, scope: _Scope, filterable: list[_Entry] | None
+        self,
+        node: object,
+        operator: Operator,
+        scope: _Scope,
+        filterable: list[_Entry] | None,
+        values: tuple[tuple[object, str], ...] = (),
     ) -> None:
-        """Record `operator` on `node` if it is a plain column of this block's table.
+        """Record `operator` on `node` if it is a plain column of this block's table, and
+        which parameters (`values`: the compared expressions with the operator symbols,
+        column on the left) it is compared with.
 
         A column under a function or a cast (`lower(email)`, `created_at::date`) is not a
-        plain column: only an expression index could serve it."""
+        plain column: it is recorded as an expression, which an index on that very
+        expression could serve."""
         column = self._local_column(node, scope)
         if column is None:
+            expression = self._local_expression(node, scope)
+            if expression is not None and (filterable is None or expression[0] in filterable):
+                _, occurrence, text, parameters = expression
+                occurrence.add_expression(ExpressionUse(text, "filter", operator, parameters))
             return
         entry, name = column
         if filterable is not None and entry not in filterable:
             return
         if isinstance(entry.relation, _Occurrence):
-            entry.relation.add_filter(name, operator)
+            occurrence = entry.relation
+            occurrence.add_filter(name, operator)
+            for value, symbol in values:
+                for number in _bare_parameters(value):
+                    use = ParameterUse(number, occurrence.table.name, name, operator, symbol)
+                    if use not in occurrence.parameters:
+                        occurrence.parameters.append(use)
+
+    def _local_expression(
+        self, node: object, scope: _Scope
+    ) -> tuple[_Entry, _Occurrence, str, tuple[int, ...]] | None:
+        """An expression over the columns of one table occurrence of this block (no
+        subquery, no aggregate), as SQL over bare column names, with its parameters."""
+        if not isinstance(node, (ast.FuncCall, ast.A_Expr, ast.TypeCast, ast.CoalesceExpr)):
+            return None
+        expression: ast.Node = node
+        entry: _Entry | None = None
+        occurrence: _Occurrence | None = None
+        for item in _nodes(node):
+            if isinstance(item, (ast.SubLink, *_QUERY_NODES)):
+                return None
+            if isinstance(item, ast.FuncCall) and _is_aggregate(item):
+                return None
+            if isinstance(item, ast.ColumnRef):
+                local = self._local_column(item, scope)
+                if local is None or not isinstance(local[0].relation, _Occurrence):
+                    return None
+                if occurrence is None:
+                    entry, occurrence = local[0], local[0].relation
+                elif local[0].relation is not occurrence:
+                    return None
+        if entry is None or occurrence is None:
+            return None
+        parameters = tuple(
+            sorted({n.number or 0 for n in _nodes(node) if isinstance(n, ast.ParamRef)})
+        )
+        return entry, occurrence, expression_sql(expression), parameters
 
     # ---------------------------------------------------- ORDER BY and GROUP BY
 
@@ -943,6 +1021,15 @@ class _Analyser:
                 self._walk(item.node, scope)
                 node = item.node
             column = self._local_column(node, scope)
+            if column is None and len(items) == 1:
+                # One expression key (`ORDER BY lower(name)`): an index on it serves it.
+                expression = self._local_expression(node, scope)
+                if expression is not None:
+                    _, occurrence, text, parameters = expression
+                    descending = item.sortby_dir == enums.SortByDir.SORTBY_DESC
+                    occurrence.add_expression(
+                        ExpressionUse(text, "order", None, parameters, descending)
+                    )
             if column is None or item.sortby_dir == enums.SortByDir.SORTBY_USING:
                 attributable = False
                 continue
@@ -966,6 +1053,9 @@ class _Analyser:
             column = self._local_column(node, scope)
             if column is not None and isinstance(column[0].relation, _Occurrence):
                 column[0].relation.add_group_column(column[1])
+            elif (expression := self._local_expression(node, scope)) is not None:
+                _, occurrence, text, parameters = expression
+                occurrence.add_expression(ExpressionUse(text, "group", None, parameters))
 
     @staticmethod
     def _output_target(node: object, targets: tuple[Any, ...]) -> Any:
@@ -1040,6 +1130,80 @@ def _target_name(target: ast.ResTarget) -> str | None:
     if isinstance(value, ast.FuncCall) and value.funcname:
         return str(value.funcname[-1].sval)
     return None
+
+
+_AGGREGATES = frozenset(
+    {
+        "count", "sum", "avg", "min", "max", "array_agg", "string_agg", "json_agg",
+        "jsonb_agg", "json_object_agg", "jsonb_object_agg", "bool_and", "bool_or", "every",
+        "stddev", "variance", "percentile_cont", "percentile_disc", "mode",
+    }
+)  # fmt: skip
+
+
+def _is_aggregate(call: ast.FuncCall) -> bool:
+    if call.agg_star or call.agg_distinct or call.over or call.agg_order or call.agg_filter:
+        return True
+    name = call.funcname[-1].sval if call.funcname else ""
+    return str(name).lower() in _AGGREGATES
+
+
+def _bare_parameters(value: object) -> list[int]:
+    """The parameters a column is compared with directly: `$1`, `$1::int`, `($1, $2)`,
+    `ANY($1)`; not those under a function (`lower($1)`)."""
+    if isinstance(value, ast.ParamRef):
+        return [value.number or 0]
+    if isinstance(value, ast.TypeCast):
+        return _bare_parameters(value.arg)
+    if isinstance(value, (list, tuple)):
+        return [n for item in value for n in _bare_parameters(item)]
+    return []
+
+
+def expression_sql(node: ast.Node) -> str:
+    """An expression as SQL over bare column names (an index's key is written that way):
+    `lower(u.email)` becomes `lower(email)`."""
+    stripped = copy.deepcopy(node)
+    for item in _nodes(stripped):
+        if isinstance(item, ast.ColumnRef) and item.fields:
+            item.fields = item.fields[-1:]
+    return str(RawStream()(stripped))
+
+
+def bind_parameters(
+    text: str, literals: Mapping[int, str], types: Mapping[int, str] | None = None
+) -> tuple[str, int]:
+    """`text` with each `$n` in `literals` replaced by its SQL literal, and the others
+    renumbered `$1`, `$2` ... in order of their numbers (cast to their type from `types`,
+    when known, since the server can no longer infer it from a neighbour). Returns the
+    text and how many parameters it still has. Raises ParseError if `text` does not scan."""
+    try:
+        tokens = [t for t in scan(text) if t.name == "PARAM"]
+    except (PglastParseError, ValueError):
+        raise ParseError("cannot scan the statement's text") from None
+    remaining = sorted({int(text[t.start + 1 : t.end + 1]) for t in tokens} - set(literals))
+    renumbered = {number: i for i, number in enumerate(remaining, start=1)}
+    spans: list[Span] = []
+    for token in tokens:
+        number = int(text[token.start + 1 : token.end + 1])
+        if number in literals:
+            replacement = f"({literals[number]})"
+        else:
+            replacement = f"${renumbered[number]}"
+            if types and number in types:
+                replacement = f"({replacement}::{types[number]})"
+        spans.append((token.start, token.end + 1, replacement))
+    return _rewrite_spans(text, spans), len(remaining)
+
+
+def parameter_positions(text: str) -> dict[int, int]:
+    """Where each `$n` token starts in `text` -> n (pg_qualstats reports a constant by
+    its position in the statement's text). Empty if the text does not scan."""
+    try:
+        tokens = [t for t in scan(text) if t.name == "PARAM"]
+    except (PglastParseError, ValueError):
+        return {}
+    return {t.start: int(text[t.start + 1 : t.end + 1]) for t in tokens}
 
 
 def _order_key(column: str, item: ast.SortBy) -> OrderKey:

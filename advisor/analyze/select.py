@@ -457,12 +457,23 @@ def _trials(problem: _Problem, best: _Search) -> Iterator[_Search]:
 
 
 def _drop_prefixes(chosen: Sequence[IndexDesign]) -> list[IndexDesign]:
-    """Remove every design that a wider chosen design makes redundant."""
+    """Remove every design that a wider chosen design makes redundant, and a BRIN index
+    on the leading column of a chosen btree (the btree serves its ranges too)."""
     return [
         design
         for design in chosen
         if not any(design != other and design.serves_prefix_of(other) for other in chosen)
+        and not (design.access_method == "brin" and any(_leads_btree(design, o) for o in chosen))
     ]
+
+
+def _leads_btree(brin: IndexDesign, other: IndexDesign) -> bool:
+    return (
+        other.access_method == "btree"
+        and other.table == brin.table
+        and not other.predicate
+        and other.keys[:1] == brin.keys[:1]
+    )
 
 
 def _verify(

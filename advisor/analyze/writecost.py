@@ -6,6 +6,8 @@ The model, kept deliberately simple and documented in the README:
   the table (a delete's entry is removed later by vacuum, which is also work). Maintaining
   one entry costs `ms_per_index_row`, more for wider entries: each key or INCLUDE column
   beyond the first adds `width_factor` of that.
+- A partial index is maintained only for the rows its predicate holds; a BRIN index costs a
+  small share of a btree entry (BRIN_WRITE_SHARE): it keeps one summary per range of pages.
 - A HOT update touches no index, but only while it changes no indexed column. A new index
   on a column that UPDATE statements set ends HOT updates there: each of those updates then
   maintains every index of the table, the new one included.
@@ -20,6 +22,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from advisor.model import IndexDesign, ParsedStatement, StatementKind, TableName, TableWriteRate
+
+# What a row write costs a BRIN index, as a share of a btree entry's cost.
+BRIN_WRITE_SHARE = 0.05
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,8 @@ class WriteCostModel:
         self._index_counts = index_counts
         self._updated = updated
         self._settings = settings
+        # The share of the table's rows a partial index holds (its predicate's), when known.
+        self.predicate_shares: dict[IndexDesign, float] = {}
 
     def cost(self, design: IndexDesign) -> WriteCost:
         rate = self._rates.get(design.table)
@@ -68,7 +75,7 @@ class WriteCostModel:
         per_row = self._settings.ms_per_index_row * (
             1 + self._settings.width_factor * max(design.width - 1, 0)
         )
-        ms = rate.index_rows_per_day * per_row
+        ms = rate.index_rows_per_day * per_row * self._entry_share(design)
         columns = set(design.key_columns) | set(design.include)
         ends_hot = tuple(sorted(columns & self._updated.get(design.table, frozenset())))
         if ends_hot and rate.hot_updates_per_day > 0:
@@ -76,6 +83,16 @@ class WriteCostModel:
             indexes = self._index_counts.get(design.table, 0) + 1
             ms += rate.hot_updates_per_day * self._settings.ms_per_index_row * indexes
         return WriteCost(ms, ends_hot)
+
+    def _entry_share(self, design: IndexDesign) -> float:
+        """The share of row writes that touch the index: a partial index only its
+        predicate's rows; a BRIN index keeps one summary per range of pages, which an
+        insert updates only when its value widens the range (BRIN_WRITE_SHARE)."""
+        if design.access_method == "brin":
+            return BRIN_WRITE_SHARE
+        if design.predicate:
+            return self.predicate_shares.get(design, 1.0)
+        return 1.0
 
     def ms_per_day(self, design: IndexDesign) -> float:
         return self.cost(design).ms_per_day

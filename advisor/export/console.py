@@ -52,6 +52,12 @@ def print_table(analyses: Sequence[Analysis], console: Console) -> None:
             f"{analysis.whatif_explains} what-if plans ({analysis.whatif_cache_hits} cached) "
             f"in {analysis.elapsed_seconds:.1f} s"
         )
+        if analysis.statements_with_values or analysis.value_notes:
+            console.print(
+                f"{analysis.statements_with_values} statements costed with the values they "
+                "run with"
+                + "".join(f"\n[dim]values: {escape(n)}[/dim]" for n in analysis.value_notes)
+            )
         if not analysis.recommendations:
             console.print("No new index would pay for itself: the workload is well indexed.\n")
             continue
@@ -68,7 +74,11 @@ def print_table(analyses: Sequence[Analysis], console: Console) -> None:
         for number, rec in enumerate(analysis.recommendations, 1):
             table.add_row(
                 str(number),
-                f"{rec.design.table}\n{_keys_text(rec)}\n[dim]{rec.name}[/dim]",
+                f"{rec.design.table}\n{_keys_text(rec)}\n[dim]{rec.name}[/dim]"
+                + "".join(
+                    f"\n[dim]depends on {escape(a.describe())}[/dim]" for a in rec.depends_on[:3]
+                )
+                + "".join(f"\n[dim]{escape(note)}[/dim]" for note in rec.notes),
                 human_bytes(rec.estimated_size_bytes),
                 human_ms(rec.estimated_ms_saved_per_day),
                 "\n".join(_effect_line(e) for e in rec.statements[:3])
@@ -114,6 +124,8 @@ def _analysis_dict(analysis: Analysis) -> dict[str, Any]:
         "whatif_explains": analysis.whatif_explains,
         "whatif_cache_hits": analysis.whatif_cache_hits,
         "elapsed_seconds": round(analysis.elapsed_seconds, 3),
+        "statements_with_values": analysis.statements_with_values,
+        "value_notes": list(analysis.value_notes),
         "recommendations": [_recommendation_dict(r) for r in analysis.recommendations],
         "skipped": [
             {"queryid": s.queryid, "reason": s.reason, "query": s.text} for s in analysis.skipped
@@ -133,6 +145,20 @@ def _recommendation_dict(rec: Recommendation) -> dict[str, Any]:
         "include": list(design.include),
         "predicate": design.predicate,
         "access_method": design.access_method,
+        "depends_on": [
+            {
+                "table": str(a.table),
+                "target": a.target,
+                "values": list(a.values),
+                "source": a.source.value,
+                "share_of_calls": a.share_of_calls,
+                "share_of_rows": a.share_of_rows,
+                "samples": a.samples,
+            }
+            for a in rec.depends_on
+        ],
+        "notes": list(rec.notes),
+        "warnings": list(rec.warnings),
         "create_sql": rec.create_sql,
         "estimated_size_bytes": rec.estimated_size_bytes,
         "estimated_ms_saved_per_day": round(rec.estimated_ms_saved_per_day, 3),

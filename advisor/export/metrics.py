@@ -100,10 +100,18 @@ def _whatif(databases: list[DatabaseStatus]) -> Iterator[Metric]:
         "What-if plans answered from the cost cache.",
         labels=["database"],
     )
+    valued = GaugeMetricFamily(
+        f"{PREFIX}_statements_costed_with_values",
+        "Statements the last analysis costed with the values they run with (pg_qualstats, "
+        "the server log, pg_stats), not the generic plan alone.",
+        labels=["database"],
+    )
     for db in databases:
         explains.add_metric([db.database], db.whatif_explains)
         hits.add_metric([db.database], db.whatif_cache_hits)
-    yield from (explains, hits)
+        if db.analysis is not None:
+            valued.add_metric([db.database], db.analysis.statements_with_values)
+    yield from (explains, hits, valued)
 
 
 def _recommendations(databases: list[DatabaseStatus]) -> Iterator[Metric]:

@@ -245,6 +245,14 @@ class Changes:
     new: tuple[Change, ...] = ()
     resolved: tuple[Change, ...] = ()
     regressed: tuple[Change, ...] = ()
+    # Values a recommendation depends on whose share of calls or rows moved.
+    drifted: tuple[Change, ...] = ()
+
+
+# A value assumption has drifted when its share of calls fell by this much (absolute), or
+# its share of rows grew by this factor.
+DRIFT_CALLS = 0.2
+DRIFT_ROWS = 2.0
 
 
 def sidecar(inputs: ReportInputs) -> dict[str, Any]:
@@ -258,6 +266,16 @@ def sidecar(inputs: ReportInputs) -> dict[str, Any]:
             r.name: {
                 "table": str(r.design.table),
                 "ms_saved_per_day": round(r.estimated_ms_saved_per_day, 3),
+                "depends_on": [
+                    {
+                        "target": a.target,
+                        "values": list(a.values),
+                        "source": a.source.value,
+                        "share_of_calls": a.share_of_calls,
+                        "share_of_rows": a.share_of_rows,
+                    }
+                    for a in r.depends_on
+                ],
             }
             for r in inputs.recommendations
         },
@@ -302,7 +320,44 @@ def diff(
         tuple(new),
         tuple(resolved),
         _regressed(previous.get("statements", {}), current["statements"], regression_ratio),
+        _drifted(previous.get("recommendations", {}), current.get("recommendations", {})),
     )
+
+
+def _drifted(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[Change, ...]:
+    """Recommendations whose values moved since the previous report: the values they
+    were chosen for are asked for less often, or hold more of the table."""
+    changes = []
+    for name in sorted(set(before) & set(after)):
+        old = {_assumption_key(a): a for a in before[name].get("depends_on", [])}
+        for assumption in after[name].get("depends_on", []):
+            previous = old.get(_assumption_key(assumption))
+            if previous is None:
+                continue
+            detail = _drift(previous, assumption)
+            if detail:
+                values = ", ".join(assumption["values"])
+                changes.append(
+                    Change("values", name, f"{assumption['target']} = {values}: {detail}")
+                )
+    return tuple(changes)
+
+
+def _assumption_key(assumption: Mapping[str, Any]) -> tuple[str, tuple[str, ...]]:
+    return str(assumption.get("target")), tuple(assumption.get("values", ()))
+
+
+def _drift(before: Mapping[str, Any], after: Mapping[str, Any]) -> str:
+    parts = []
+    old_calls, new_calls = before.get("share_of_calls"), after.get("share_of_calls")
+    if old_calls is not None and new_calls is not None and old_calls - new_calls >= DRIFT_CALLS:
+        parts.append(f"{old_calls:.0%} → {new_calls:.0%} of calls")
+    old_rows, new_rows = before.get("share_of_rows"), after.get("share_of_rows")
+    if old_rows and new_rows is not None and new_rows >= DRIFT_ROWS * old_rows:
+        parts.append(f"{old_rows:.1%} → {new_rows:.1%} of rows")
+    if not parts:
+        return ""
+    return "; ".join(parts) + ": check that the index still serves the statements"
 
 
 def _describe(section: str, item: Mapping[str, Any]) -> str:

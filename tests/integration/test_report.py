@@ -567,6 +567,29 @@ def test_regressions_are_statements_slower_by_the_ratio() -> None:
     assert diff(None, side(1.0), frozenset(), 1.5) == Changes(None)
 
 
+def test_values_a_recommendation_depends_on_are_compared_for_drift() -> None:
+    def side(calls: float, rows: float) -> dict[str, object]:
+        assumption = {
+            "target": "status",
+            "values": ["'blocked'::task_status"],
+            "source": "pg_qualstats",
+            "share_of_calls": calls,
+            "share_of_rows": rows,
+        }
+        return {
+            "day": "2026-11-23",
+            "recommendations": {"tasks_part_idx": {"table": "t", "depends_on": [assumption]}},
+            "statements": {},
+        }
+
+    assert diff(side(0.95, 0.004), side(0.9, 0.005), frozenset(), 1.5).drifted == ()
+    (fewer_calls,) = diff(side(0.95, 0.004), side(0.5, 0.004), frozenset(), 1.5).drifted
+    assert fewer_calls.subject == "tasks_part_idx"
+    assert "95% → 50% of calls" in fewer_calls.detail
+    (more_rows,) = diff(side(0.95, 0.004), side(0.95, 0.02), frozenset(), 1.5).drifted
+    assert "0.4% → 2.0% of rows" in more_rows.detail
+
+
 def test_paths_per_database_and_a_configured_handoff(tmp_path: Path) -> None:
     day = date(2026, 11, 24)
     one = report_paths(tmp_path, None, "app", day, per_database=False)

@@ -127,6 +127,9 @@ def test_candidates_served_by_an_existing_index_are_dropped() -> None:
     found = designs(statement(1, PAGINATION), existing=(existing,))
     assert IndexDesign(POSTS, keys("author_id")) not in found
     assert IndexDesign(POSTS, keys("author_id", "created_at")) not in found
+    # Nor a covering copy of its keys: a second index on the same leading column.
+    assert not any(d.key_columns in (("author_id",), ("author_id", "created_at")) for d in found)
+    assert any(d.include for d in designs(statement(1, PAGINATION)))
 
 
 def test_an_invalid_existing_index_serves_nothing() -> None:

@@ -30,7 +30,7 @@ REC = Recommendation(IndexDesign(POSTS, (KeyColumn.of("author_id"),)), 8192, 120
 def _status() -> RuntimeStatus:
     now = datetime.now(UTC)
     status = RuntimeStatus(["app", "other"])
-    analysis = Analysis("app", (REC,), (), 10, 9, 3600, 1 << 30)
+    analysis = Analysis("app", (REC,), (), 10, 9, 3600, 1 << 30, statements_with_values=4)
     snapshot = Snapshot(
         "app",
         now,
@@ -82,6 +82,10 @@ def test_recommendations_are_exported_with_saving_size_and_age() -> None:
         if line.startswith("pg_advisor_recommendation_open_seconds{")
     )
     assert 7190 < float(age_line.split()[-1]) < 7300
+
+
+def test_statements_costed_with_values_are_exported() -> None:
+    assert 'pg_advisor_statements_costed_with_values{database="app"} 4.0' in _exposition()
 
 
 def test_up_is_per_database_and_unknown_databases_are_down() -> None:

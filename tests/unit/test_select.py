@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from advisor.analyze.select import (
     SelectionSettings,
     Target,
+    _drop_prefixes,
     _Problem,
     _Search,
     select_indexes,
@@ -415,3 +416,12 @@ def test_insert_and_refill_finds_a_set_neither_greedy_nor_one_drop_reaches() -> 
         DAY,
     )
     assert {r.design.key_columns[0] for r in chosen} == {"c0", "c1", "c3"}
+
+
+def test_a_brin_index_beside_a_btree_on_its_column_is_dropped() -> None:
+    table = TableName("public", "events")
+    brin = IndexDesign(table, (KeyColumn.of("created_at"),), access_method="brin")
+    btree = IndexDesign(table, (KeyColumn.of("created_at"), KeyColumn.of("kind")))
+    other = IndexDesign(table, (KeyColumn.of("kind"),))
+    assert _drop_prefixes([brin, btree]) == [btree]
+    assert _drop_prefixes([brin, other]) == [brin, other]

@@ -1,0 +1,542 @@
+"""The values statements run with, and what the advice makes of them.
+
+A normalized statement (`status = $2`) hides the values that decide its best plan: a
+statement that asks for a rare status almost always is best served by a partial index, one
+that asks for the biggest tenant by another plan than one that asks for a small tenant.
+This module turns what is known about the values (pg_qualstats' constants, parameters from
+the server log, pg_stats' most common values) into:
+
+- scenarios: sets of parameter values, each with the share of the statement's calls it
+  stands for, on which the statement is costed (custom plans); the share of calls whose
+  values are unknown is costed on the generic plan, as before;
+- partial index predicates, for a column a statement compares with a few values that
+  cover most of its calls and a small share of the table;
+- values for the parameters of expressions (`payload ->> $1` with `$1` always `'ip'`).
+
+Sources, best first: the server log (every parameter of a call together), pg_qualstats
+(each qual's constants, sampled), pg_stats (a parameter compared by equality with a
+skewed column is assumed to ask for each common value as often as the table holds it).
+
+Pure: no database access.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pglast
+from pglast import ast
+from pglast.parser import ParseError as PglastParseError
+from pglast.parser import fingerprint
+
+from advisor.analyze.parse import parameter_positions
+from advisor.model import (
+    ColumnStatistics,
+    Operator,
+    ParameterUse,
+    ParsedStatement,
+    Schema,
+    Statement,
+    TableName,
+    ValueAssumption,
+    ValueKnowledge,
+    ValueSource,
+    quote_ident,
+)
+
+# A value counts as one the statement depends on when this share of its calls use it.
+FREQUENT_VALUE_SHARE = 0.25
+
+
+@dataclass(frozen=True)
+class ValueSettings:
+    max_scenarios: int = 4
+    # Statements costed with scenarios: the busiest ones (each scenario is one more plan).
+    max_statements: int = 500
+    partial_max_values: int = 3
+    partial_min_share_of_calls: float = 0.8
+    partial_max_share_of_rows: float = 0.2
+    # pg_stats values are used only for a skewed column: its most common value holds at
+    # least this share of rows and this many times the share of an average value.
+    skew_min_share: float = 0.05
+    skew_min_ratio: float = 3.0
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One set of values a statement is costed with: `literals` maps `$n` to SQL; the
+    parameters it leaves out stay parameters (the generic plan's estimate for them)."""
+
+    weight: float
+    literals: Mapping[int, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """The values one parameter takes: (SQL literal, share of calls), most frequent first.
+    The shares sum to at most 1; the rest is values not known. `rows` holds each value's
+    share of the table's rows, where known."""
+
+    table: TableName
+    target: str
+    values: tuple[tuple[str, float], ...]
+    source: ValueSource
+    samples: int = 0
+    rows: Mapping[str, float] = field(default_factory=dict)
+    symbol: str = "="
+
+    @property
+    def known_share(self) -> float:
+        return sum(share for _, share in self.values)
+
+
+@dataclass(frozen=True)
+class PartialPredicate:
+    """A predicate a partial index could carry for a statement: `column` restricted to the
+    values most of its calls ask for, which hold a small share of the table."""
+
+    table: TableName
+    column: str
+    sql: str
+    assumption: ValueAssumption
+
+
+def sql_literal(value: str | None, type_name: str | None) -> str:
+    """A value's text as an SQL literal of the given type: `'it''s'::text`."""
+    if value is None:
+        return "NULL" if type_name is None else f"NULL::{type_name}"
+    quoted = "'" + value.replace("'", "''") + "'"
+    return quoted if type_name is None else f"{quoted}::{type_name}"
+
+
+def literal_text(literal: str) -> str | None:
+    """The value a literal stands for, as text (`'blocked'::st` -> blocked, `3::integer`
+    -> 3); None when it is not a plain constant."""
+    try:
+        statement = pglast.parse_sql(f"SELECT {literal}")[0].stmt
+    except (PglastParseError, ValueError):
+        return None
+    if not isinstance(statement, ast.SelectStmt) or not statement.targetList:
+        return None
+    node = statement.targetList[0].val
+    while isinstance(node, ast.TypeCast):
+        node = node.arg
+    if not isinstance(node, ast.A_Const) or node.isnull:
+        return None
+    value = node.val
+    if isinstance(value, ast.String):
+        return str(value.sval)
+    if isinstance(value, ast.Integer):
+        return str(value.ival)
+    if isinstance(value, ast.Float):
+        return str(value.fval)
+    if isinstance(value, ast.Boolean):
+        return "true" if value.boolval else "false"
+    return None
+
+
+def statistics_columns(parsed: Iterable[ParsedStatement]) -> set[tuple[TableName, str]]:
+    """The columns whose pg_stats the values need: every column a statement compares with
+    a parameter, and every filtered column (BRIN candidates need their correlation)."""
+    columns: set[tuple[TableName, str]] = set()
+    for statement in parsed:
+        columns.update((p.table, p.column) for p in statement.parameters)
+        for access in statement.accesses:
+            columns.update((access.table, f.column) for f in access.filters)
+    return columns
+
+
+class ValueModel:
+    """Everything the advice knows about values, per statement."""
+
+    def __init__(
+        self,
+        knowledge: ValueKnowledge,
+        statements: Sequence[Statement],
+        parsed: Sequence[ParsedStatement],
+        schema: Schema,
+        settings: ValueSettings,
+    ) -> None:
+        self.knowledge = knowledge
+        self.settings = settings
+        self._schema = schema
+        self._statements = {s.queryid: s for s in statements}
+        self._parsed = {p.queryid: p for p in parsed}
+        self._types: dict[int, Mapping[int, str]] = {}
+        self._logged = self._logged_by_queryid()
+        self._distributions: dict[int, dict[int, Distribution]] = {}
+
+    # ------------------------------------------------------------------ statements
+
+    @property
+    def statements(self) -> tuple[ParsedStatement, ...]:
+        return tuple(self._parsed.values())
+
+    def statistics(self, table: TableName, column: str) -> ColumnStatistics | None:
+        return self.knowledge.columns.get((table, column))
+
+    def valued(self) -> list[int]:
+        """The statements worth costing with values (they have some), busiest first."""
+        busiest = sorted(
+            (q for q in self._parsed if q in self._statements),
+            key=lambda q: (-self._statements[q].total_ms, q),
+        )
+        return [q for q in busiest if self._has_values(q)][: self.settings.max_statements]
+
+    def _has_values(self, queryid: int) -> bool:
+        return bool(self._logged.get(queryid)) or bool(self.distributions(queryid))
+
+    def scenarios(self, queryid: int, types: Mapping[int, str]) -> tuple[Scenario, ...]:
+        """The value scenarios of a statement, weights summing to 1 (empty: the generic
+        plan alone). `types` are its parameters' types (`$n` -> type name), to type the
+        values that come as bare text."""
+        self._types[queryid] = types
+        self._distributions.pop(queryid, None)  # the log's values are typed with `types`
+        limit = max(self.settings.max_scenarios, 1)
+        logged = self._logged.get(queryid)
+        if logged:
+            total = sum(logged.values())
+            top = sorted(logged.items(), key=lambda item: (-item[1], item[0]))[:limit]
+            kept = sum(count for _, count in top)
+            return tuple(
+                Scenario(
+                    count / kept,
+                    {n: sql_literal(v, types.get(n)) for n, v in enumerate(values, start=1)},
+                )
+                for values, count in top
+                if total
+            )
+        distributions = self.distributions(queryid)
+        if not distributions:
+            return ()
+        # Each parameter's known values, and one "other value" (None: left a parameter).
+        options: list[list[tuple[int, str | None, float]]] = []
+        for number, distribution in sorted(distributions.items()):
+            known: list[tuple[int, str | None, float]] = [
+                (number, v, s) for v, s in distribution.values[:limit]
+            ]
+            rest = 1.0 - sum(s for _, _, s in known)
+            if rest > 1e-9:
+                known.append((number, None, rest))
+            options.append(known)
+        combos: list[tuple[float, dict[int, str]]] = []
+        for combo in itertools.product(*options):
+            weight = 1.0
+            for _, _, share in combo:
+                weight *= share
+            literals = {n: lit for n, lit, _ in combo if lit is not None}
+            combos.append((weight, literals))
+        combos.sort(key=lambda c: (-c[0], sorted(c[1].items())))
+        kept_combos = combos[: limit + 1]
+        weight_kept = math.fsum(w for w, _ in kept_combos)
+        if weight_kept <= 0:
+            return ()
+        return tuple(Scenario(w / weight_kept, lit) for w, lit in kept_combos if w > 0)
+
+    def distributions(self, queryid: int) -> dict[int, Distribution]:
+        """Each parameter's values, from the best source that knows them."""
+        cached = self._distributions.get(queryid)
+        if cached is not None:
+            return cached
+        result: dict[int, Distribution] = {}
+        parsed = self._parsed.get(queryid)
+        if parsed is not None:
+            result.update(self._from_statistics(parsed))
+            result.update(self._from_log(queryid, parsed))
+            result.update(self._from_qualstats(queryid, parsed))
+        self._distributions[queryid] = result
+        return result
+
+    def _from_statistics(self, parsed: ParsedStatement) -> dict[int, Distribution]:
+        result = {}
+        for use in parsed.parameters:
+            if use.operator is not Operator.EQUALITY:
+                continue
+            stats = self.statistics(use.table, use.column)
+            if stats is None or not stats.most_common or not self._skewed(stats, use.table):
+                continue
+            common = stats.most_common[: self.settings.max_scenarios]
+            values = tuple((sql_literal(v, stats.type_name), f) for v, f in common)
+            rows = {sql_literal(v, stats.type_name): f for v, f in stats.most_common}
+            result[use.number] = Distribution(
+                use.table, quote_ident(use.column), values, ValueSource.STATISTICS, rows=rows
+            )
+        return result
+
+    def _skewed(self, stats: ColumnStatistics, table: TableName) -> bool:
+        top = stats.most_common[0][1]
+        distinct = stats.n_distinct
+        if distinct < 0:
+            rows = self._schema.tables[table].row_estimate if table in self._schema.tables else 0
+            distinct = -distinct * rows
+        average = 1.0 / distinct if distinct >= 1 else 1.0
+        return top >= self.settings.skew_min_share and top >= self.settings.skew_min_ratio * average
+
+    def _from_qualstats(self, queryid: int, parsed: ParsedStatement) -> dict[int, Distribution]:
+        constants = [c for c in self.knowledge.constants if c.queryid == queryid]
+        if not constants:
+            return {}
+        statement = self._statements.get(queryid)
+        positions = parameter_positions(statement.text) if statement else {}
+        by_place: dict[tuple[TableName, str, str], list[ParameterUse]] = defaultdict(list)
+        for use in parsed.parameters:
+            by_place[(use.table, use.column, use.symbol)].append(use)
+        counts: dict[int, Counter[str]] = defaultdict(Counter)
+        evaluated: dict[int, Counter[str]] = defaultdict(Counter)
+        kept: dict[int, Counter[str]] = defaultdict(Counter)
+        places: dict[int, ParameterUse] = {}
+        for constant in constants:
+            number = positions.get(constant.position)
+            uses = by_place.get((constant.table, constant.column, constant.symbol), [])
+            if number is None and len(uses) == 1:
+                number = uses[0].number
+            found = next((u for u in parsed.parameters if u.number == number), None)
+            if number is None or found is None:
+                continue
+            places[number] = found
+            counts[number][constant.literal] += constant.occurrences
+            evaluated[number][constant.literal] += constant.rows_evaluated
+            kept[number][constant.literal] += constant.rows_evaluated - constant.rows_filtered
+        result = {}
+        for number, counter in counts.items():
+            use = places[number]
+            total = sum(counter.values())
+            if total <= 0:
+                continue
+            values = tuple(
+                (literal, count / total)
+                for literal, count in sorted(counter.items(), key=lambda i: (-i[1], i[0]))
+            )
+            rows = self._row_shares(use, [v for v, _ in values])
+            for literal, seen in evaluated[number].items():
+                if literal not in rows and seen > 0 and use.operator.is_equality:
+                    rows[literal] = kept[number][literal] / seen
+            result[number] = Distribution(
+                use.table,
+                quote_ident(use.column),
+                values,
+                ValueSource.QUALSTATS,
+                samples=total,
+                rows=rows,
+                symbol=use.symbol,
+            )
+        return result
+
+    def _row_shares(self, use: ParameterUse, literals: Sequence[str]) -> dict[str, float]:
+        """The share of rows holding each value, from pg_stats: a most common value's
+        frequency, else the average share of the other values."""
+        stats = self.statistics(use.table, use.column)
+        if stats is None or not use.operator.is_equality:
+            return {}
+        common = dict(stats.most_common)
+        rows: dict[str, float] = {}
+        distinct = stats.n_distinct
+        if distinct < 0:
+            table = self._schema.tables.get(use.table)
+            distinct = -distinct * (table.row_estimate if table else 0.0)
+        rest = max(1.0 - stats.null_fraction - sum(common.values()), 0.0)
+        others = distinct - len(common)
+        for literal in literals:
+            text = literal_text(literal)
+            if text is None:
+                continue
+            if text in common:
+                rows[literal] = common[text]
+            elif others >= 1:
+                rows[literal] = rest / others
+        return rows
+
+    def _from_log(self, queryid: int, parsed: ParsedStatement) -> dict[int, Distribution]:
+        logged = self._logged.get(queryid)
+        if not logged:
+            return {}
+        types = self._types.get(queryid, {})
+        total = sum(logged.values())
+        counters: dict[int, Counter[str]] = defaultdict(Counter)
+        for values, count in logged.items():
+            for number, value in enumerate(values, start=1):
+                counters[number][sql_literal(value, types.get(number))] += count
+        uses = {u.number: u for u in parsed.parameters}
+        result = {}
+        for number, counter in counters.items():
+            use = uses.get(number)
+            table = use.table if use else next(iter(parsed.tables))
+            target = quote_ident(use.column) if use else f"${number}"
+            shares = tuple(
+                (literal, count / total)
+                for literal, count in sorted(counter.items(), key=lambda i: (-i[1], i[0]))
+            )
+            rows = self._row_shares(use, [v for v, _ in shares]) if use else {}
+            result[number] = Distribution(
+                table,
+                target,
+                shares,
+                ValueSource.SERVER_LOG,
+                samples=total,
+                rows=rows,
+                symbol=use.symbol if use else "=",
+            )
+        return result
+
+    def _logged_by_queryid(self) -> dict[int, Counter[tuple[str | None, ...]]]:
+        if not self.knowledge.logged:
+            return {}
+        by_print: dict[str, int] = {}
+        for queryid, statement in self._statements.items():
+            if queryid in self._parsed:
+                printed = _fingerprint(statement.text)
+                if printed is not None:
+                    by_print.setdefault(printed, queryid)
+        result: dict[int, Counter[tuple[str | None, ...]]] = defaultdict(Counter)
+        for entry in self.knowledge.logged:
+            printed = _fingerprint(entry.text)
+            match = by_print.get(printed) if printed is not None else None
+            if match is None:
+                continue
+            parsed = self._parsed[match]
+            if len(entry.values) != parsed.parameter_count:
+                continue
+            result[match][entry.values] += entry.count
+        return dict(result)
+
+    # ----------------------------------------------------------------- candidates
+
+    def partial_predicates(self, queryid: int) -> list[PartialPredicate]:
+        """Predicates for partial indexes serving this statement: a column compared with
+        a small, observed set of values that covers most calls and few rows."""
+        parsed = self._parsed.get(queryid)
+        if parsed is None:
+            return []
+        settings = self.settings
+        result = []
+        uses = {u.number: u for u in parsed.parameters}
+        for number, distribution in sorted(self.distributions(queryid).items()):
+            use = uses.get(number)
+            if (
+                use is None
+                or distribution.source is ValueSource.STATISTICS
+                or use.operator not in (Operator.EQUALITY, Operator.IN_LIST)
+            ):
+                continue
+            chosen: list[tuple[str, float]] = []
+            for literal, share in distribution.values:
+                if sum(s for _, s in chosen) >= settings.partial_min_share_of_calls:
+                    break
+                chosen.append((literal, share))
+            calls = sum(s for _, s in chosen)
+            if len(chosen) > settings.partial_max_values or (
+                calls < settings.partial_min_share_of_calls
+            ):
+                continue
+            if use.operator is Operator.IN_LIST and len(chosen) > 1:
+                continue
+            row_shares = [distribution.rows.get(literal) for literal, _ in chosen]
+            if any(share is None for share in row_shares):
+                continue
+            rows = sum(share or 0.0 for share in row_shares)
+            if rows > settings.partial_max_share_of_rows:
+                continue
+            literals = [self._column_literal(literal, use) for literal, _ in chosen]
+            column = quote_ident(use.column)
+            if use.operator is Operator.IN_LIST:
+                sql = f"{column} = ANY ({literals[0]})"
+            elif len(literals) == 1:
+                sql = f"{column} = {literals[0]}"
+            else:
+                sql = f"{column} IN ({', '.join(literals)})"
+            assumption = ValueAssumption(
+                table=use.table,
+                target=column,
+                values=tuple(literals),
+                source=distribution.source,
+                share_of_calls=calls,
+                share_of_rows=rows,
+                samples=distribution.samples,
+            )
+            result.append(PartialPredicate(use.table, use.column, sql, assumption))
+        return result
+
+    def _column_literal(self, literal: str, use: ParameterUse) -> str:
+        """A value typed as its column (a partial index's predicate must be immutable and
+        match the statement's comparison): untyped text gets the column's type."""
+        if "::" in literal:
+            return literal
+        table = self._schema.tables.get(use.table)
+        column = table.column(use.column) if table else None
+        return f"{literal}::{column.type_name}" if column else literal
+
+    def expression_bindings(
+        self, queryid: int, parameters: Sequence[int], expression: str = ""
+    ) -> list[tuple[dict[int, str], tuple[ValueAssumption, ...]]]:
+        """Values for the parameters of an expression (`payload ->> $1`): each set of
+        values that most of the statement's calls use, with what it assumes. Empty when a
+        parameter's values are not known."""
+        if not parameters:
+            return [({}, ())]
+        distributions = self.distributions(queryid)
+        per_parameter = []
+        for number in parameters:
+            distribution = distributions.get(number)
+            if distribution is None or distribution.source is ValueSource.STATISTICS:
+                return []
+            frequent = [
+                (literal, share)
+                for literal, share in distribution.values[: self.settings.partial_max_values]
+                if share >= 1.0 - self.settings.partial_min_share_of_calls
+            ]
+            if not frequent:
+                return []
+            per_parameter.append([(number, lit, share, distribution) for lit, share in frequent])
+        result = []
+        for combo in itertools.product(*per_parameter):
+            literals = {number: literal for number, literal, _, _ in combo}
+            assumptions = tuple(
+                ValueAssumption(
+                    table=d.table,
+                    target=f"${number} of {expression}" if expression else f"${number}",
+                    values=(literal,),
+                    source=d.source,
+                    share_of_calls=share,
+                    samples=d.samples,
+                )
+                for number, literal, share, d in combo
+            )
+            result.append((literals, assumptions))
+        return result
+
+    def assumptions(self, queryid: int) -> tuple[ValueAssumption, ...]:
+        """What a statement's costing assumes: the values of its columns' parameters that
+        a large share of its calls use (observed), or the common values it was costed
+        with (pg_stats)."""
+        result = []
+        for _, distribution in sorted(self.distributions(queryid).items()):
+            if not distribution.values or distribution.target.startswith("$"):
+                continue
+            literal, share = distribution.values[0]
+            observed = distribution.source is not ValueSource.STATISTICS
+            if observed and share < FREQUENT_VALUE_SHARE:
+                continue
+            result.append(
+                ValueAssumption(
+                    table=distribution.table,
+                    target=distribution.target,
+                    values=(literal,),
+                    source=distribution.source,
+                    share_of_calls=share if observed else None,
+                    share_of_rows=distribution.rows.get(literal),
+                    samples=distribution.samples,
+                    symbol=distribution.symbol,
+                )
+            )
+        return tuple(result)
+
+
+def _fingerprint(text: str) -> str | None:
+    try:
+        return str(fingerprint(text))
+    except (PglastParseError, ValueError):
+        return None

@@ -1,0 +1,419 @@
+"""The value model: scenarios, partial predicates and expression values from what
+pg_qualstats, the server log and pg_stats know (pure, no database)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from advisor.analyze.candidates import (
+    BrinSettings,
+    CandidateSettings,
+    ValueCandidates,
+    value_candidates,
+)
+from advisor.analyze.parse import bind_parameters, parameter_positions, parse_statement
+from advisor.analyze.values import (
+    ValueModel,
+    ValueSettings,
+    literal_text,
+    sql_literal,
+    statistics_columns,
+)
+from advisor.analyze.writecost import BRIN_WRITE_SHARE, WriteCostModel, WriteCostSettings
+from advisor.model import (
+    Column,
+    ColumnStatistics,
+    IndexDesign,
+    KeyColumn,
+    LoggedParameters,
+    Operator,
+    ParameterUse,
+    ParsedStatement,
+    QualConstant,
+    Schema,
+    Statement,
+    Table,
+    TableName,
+    TableWriteRate,
+    ValueKnowledge,
+    ValueSource,
+)
+
+TASKS = TableName("public", "tasks")
+EVENTS = TableName("public", "events")
+MIB = 1024 * 1024
+
+SCHEMA = Schema(
+    {
+        TASKS: Table(
+            TASKS,
+            (
+                Column("id", "bigint", True),
+                Column("tenant_id", "integer", True),
+                Column("status", "task_status", True),
+                Column("created_at", "timestamp with time zone", True),
+                Column("title", "text"),
+                Column("Email", "text"),
+                Column("payload", "jsonb"),
+            ),
+            row_estimate=100_000,
+            size_bytes=40 * MIB,
+        ),
+        EVENTS: Table(
+            EVENTS,
+            (
+                Column("id", "bigint", True),
+                Column("created_at", "timestamp with time zone", True),
+                Column("amount", "numeric"),
+            ),
+            row_estimate=1_000_000,
+            size_bytes=100 * MIB,
+        ),
+    }
+)
+
+PAGE = (
+    'select "id", "title" from "tasks" where "tasks"."tenant_id" = $1 '
+    'and "tasks"."status" = $2 order by "tasks"."created_at" desc limit $3'
+)
+BY_KEY = 'select "id" from "tasks" where "tasks"."payload"->>$1 = $2'
+BY_EMAIL = 'select "id" from "tasks" where lower("tasks"."Email") = lower($1)'
+RANGE = 'select sum("amount") from "events" where "created_at" >= $1 and "created_at" < $2'
+
+STATUS_STATS = ColumnStatistics(
+    TASKS,
+    "status",
+    "task_status",
+    n_distinct=4,
+    most_common=(("todo", 0.5), ("done", 0.3), ("doing", 0.195), ("blocked", 0.005)),
+)
+TENANT_STATS = ColumnStatistics(
+    TASKS, "tenant_id", "integer", n_distinct=400, most_common=(("1", 0.33), ("2", 0.01))
+)
+CREATED_STATS = ColumnStatistics(
+    EVENTS, "created_at", "timestamp with time zone", n_distinct=-1, correlation=0.999
+)
+
+
+def parsed(queryid: int, text: str) -> ParsedStatement:
+    result = parse_statement(queryid, text, SCHEMA)
+    assert isinstance(result, ParsedStatement), result
+    return result
+
+
+def model(
+    *texts: str,
+    constants: tuple[QualConstant, ...] = (),
+    logged: tuple[LoggedParameters, ...] = (),
+    columns: tuple[ColumnStatistics, ...] = (STATUS_STATS, TENANT_STATS, CREATED_STATS),
+    settings: ValueSettings | None = None,
+) -> ValueModel:
+    statements = [Statement(q, t, 100, 1000.0 * q) for q, t in enumerate(texts, start=1)]
+    knowledge = ValueKnowledge(
+        {(c.table, c.column): c for c in columns}, constants, logged, notes=()
+    )
+    return ValueModel(
+        knowledge,
+        statements,
+        [parsed(s.queryid, s.text) for s in statements],
+        SCHEMA,
+        settings or ValueSettings(),
+    )
+
+
+def qual(queryid: int, text: str, column: str, literal: str, count: int, **kw: int) -> QualConstant:
+    position = text.index({"tenant_id": "$1", "status": "$2"}[column])
+    return QualConstant(queryid, TASKS, column, "=", position, literal, count, **kw)
+
+
+# ---------------------------------------------------------------------------- parsing
+
+
+def test_parameters_are_tied_to_the_columns_and_operators_they_are_compared_with() -> None:
+    statement = parsed(
+        1,
+        'select * from "tasks" where $1 < "created_at" and "status" = any($2) '
+        'and "title" between $3 and $4 and "Email" like $5 and "tenant_id" = $6::int',
+    )
+    uses = {(u.number, u.column, u.operator, u.symbol) for u in statement.parameters}
+    assert uses == {
+        (1, "created_at", Operator.RANGE, ">"),  # commuted: the column on the left
+        (2, "status", Operator.IN_LIST, "="),
+        (3, "title", Operator.RANGE, ">="),
+        (4, "title", Operator.RANGE, "<="),
+        (5, "Email", Operator.LIKE_PREFIX, "~~"),
+        (6, "tenant_id", Operator.EQUALITY, "="),
+    }
+
+
+def test_a_parameter_under_a_function_is_not_a_column_value() -> None:
+    statement = parsed(1, BY_EMAIL)
+    assert statement.parameters == ()
+    (access,) = statement.accesses
+    (use,) = access.expressions
+    assert (use.expression, use.role, use.operator) == (
+        'lower("Email")',
+        "filter",
+        Operator.EQUALITY,
+    )
+
+
+def test_expressions_in_where_order_by_and_group_by_lose_their_qualifiers() -> None:
+    (access,) = parsed(1, BY_KEY).accesses
+    assert [(e.expression, e.parameters) for e in access.expressions] == [("payload ->> $1", (1,))]
+    (access,) = parsed(
+        2, "select date_trunc($1, t.created_at), count(*) from tasks t group by 1 order by 1"
+    ).accesses
+    assert {(e.expression, e.role) for e in access.expressions} == {
+        ("date_trunc($1, created_at)", "group"),
+        ("date_trunc($1, created_at)", "order"),
+    }
+    (access,) = parsed(3, "select id from tasks order by lower(title) desc limit 5").accesses
+    (use,) = access.expressions
+    assert (use.role, use.descending) == ("order", True)
+
+
+def test_aggregates_and_subqueries_are_not_index_expressions() -> None:
+    (access,) = parsed(
+        1, "select status from tasks group by status order by count(*) desc"
+    ).accesses
+    assert access.expressions == ()
+
+
+def test_bind_parameters_replaces_some_and_renumbers_the_rest() -> None:
+    text, count = bind_parameters(
+        "select * from t where a = $1 and b = $2 and c > $3 limit coalesce(20, $4::bigint)",
+        {2: "'x'::st", 4: "50"},
+        {1: "integer", 3: "timestamp with time zone"},
+    )
+    assert count == 2
+    assert text == (
+        "select * from t where a = ($1::integer) and b = ('x'::st) "
+        "and c > ($2::timestamp with time zone) limit coalesce(20, (50)::bigint)"
+    )
+    assert parameter_positions("select $1, $12") == {7: 1, 11: 12}
+
+
+def test_literals() -> None:
+    assert sql_literal("it's", "text") == "'it''s'::text"
+    assert sql_literal(None, None) == "NULL"
+    assert literal_text("'blocked'::task_status") == "blocked"
+    assert literal_text("160::integer") == "160"
+    assert literal_text("'{a,b}'::text[]") == "{a,b}"
+    assert literal_text("now()") is None
+
+
+def test_statistics_columns_are_the_filtered_and_compared_columns() -> None:
+    columns = statistics_columns([parsed(1, PAGE), parsed(2, RANGE)])
+    assert columns == {
+        (TASKS, "tenant_id"),
+        (TASKS, "status"),
+        (EVENTS, "created_at"),
+    }
+
+
+# -------------------------------------------------------------------------- scenarios
+
+
+def test_observed_constants_become_scenarios_weighted_by_their_calls() -> None:
+    values = model(
+        PAGE,
+        constants=(
+            qual(1, PAGE, "status", "'blocked'::task_status", 90),
+            qual(1, PAGE, "status", "'todo'::task_status", 10),
+        ),
+        columns=(STATUS_STATS,),
+    )
+    scenarios = values.scenarios(1, {1: "integer", 2: "task_status", 3: "bigint"})
+    assert [(round(s.weight, 3), dict(s.literals)) for s in scenarios] == [
+        (0.9, {2: "'blocked'::task_status"}),
+        (0.1, {2: "'todo'::task_status"}),
+    ]
+    assert values.valued() == [1]
+
+
+def test_unknown_values_keep_their_share_on_the_generic_plan() -> None:
+    values = model(PAGE, columns=(TENANT_STATS,))
+    scenarios = values.scenarios(1, {})
+    weights = {tuple(sorted(s.literals.items())): s.weight for s in scenarios}
+    assert weights[((1, "'1'::integer"),)] == pytest.approx(0.33)
+    assert weights[((1, "'2'::integer"),)] == pytest.approx(0.01)
+    assert weights[()] == pytest.approx(0.66)  # other tenants: the generic plan
+    assert math.fsum(s.weight for s in scenarios) == pytest.approx(1.0)
+
+
+def test_pg_stats_values_are_used_only_for_skewed_columns() -> None:
+    uniform = ColumnStatistics(
+        TASKS, "tenant_id", "integer", n_distinct=400, most_common=(("7", 0.003),)
+    )
+    values = model(PAGE, columns=(uniform,))
+    assert values.scenarios(1, {}) == ()
+    assert values.valued() == []
+
+
+def test_scenarios_are_capped_and_renormalised() -> None:
+    constants = tuple(qual(1, PAGE, "tenant_id", f"{n}::integer", 10 - n) for n in range(8))
+    values = model(PAGE, constants=constants, settings=ValueSettings(max_scenarios=2))
+    scenarios = values.scenarios(1, {})
+    assert len(scenarios) == 3  # two values, "the others", and nothing more
+    assert math.fsum(s.weight for s in scenarios) == pytest.approx(1.0)
+    assert [dict(s.literals) for s in scenarios] == [{}, {1: "0::integer"}, {1: "1::integer"}]
+    assert scenarios[1].weight == pytest.approx(10 / 52)
+
+
+def test_a_constant_at_an_unknown_position_matches_by_column_and_operator() -> None:
+    moved = QualConstant(1, TASKS, "status", "=", 9999, "'blocked'::task_status", 5)
+    values = model(PAGE, constants=(moved,), columns=())
+    assert set(values.distributions(1)) == {2}
+    ambiguous = QualConstant(1, TASKS, "title", "=", 9999, "'x'::text", 5)
+    assert model(PAGE, constants=(ambiguous,), columns=()).distributions(1) == {}
+
+
+def test_logged_parameters_give_joint_scenarios_matched_by_fingerprint() -> None:
+    logged = (
+        LoggedParameters(PAGE.replace(" where ", "\n  WHERE "), ("1", "blocked", "20"), 3),
+        LoggedParameters(PAGE, ("2", "blocked", "20"), 1),
+        LoggedParameters("select 1 from tasks where id = $1", ("5",), 50),
+    )
+    values = model(PAGE, logged=logged, columns=())
+    scenarios = values.scenarios(1, {1: "integer", 2: "task_status", 3: "bigint"})
+    assert [(s.weight, dict(s.literals)) for s in scenarios] == [
+        (0.75, {1: "'1'::integer", 2: "'blocked'::task_status", 3: "'20'::bigint"}),
+        (0.25, {1: "'2'::integer", 2: "'blocked'::task_status", 3: "'20'::bigint"}),
+    ]
+    (distribution,) = [d for n, d in values.distributions(1).items() if n == 2]
+    assert distribution.source is ValueSource.SERVER_LOG
+
+
+# ------------------------------------------------------------------ partial predicates
+
+
+def test_a_rare_value_most_calls_ask_for_gives_a_partial_predicate() -> None:
+    values = model(
+        PAGE,
+        constants=(
+            qual(1, PAGE, "status", "'blocked'::task_status", 95),
+            qual(1, PAGE, "status", "'todo'::task_status", 5),
+        ),
+    )
+    (predicate,) = values.partial_predicates(1)
+    assert predicate.sql == "status = 'blocked'::task_status"
+    assumption = predicate.assumption
+    assert assumption.share_of_calls == pytest.approx(0.95)
+    assert assumption.share_of_rows == pytest.approx(0.005)
+    assert assumption.source is ValueSource.QUALSTATS
+    assert "status = 'blocked'::task_status (95% of calls; 0.5% of rows" in assumption.describe()
+
+
+@pytest.mark.parametrize(
+    ("counts", "why"),
+    [
+        ({"todo": 95, "blocked": 5}, "the frequent value holds half the table"),
+        ({"blocked": 50, "doing": 50}, "two values cover the calls but hold 20% of rows"),
+        ({"blocked": 60, "doing": 0, "todo": 40}, "no small set covers the calls"),
+    ],
+)
+def test_no_partial_predicate_when_values_are_common_or_spread(
+    counts: dict[str, int], why: str
+) -> None:
+    constants = tuple(
+        qual(1, PAGE, "status", f"'{v}'::task_status", n) for v, n in counts.items() if n
+    )
+    settings = ValueSettings(partial_max_values=1 if "spread" in why else 3)
+    if "20%" in why:
+        settings = ValueSettings(partial_max_share_of_rows=0.1)
+    values = model(PAGE, constants=constants, settings=settings)
+    assert values.partial_predicates(1) == [], why
+
+
+def test_pg_stats_alone_never_makes_a_partial_predicate() -> None:
+    assert model(PAGE).partial_predicates(1) == []
+
+
+def test_expression_parameters_are_filled_from_the_log() -> None:
+    logged = tuple(LoggedParameters(BY_KEY, ("ip", f"10.0.0.{n}")) for n in range(10))
+    values = model(BY_KEY, logged=logged, columns=())
+    values.scenarios(1, {1: "text", 2: "text"})
+    ((literals, assumed),) = values.expression_bindings(1, (1,), "payload ->> $1")
+    assert literals == {1: "'ip'::text"}
+    assert assumed[0].share_of_calls == 1.0
+    # Without a source for the key, there is no expression to index.
+    assert model(BY_KEY, columns=()).expression_bindings(1, (1,)) == []
+
+
+# -------------------------------------------------------------------------- candidates
+
+
+def candidates(
+    values: ValueModel, rates: dict[TableName, TableWriteRate] | None = None
+) -> ValueCandidates:
+    rates = rates or {}
+    return value_candidates(
+        values.statements,
+        SCHEMA,
+        CandidateSettings(),
+        values,
+        lambda table: table not in rates,
+        BrinSettings(8 * MIB, 0.9),
+    )
+
+
+def test_value_candidates_partial_expression_and_brin() -> None:
+    logged = tuple(LoggedParameters(BY_KEY, ("ip", f"10.0.0.{n}")) for n in range(10))
+    values = model(
+        PAGE,
+        BY_KEY,
+        BY_EMAIL,
+        RANGE,
+        constants=(qual(1, PAGE, "status", "'blocked'::task_status", 100),),
+        logged=logged,
+    )
+    for queryid in (1, 2):
+        values.scenarios(queryid, {1: "text", 2: "text"})
+    found = candidates(values)
+    partial = IndexDesign(
+        TASKS,
+        (KeyColumn.of("tenant_id"), KeyColumn.of("created_at")),
+        predicate="status = 'blocked'::task_status",
+    )
+    assert partial in found.helps
+    assert found.assumptions[partial][0].values == ("'blocked'::task_status",)
+    by_key = IndexDesign(TASKS, (KeyColumn("payload ->> ('ip'::text)", is_expression=True),))
+    assert found.helps[by_key] == {2}
+    assert by_key.name() == "tasks_payload_ip_idx"
+    lower = IndexDesign(TASKS, (KeyColumn('lower("Email")', is_expression=True),))
+    assert found.helps[lower] == {3}
+    brin = IndexDesign(EVENTS, (KeyColumn.of("created_at"),), access_method="brin")
+    assert found.helps[brin] == {4}
+    assert "correlation 1.00" in found.notes[brin][0]
+    assert brin.create_sql() == (
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS events_created_at_brin "
+        "ON public.events USING brin (created_at)"
+    )
+
+
+def test_no_brin_for_updated_tables_or_uncorrelated_columns() -> None:
+    rates = {EVENTS: TableWriteRate(EVENTS, inserts_per_day=10, updates_per_day=100)}
+    assert not [d for d in candidates(model(RANGE), rates).helps if d.access_method == "brin"]
+    scattered = ColumnStatistics(EVENTS, "created_at", "timestamptz", correlation=0.3)
+    found = candidates(model(RANGE, columns=(scattered,)))
+    assert not [d for d in found.helps if d.access_method == "brin"]
+
+
+def test_brin_and_partial_indexes_cost_the_writes_less() -> None:
+    rates = {TASKS: TableWriteRate(TASKS, inserts_per_day=1_000_000)}
+    writes = WriteCostModel(rates, {}, {}, WriteCostSettings(ms_per_index_row=0.01))
+    btree = IndexDesign(TASKS, (KeyColumn.of("created_at"),))
+    brin = IndexDesign(TASKS, (KeyColumn.of("created_at"),), access_method="brin")
+    partial = IndexDesign(TASKS, (KeyColumn.of("created_at"),), predicate="status = 'x'")
+    writes.predicate_shares[partial] = 0.01
+    assert writes.ms_per_day(btree) == pytest.approx(10_000)
+    assert writes.ms_per_day(brin) == pytest.approx(10_000 * BRIN_WRITE_SHARE)
+    assert writes.ms_per_day(partial) == pytest.approx(100)
+
+
+def test_parameter_use_is_hashable_and_deduplicated() -> None:
+    statement = parsed(1, 'select * from tasks where "status" = $1 and "status" = $1')
+    assert statement.parameters == (ParameterUse(1, TASKS, "status", Operator.EQUALITY, "="),)
