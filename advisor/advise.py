@@ -7,7 +7,7 @@ algorithm in `analyze/` never sees a connection.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import psycopg
@@ -23,7 +23,7 @@ from advisor.analyze.candidates import (
 from advisor.analyze.health import HealthSettings
 from advisor.analyze.parse import ParseError, bind_parameters, parse_statement
 from advisor.analyze.select import SelectionSettings, Target, select_indexes
-from advisor.analyze.values import ValueModel, ValueSettings, statistics_columns
+from advisor.analyze.values import Scenario, ValueModel, ValueSettings, statistics_columns
 from advisor.analyze.writecost import WriteCostModel, WriteCostSettings, written_columns
 from advisor.collect.activity import read_write_rates
 from advisor.collect.schema import read_schema
@@ -92,7 +92,7 @@ def analyse(
         raise translate(error, "reading the workload and schema") from None
     whatif = WhatIf(conn, caps, settings.explain_timeout_ms)
     values: ValueModel | None = None
-    valued = 0
+    valued: dict[int, Costing] = {}
     try:
         prepared = prepare(workload, schema, whatif)
         if settings.value_aware:
@@ -100,6 +100,7 @@ def analyse(
             valued = cost_with_values(values, prepared, whatif)
         space = search_space(settings, schema, prepared, write_rates, values)
         space = accepted(space, whatif)
+        plan_as_columns(space, prepared, valued, whatif)
         candidates = space.candidates
         budget = budget_bytes(settings, schema, prepared.parsed)
         recommendations = select_indexes(
@@ -144,7 +145,7 @@ def analyse(
         whatif_cache_hits=whatif.cache_hits,
         elapsed_seconds=elapsed,
         workload_ms_per_day=_per_day(workload),
-        statements_with_values=valued,
+        statements_with_values=len(valued),
         value_notes=values.knowledge.notes if values is not None else (),
     )
 
@@ -202,29 +203,68 @@ def learn_values(
     return ValueModel(knowledge, statements, prepared.parsed, schema, value_settings(settings))
 
 
-def cost_with_values(values: ValueModel, prepared: Prepared, whatif: WhatIf) -> int:
+@dataclass(frozen=True)
+class Costing:
+    """How a statement is costed with values: its scenarios and its parameters' types."""
+
+    scenarios: tuple[Scenario, ...]
+    types: Mapping[int, str]
+
+
+def cost_with_values(values: ValueModel, prepared: Prepared, whatif: WhatIf) -> dict[int, Costing]:
     """Plan each statement with known values as the weighted mix of its scenarios (a
     custom plan per set of values, the generic plan for the calls whose values are not
-    known). Returns how many statements are costed that way."""
+    known). Returns the statements costed that way."""
     by_id = {p.queryid: p for p in prepared.parsed}
-    valued = 0
+    valued = {}
     for queryid in values.valued():
         types = whatif.parameter_types(queryid)
         scenarios = values.scenarios(queryid, types)
         if not any(s.literals for s in scenarios):
             continue
-        variants = []
-        for scenario in scenarios:
-            try:
-                text, count = bind_parameters(
-                    by_id[queryid].plannable_text, scenario.literals, types
-                )
-            except ParseError:
-                continue
-            variants.append(Variant(scenario.weight, text, count))
+        variants = _variants(by_id[queryid].plannable_text, scenarios, types)
         if whatif.set_variants(queryid, variants):
-            valued += 1
+            valued[queryid] = Costing(scenarios, types)
     return valued
+
+
+def _variants(text: str, scenarios: Sequence[Scenario], types: Mapping[int, str]) -> list[Variant]:
+    variants = []
+    for scenario in scenarios:
+        try:
+            bound, count = bind_parameters(text, scenario.literals, types)
+        except ParseError:
+            continue
+        variants.append(Variant(scenario.weight, bound, count))
+    return variants
+
+
+def plan_as_columns(
+    space: SearchSpace, prepared: Prepared, valued: Mapping[int, Costing], whatif: WhatIf
+) -> None:
+    """Statements that filter on `lower(email)` and its like are planned on texts that
+    read the column, and indexes on the expression as the column's (HypoPG has no
+    statistics for an expression; see WhatIf.set_proxy)."""
+    translations: dict[tuple[TableName, str], dict[IndexDesign, IndexDesign]] = {}
+    for design, (plain, _) in space.proxies.items():
+        if design in space.candidates:
+            name = next(
+                k.column for k, e in zip(plain.keys, design.keys, strict=True) if e.is_expression
+            )
+            translations.setdefault((design.table, name), {})[design] = plain
+    for statement in prepared.parsed:
+        for access in statement.accesses:
+            use = next((e for e in access.expressions if e.proxy_text and e.proxy_column), None)
+            if use is None or use.proxy_text is None or use.proxy_column is None:
+                continue
+            costing = valued.get(statement.queryid)
+            if costing is None:
+                variants = [Variant(1.0, use.proxy_text, statement.parameter_count)]
+            else:
+                variants = _variants(use.proxy_text, costing.scenarios, costing.types)
+            column = (access.table, use.proxy_column)
+            whatif.set_proxy(statement.queryid, column, variants, translations.get(column, {}))
+            break
 
 
 @dataclass(frozen=True)
@@ -238,6 +278,7 @@ class SearchSpace:
     writes: WriteCostModel
     assumptions: Mapping[IndexDesign, tuple[ValueAssumption, ...]] = field(default_factory=dict)
     notes: Mapping[IndexDesign, tuple[str, ...]] = field(default_factory=dict)
+    proxies: Mapping[IndexDesign, tuple[IndexDesign, dict[int, str]]] = field(default_factory=dict)
 
 
 def search_space(
@@ -251,6 +292,7 @@ def search_space(
     candidates = generate_candidates(prepared.parsed, schema, candidate_settings)
     assumptions: dict[IndexDesign, tuple[ValueAssumption, ...]] = {}
     notes: dict[IndexDesign, tuple[str, ...]] = {}
+    proxies: dict[IndexDesign, tuple[IndexDesign, dict[int, str]]] = {}
     if values is not None:
         extra = value_candidates(
             prepared.parsed,
@@ -264,6 +306,7 @@ def search_space(
             candidates[design] = candidates.get(design, frozenset()) | queryids
         assumptions.update(extra.assumptions)
         notes.update(extra.notes)
+        proxies.update(extra.proxies)
     writes = write_cost_model(settings, schema, prepared.parsed, rates)
     for design, assumed in assumptions.items():
         shares = [a.share_of_rows for a in assumed if a.share_of_rows is not None]
@@ -275,6 +318,7 @@ def search_space(
         writes,
         assumptions,
         notes,
+        proxies,
     )
 
 

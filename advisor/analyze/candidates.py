@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from advisor.analyze.parse import bind_parameters
 from advisor.analyze.values import ValueModel
@@ -296,6 +296,9 @@ class ValueCandidates:
     helps: dict[IndexDesign, frozenset[int]]
     assumptions: dict[IndexDesign, tuple[ValueAssumption, ...]]
     notes: dict[IndexDesign, tuple[str, ...]]
+    # Expression designs to plan as the plain column (see ExpressionUse.proxy_text): the
+    # plain design and, per statement, the text that reads the column instead.
+    proxies: dict[IndexDesign, tuple[IndexDesign, dict[int, str]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -316,6 +319,7 @@ def value_candidates(
     helps: dict[IndexDesign, set[int]] = defaultdict(set)
     assumptions: dict[IndexDesign, tuple[ValueAssumption, ...]] = {}
     notes: dict[IndexDesign, tuple[str, ...]] = {}
+    proxies: dict[IndexDesign, tuple[IndexDesign, dict[int, str]]] = {}
     for statement in statements:
         predicates = values.partial_predicates(statement.queryid)
         for access in statement.accesses:
@@ -338,6 +342,11 @@ def value_candidates(
                         helps[design].add(statement.queryid)
                         if assumed:
                             assumptions[design] = assumed
+                        if use.proxy_column and use.proxy_text:
+                            plain = _plain(design, use.proxy_column)
+                            proxies.setdefault(design, (plain, {}))[1][statement.queryid] = (
+                                use.proxy_text
+                            )
             for design, note in _brin_designs(access, table, values, append_only, brin):
                 helps[design].add(statement.queryid)
                 notes[design] = (note,)
@@ -351,7 +360,17 @@ def value_candidates(
         kept,
         {d: a for d, a in assumptions.items() if d in kept},
         {d: n for d, n in notes.items() if d in kept},
+        {d: p for d, p in proxies.items() if d in kept},
     )
+
+
+def _plain(design: IndexDesign, column: str) -> IndexDesign:
+    """The design with its expression key replaced by the plain column."""
+    keys = tuple(
+        KeyColumn(column, k.descending, k.nulls_first) if k.is_expression else k
+        for k in design.keys
+    )
+    return replace(design, keys=keys)
 
 
 def _partial_designs(

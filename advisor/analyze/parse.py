@@ -264,7 +264,7 @@ def _parse_statement(queryid: int, text: str, schema: Schema) -> ParsedStatement
     plannable, parsed = _prepared(text)
     statement = _single_statement(plannable, parsed)
     kind = _KINDS[type(statement)]
-    analyser = _Analyser(schema)
+    analyser = _Analyser(schema, plannable)
     analyser.query(statement, _Scope(None))
     accesses = analyser.accesses()
     if not accesses:
@@ -571,8 +571,9 @@ _Condition = tuple[ast.Node, list[_Entry] | None]
 class _Analyser:
     """Walks one statement, block by block, accumulating one `_Occurrence` per table."""
 
-    def __init__(self, schema: Schema) -> None:
+    def __init__(self, schema: Schema, text: str = "") -> None:
         self._schema = schema
+        self._text = text
         self._occurrences: list[_Occurrence] = []
         # One set per expression being walked: the scopes its column references hit.
         # A term is a filter value when it does not touch the block's own scope.
@@ -961,7 +962,17 @@ class _Analyser:
             expression = self._local_expression(node, scope)
             if expression is not None and (filterable is None or expression[0] in filterable):
                 _, occurrence, text, parameters = expression
-                occurrence.add_expression(ExpressionUse(text, "filter", operator, parameters))
+                proxy = self._proxy(node, scope)
+                occurrence.add_expression(
+                    ExpressionUse(
+                        text,
+                        "filter",
+                        operator,
+                        parameters,
+                        proxy_column=proxy[0] if proxy else None,
+                        proxy_text=proxy[1] if proxy else None,
+                    )
+                )
             return
         entry, name = column
         if filterable is not None and entry not in filterable:
@@ -974,6 +985,29 @@ class _Analyser:
                     use = ParameterUse(number, occurrence.table.name, name, operator, symbol)
                     if use not in occurrence.parameters:
                         occurrence.parameters.append(use)
+
+    def _proxy(self, node: object, scope: _Scope) -> tuple[str, str] | None:
+        """For `lower(col)` and its like: the column, and the statement's text with the
+        call replaced by the column (see ExpressionUse.proxy_text)."""
+        if not (
+            isinstance(node, ast.FuncCall)
+            and node.funcname
+            and str(node.funcname[-1].sval).lower() in _PROXY_FUNCTIONS
+            and node.args
+            and len(node.args) == 1
+            and node.location is not None
+            and self._text
+        ):
+            return None
+        column = self._local_column(node.args[0], scope)
+        span = _call_span(self._text, node.location)
+        if column is None or span is None:
+            return None
+        start, open_paren, end = span
+        inner = self._text[open_paren + 1 : end - 1].strip()
+        if not _is_column_text(inner):  # `trim(both ' ' from x)` and the like
+            return None
+        return column[1], self._text[:start] + inner + self._text[end:]
 
     def _local_expression(
         self, node: object, scope: _Scope
@@ -1139,6 +1173,41 @@ _AGGREGATES = frozenset(
         "stddev", "variance", "percentile_cont", "percentile_disc", "mode",
     }
 )  # fmt: skip
+
+
+# Functions that keep a column about as selective as it is (case folding, trimming).
+_PROXY_FUNCTIONS = frozenset({"lower", "upper", "btrim", "ltrim", "rtrim"})
+
+
+def _is_column_text(text: str) -> bool:
+    parsed = _parsed(f"SELECT {text}")
+    if not parsed or len(parsed) != 1:
+        return False
+    statement = parsed[0].stmt
+    if not isinstance(statement, ast.SelectStmt) or not statement.targetList:
+        return False
+    targets = statement.targetList
+    return len(targets) == 1 and isinstance(targets[0].val, ast.ColumnRef)
+
+
+def _call_span(text: str, start: int) -> tuple[int, int, int] | None:
+    """(start, its opening parenthesis, the end after its closing one) of the function
+    call whose name starts at `start`; None when the tokens do not say."""
+    try:
+        tokens = [t for t in scan(text[start:]) if t.name not in _COMMENT_TOKENS]
+    except (PglastParseError, ValueError):
+        return None
+    depth, opening = 0, None
+    for token in tokens:
+        if token.name == "ASCII_40":
+            depth += 1
+            if opening is None:
+                opening = start + token.start
+        elif token.name == "ASCII_41":
+            depth -= 1
+            if depth == 0 and opening is not None:
+                return start, opening, start + token.end + 1
+    return None
 
 
 def _is_aggregate(call: ast.FuncCall) -> bool:

@@ -514,7 +514,11 @@ class ValueModel:
         with (pg_stats)."""
         result = []
         for _, distribution in sorted(self.distributions(queryid).items()):
-            if not distribution.values or distribution.target.startswith("$"):
+            if (
+                not distribution.values
+                or distribution.target.startswith("$")
+                or distribution.symbol != "="  # a range's bounds vary from call to call
+            ):
                 continue
             literal, share = distribution.values[0]
             observed = distribution.source is not ValueSource.STATISTICS

@@ -160,6 +160,20 @@ def test_a_parameter_under_a_function_is_not_a_column_value() -> None:
     )
 
 
+def test_a_case_folded_column_is_planned_as_the_column_itself() -> None:
+    (access,) = parsed(1, BY_EMAIL + ' order by "tasks"."created_at" desc limit $2').accesses
+    (use,) = access.expressions
+    assert use.proxy_column == "Email"
+    assert use.proxy_text == (
+        'select "id" from "tasks" where "tasks"."Email" = lower($1) '
+        'order by "tasks"."created_at" desc limit coalesce(20, $2::bigint)'
+    )
+    (access,) = parsed(2, "select id from tasks where trim(both from title) = $1").accesses
+    assert access.expressions[0].proxy_text is None  # not a plain call on a column
+    (access,) = parsed(3, BY_KEY).accesses
+    assert access.expressions[0].proxy_text is None
+
+
 def test_expressions_in_where_order_by_and_group_by_lose_their_qualifiers() -> None:
     (access,) = parsed(1, BY_KEY).accesses
     assert [(e.expression, e.parameters) for e in access.expressions] == [("payload ->> $1", (1,))]
