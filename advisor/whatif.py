@@ -115,14 +115,7 @@ class WhatIf:
         """Plan the statement as these variants from now on, its cost their weighted sum.
         A variant the server cannot plan is dropped and the others' weights scaled up;
         with none left, the statement keeps its generic plan. Returns how many are kept."""
-        kept = []
-        for variant in variants:
-            try:
-                _top_plan_of(self._conn, variant, self._generic_plan_explain)
-            except PlanningError:
-                continue
-            self.explains += 1
-            kept.append(variant)
+        kept = self._plannable(variants)
         total = sum(v.weight for v in kept)
         if not kept or total <= 0:
             return 0
@@ -146,14 +139,7 @@ class WhatIf:
         its selectivity (0.5% for equality) with or without the index; the column's
         statistics are close to what the real index gets once analysed. Other designs on
         the column are left out of these plans: they cannot serve the expression."""
-        kept = []
-        for variant in variants:
-            try:
-                _top_plan_of(self._conn, variant, self._generic_plan_explain)
-            except PlanningError:
-                continue
-            self.explains += 1
-            kept.append(variant)
+        kept = self._plannable(variants)
         total = sum(v.weight for v in kept)
         if not kept or total <= 0:
             return
@@ -166,6 +152,32 @@ class WhatIf:
             self._sizes[design] = self.size_bytes(plain)
         for key in [k for k in self._cache if k[0] == queryid]:
             del self._cache[key]
+
+    def _plannable(self, variants: Sequence[Variant]) -> list[Variant]:
+        """The variants the server can plan (with the hypothetical indexes present now):
+        all in one round trip, or, when that fails, one by one to find the culprits."""
+        commands = []
+        for variant in variants:
+            explain, _ = _explain_commands(variant, self._generic_plan_explain)
+            commands.extend(explain)
+        try:
+            _results(self._conn, "".join(f"{MARKER} {c};\n" for c in commands))
+        except psycopg.OperationalError:
+            raise
+        except psycopg.Error:
+            _deallocate(self._conn)
+        else:
+            self.explains += len(variants)
+            return list(variants)
+        kept = []
+        for variant in variants:
+            try:
+                _top_plan_of(self._conn, variant, self._generic_plan_explain)
+            except PlanningError:
+                continue
+            self.explains += 1
+            kept.append(variant)
+        return kept
 
     def cost(self, queryid: int, designs: Iterable[IndexDesign]) -> float:
         """The planner's total cost of the statement with these hypothetical indexes."""

@@ -48,6 +48,8 @@ from advisor.model import (
     quote_ident,
 )
 
+# Values of a column taken from pg_stats (the most common ones) per statement.
+STATISTICS_VALUES = 2
 # A value counts as one the statement depends on when this share of its calls use it.
 FREQUENT_VALUE_SHARE = 0.25
 
@@ -56,13 +58,13 @@ FREQUENT_VALUE_SHARE = 0.25
 class ValueSettings:
     max_scenarios: int = 4
     # Statements costed with scenarios: the busiest ones (each scenario is one more plan).
-    max_statements: int = 500
+    max_statements: int = 200
     partial_max_values: int = 3
     partial_min_share_of_calls: float = 0.8
     partial_max_share_of_rows: float = 0.2
     # pg_stats values are used only for a skewed column: its most common value holds at
     # least this share of rows and this many times the share of an average value.
-    skew_min_share: float = 0.05
+    skew_min_share: float = 0.10
     skew_min_ratio: float = 3.0
 
 
@@ -259,7 +261,8 @@ class ValueModel:
             stats = self.statistics(use.table, use.column)
             if stats is None or not stats.most_common or not self._skewed(stats, use.table):
                 continue
-            common = stats.most_common[: self.settings.max_scenarios]
+            # A model, not an observation: the few values that carry the skew.
+            common = stats.most_common[: min(self.settings.max_scenarios, STATISTICS_VALUES)]
             values = tuple((sql_literal(v, stats.type_name), f) for v, f in common)
             rows = {sql_literal(v, stats.type_name): f for v, f in stats.most_common}
             result[use.number] = Distribution(
