@@ -896,6 +896,8 @@ class _Analyser:
         right_value = scope not in self._walk(rexpr, scope)
         if name == "=" and self._join_columns(lexpr, rexpr, scope):
             return
+        if name == "=" and not (left_value or right_value):
+            self._join_expressions(lexpr, rexpr, scope)
         operator = _COMPARISONS[name]
         if right_value:
             self._filter(lexpr, operator, scope, filterable, ((rexpr, name),))
@@ -932,6 +934,22 @@ class _Analyser:
             if isinstance(entry.relation, _Occurrence):
                 entry.relation.add_join_column(column)
         return True
+
+    def _join_expressions(self, lexpr: object, rexpr: object, scope: _Scope) -> None:
+        """`lower(a.email) = b.email`: a join an index on the expression could serve."""
+        sides = [(lexpr, rexpr), (rexpr, lexpr)]
+        for this, other in sides:
+            expression = self._local_expression(this, scope)
+            if expression is None:
+                continue
+            _, occurrence, text, parameters = expression
+            column = self._local_column(other, scope)
+            partner = self._local_expression(other, scope)
+            other_relation = column[0].relation if column else partner[1] if partner else None
+            if other_relation is not None and other_relation is not occurrence:
+                occurrence.add_expression(ExpressionUse(text, "join", None, parameters))
+                if column is not None and isinstance(column[0].relation, _Occurrence):
+                    column[0].relation.add_join_column(column[1])
 
     def _semi_join(self, sublink: ast.SubLink, scope: _Scope) -> None:
         # `col IN (SELECT ...)` joins col to the subquery's output (a semi-join).

@@ -189,6 +189,21 @@ def test_expressions_in_where_order_by_and_group_by_lose_their_qualifiers() -> N
     assert (use.role, use.descending) == ("order", True)
 
 
+def test_an_expression_joined_to_another_table_is_a_join_expression() -> None:
+    statement = parsed(
+        1,
+        "select e.id from events e join tasks t on lower(t.title) = e.id::text "
+        "where e.amount > $1",
+    )
+    by_table = {a.table: a for a in statement.accesses}
+    assert [(x.expression, x.role) for x in by_table[TASKS].expressions] == [
+        ("lower(title)", "join")
+    ]
+    assert [(x.expression, x.role) for x in by_table[EVENTS].expressions] == [
+        ("CAST(id AS text)", "join")
+    ]
+
+
 def test_aggregates_and_subqueries_are_not_index_expressions() -> None:
     (access,) = parsed(
         1, "select status from tasks group by status order by count(*) desc"
