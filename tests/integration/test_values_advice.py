@@ -70,8 +70,7 @@ BY_KEY = "SELECT id FROM tasks WHERE payload->>%s = %s"
 # guesses 0.5% of rows match an expression it has no statistics for (the advisor plans it
 # as the column instead, which is what the built index's statistics then say).
 BY_EMAIL = (
-    "SELECT id FROM tasks WHERE lower(assignee_email) = lower(%s) "
-    "ORDER BY created_at DESC LIMIT 20"
+    "SELECT id FROM tasks WHERE lower(assignee_email) = lower(%s) ORDER BY created_at DESC LIMIT 20"
 )
 RANGE = "SELECT sum(amount) FROM events WHERE created_at >= %s AND created_at < %s"
 

@@ -192,8 +192,7 @@ def test_expressions_in_where_order_by_and_group_by_lose_their_qualifiers() -> N
 def test_an_expression_joined_to_another_table_is_a_join_expression() -> None:
     statement = parsed(
         1,
-        "select e.id from events e join tasks t on lower(t.title) = e.id::text "
-        "where e.amount > $1",
+        "select e.id from events e join tasks t on lower(t.title) = e.id::text where e.amount > $1",
     )
     by_table = {a.table: a for a in statement.accesses}
     assert [(x.expression, x.role) for x in by_table[TASKS].expressions] == [
