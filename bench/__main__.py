@@ -5,6 +5,7 @@ Sections (all by default, or those named with `--only`):
 - scale: one analysis of N distinct statements (`--statements`, default 50,500,5000); writes
   `<out>/analysis-<N>.json` per N and `<out>/scale.json`.
 - overhead: pgbench TPS without and with the daemon collecting every second.
+- qualstats: pgbench TPS by pg_qualstats' sample rate (0, 0.01, 1), interleaved.
 - collect: one collection with 5,000 entries in pg_stat_statements.
 - memory: the daemon's RSS after an hour of simulated 1 s collections.
 - quality: the advisor's indexes against the baselines and the ILP optimum on a TPC-H-like
@@ -47,6 +48,7 @@ from bench.quality import (
     run_quality,
     target_lines,
 )
+from bench.qualstats import report_qualstats, run_qualstats
 from bench.scale import ScaleResult, format_table, run_scale, target_line
 from bench.values import DEFAULT_BUDGET as VALUES_BUDGET
 from bench.values import DEFAULT_REPEATS as VALUES_REPEATS
@@ -56,7 +58,7 @@ from bench.values import run_values
 from bench.workload import DEFAULT_SEED
 
 DEFAULT_STATEMENTS = (50, 500, 5_000)
-SECTIONS = ("quality", "values", "scale", "overhead", "collect", "memory")
+SECTIONS = ("quality", "values", "scale", "overhead", "qualstats", "collect", "memory")
 # The failures a section may meet in its environment; anything else is a bug and stops.
 SECTION_ERRORS = (
     AdvisorError,
@@ -256,6 +258,13 @@ def _parser() -> argparse.ArgumentParser:
         default=1,
         help="TPC-B-like runs without and with the daemon, each (0: none)",
     )
+    qualstats = parser.add_argument_group("qualstats")
+    qualstats.add_argument(
+        "--qualstats-seconds", type=_positive, default=10, help="seconds per pgbench run"
+    )
+    qualstats.add_argument(
+        "--qualstats-repeats", type=_positive, default=3, help="runs per sample rate"
+    )
     collect = parser.add_argument_group("collect")
     collect.add_argument(
         "--collect-statements",
@@ -404,6 +413,15 @@ def section_overhead(args: argparse.Namespace) -> list[Path]:
     return [path]
 
 
+def section_qualstats(args: argparse.Namespace) -> list[Path]:
+    """pgbench TPS by pg_qualstats' sample rate."""
+    result = run_qualstats(seconds=args.qualstats_seconds, repeats=args.qualstats_repeats)
+    path = write_json(args.out, "qualstats", result.to_json())
+    print()
+    print(report_qualstats(result))
+    return [path]
+
+
 def section_collect(args: argparse.Namespace) -> list[Path]:
     """One collection with many entries in pg_stat_statements."""
     result = run_collect(args.collect_statements, args.collect_runs)
@@ -431,6 +449,7 @@ SECTION_RUNNERS: dict[str, Callable[[argparse.Namespace], list[Path]]] = {
     "values": section_values,
     "scale": section_scale,
     "overhead": section_overhead,
+    "qualstats": section_qualstats,
     "collect": section_collect,
     "memory": section_memory,
 }
@@ -440,6 +459,7 @@ TITLES = {
     "values": "value-aware against generic-only advice, timed with real parameter values",
     "scale": "analysis scale: one analysis of N distinct statements",
     "overhead": "overhead on the database: pgbench TPS without and with the daemon",
+    "qualstats": "what pg_qualstats costs the database, by its sample rate",
     "collect": "one collection with many entries in pg_stat_statements",
     "memory": "daemon memory after an hour of simulated 1 s collections",
 }
