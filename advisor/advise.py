@@ -23,6 +23,7 @@ from advisor.analyze.candidates import (
 from advisor.analyze.health import HealthSettings
 from advisor.analyze.parse import ParseError, bind_parameters, parse_statement
 from advisor.analyze.select import SelectionSettings, Target, select_indexes
+from advisor.analyze.sizes import deduplicated_size
 from advisor.analyze.values import Scenario, ValueModel, ValueSettings, statistics_columns
 from advisor.analyze.writecost import WriteCostModel, WriteCostSettings, written_columns
 from advisor.collect.activity import read_write_rates
@@ -90,7 +91,7 @@ def analyse(
             write_rates = read_write_rates(conn)
     except psycopg.Error as error:
         raise translate(error, "reading the workload and schema") from None
-    whatif = WhatIf(conn, caps, settings.explain_timeout_ms)
+    whatif = what_if(conn, caps, settings, schema)
     values: ValueModel | None = None
     valued: dict[int, Costing] = {}
     try:
@@ -148,6 +149,16 @@ def analyse(
         statements_with_values=len(valued),
         value_notes=values.knowledge.notes if values is not None else (),
     )
+
+
+def what_if(conn: Connection, caps: Capabilities, settings: Settings, schema: Schema) -> WhatIf:
+    """The planner port for this database, with sizes corrected for btree deduplication
+    (PostgreSQL 13+; HypoPG does not model it)."""
+    whatif = WhatIf(conn, caps, settings.explain_timeout_ms)
+    if caps.major >= 13:
+        tables = schema.tables
+        whatif.set_size_model(lambda d, size: deduplicated_size(d, size, tables.get(d.table)))
+    return whatif
 
 
 def prepare(workload: Workload, schema: Schema, whatif: WhatIf) -> Prepared:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +65,8 @@ class WhatIf:
         self._cache: dict[tuple[int, frozenset[IndexDesign]], PlanEstimate] = {}
         self._sizes: dict[IndexDesign, int] = {}
         self._created_since_reset = 0
+        # HypoPG's size estimate -> the size to budget with (see set_size_model).
+        self._size_model: Callable[[IndexDesign, int], int] | None = None
         self.explains = 0
         self.cache_hits = 0
         conn.execute(f"{MARKER} SET statement_timeout = {int(explain_timeout_ms)}")
@@ -271,7 +273,9 @@ class WhatIf:
             self._present[design] = oid
             self._by_oid[oid] = design
             self._created_since_reset = 1
-            self._sizes.setdefault(design, size)
+            if design not in self._sizes:
+                model = self._size_model
+                self._sizes[design] = model(design, size) if model is not None else size
             name = _hypo_name(oid)
             for queryid, places in zip(todo, slots, strict=True):
                 cost, uses = 0.0, False
@@ -281,6 +285,11 @@ class WhatIf:
                     uses = uses or name in set(_index_names(plan))
                     self.explains += 1
                 self._cache[(queryid, alone)] = PlanEstimate(cost, alone if uses else frozenset())
+
+    def set_size_model(self, model: Callable[[IndexDesign, int], int]) -> None:
+        """Correct HypoPG's size estimates (btree deduplication, analyze/sizes.py)."""
+        self._size_model = model
+        self._sizes = {d: model(d, size) for d, size in self._sizes.items()}
 
     def accepts(self, design: IndexDesign) -> bool:
         """Whether HypoPG (and so PostgreSQL) accepts the design: an expression must be
@@ -304,6 +313,8 @@ class WhatIf:
                     f"{MARKER} SELECT hypopg_relation_size(%s)", (oid,)
                 ).fetchone()
                 size = int(row[0]) if row else 0
+            if self._size_model is not None:
+                size = self._size_model(design, size)
             self._sizes[design] = size
         return size
 

@@ -30,7 +30,7 @@ from typing import Any
 import psycopg
 from psycopg import errors as pg_errors
 
-from advisor.advise import prepare, search_space, selection_settings
+from advisor.advise import prepare, search_space, selection_settings, what_if
 from advisor.analyze.candidates import Extensions, existing_designs
 from advisor.analyze.select import select_indexes
 from advisor.collect.activity import read_write_rates
@@ -40,7 +40,6 @@ from advisor.config import Settings, load_settings
 from advisor.model import IndexDesign
 from advisor.pg import capabilities, session
 from advisor.sandbox import ThrowawayCluster
-from advisor.whatif import WhatIf
 from bench import baselines
 from bench.baselines import Problem
 from bench.common import say, table
@@ -259,7 +258,7 @@ def analysis(dsn: str) -> Iterator[Analysis]:
         workload = read_workload(conn, caps.database, settings.min_calls, settings.max_statements)
         schema = read_schema(conn)
         rates = read_write_rates(conn)
-        whatif = WhatIf(conn, caps, settings.explain_timeout_ms)
+        whatif = what_if(conn, caps, settings, schema)
         prepared = prepare(workload, schema, whatif)
         space = search_space(settings, schema, prepared, rates)
         window_days = max(workload.window_seconds, 1.0) / 86_400.0
