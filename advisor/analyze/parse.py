@@ -1262,7 +1262,8 @@ def bind_parameters(
 ) -> tuple[str, int]:
     """`text` with each `$n` in `literals` replaced by its SQL literal, and the others
     renumbered `$1`, `$2` ... in order of their numbers (cast to their type from `types`,
-    when known, since the server can no longer infer it from a neighbour). Returns the
+    when known, since the server can no longer infer it from a neighbour). A bound LIMIT
+    or OFFSET gets its value instead of the assumed page (see ASSUMED_LIMIT). Returns the
     text and how many parameters it still has. Raises ParseError if `text` does not scan."""
     try:
         tokens = [t for t in scan(text) if t.name == "PARAM"]
@@ -1280,7 +1281,15 @@ def bind_parameters(
             if types and number in types:
                 replacement = f"({replacement}::{types[number]})"
         spans.append((token.start, token.end + 1, replacement))
-    return _rewrite_spans(text, spans), len(remaining)
+    bound = _rewrite_spans(text, spans)
+    # A LIMIT or OFFSET whose value is known is planned with it, not the assumed page.
+    return _BOUND_PAGE.sub(r"(\1)::bigint", bound), len(remaining)
+
+
+# prepare_text()'s `coalesce(20, $n::bigint)` once `$n` is bound to a literal.
+_BOUND_PAGE = re.compile(
+    rf"coalesce\((?:{ASSUMED_LIMIT}|0), \(('(?:[^']|'')*'(?:::\w+)?|\d+(?:::\w+)?)\)::bigint\)"
+)
 
 
 def parameter_positions(text: str) -> dict[int, int]:

@@ -219,8 +219,10 @@ def test_bind_parameters_replaces_some_and_renumbers_the_rest() -> None:
     assert count == 2
     assert text == (
         "select * from t where a = ($1::integer) and b = ('x'::st) "
-        "and c > ($2::timestamp with time zone) limit coalesce(20, (50)::bigint)"
+        "and c > ($2::timestamp with time zone) limit (50)::bigint"  # the real page size
     )
+    unbound, _ = bind_parameters("select * from t limit coalesce(20, $1::bigint)", {}, {})
+    assert unbound == "select * from t limit coalesce(20, $1::bigint)"
     assert parameter_positions("select $1, $12") == {7: 1, 11: 12}
 
 
