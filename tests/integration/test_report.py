@@ -19,6 +19,7 @@ from advisor.advise import analyse
 from advisor.daemon import Daemon
 from advisor.export.drizzle import load_drizzle_schema
 from advisor.export.report import (
+    Change,
     Changes,
     ReportInputs,
     StatementTrend,
@@ -44,6 +45,8 @@ from advisor.model import (
     Schema,
     StatementCounters,
     TableName,
+    ValueAssumption,
+    ValueSource,
 )
 from advisor.pg import session
 from advisor.sandbox import ThrowawayCluster
@@ -588,6 +591,33 @@ def test_values_a_recommendation_depends_on_are_compared_for_drift() -> None:
     assert "95% → 50% of calls" in fewer_calls.detail
     (more_rows,) = diff(side(0.95, 0.004), side(0.95, 0.02), frozenset(), 1.5).drifted
     assert "0.4% → 2.0% of rows" in more_rows.detail
+
+
+def test_report_and_handoff_state_the_values_and_the_drift(advised: ReportInputs) -> None:
+    assert advised.analysis is not None
+    posts = TableName("public", "posts")
+    assumption = ValueAssumption(
+        posts, "status", ("'published'",), ValueSource.QUALSTATS, 0.9, 0.6, 40
+    )
+    partial = Recommendation(
+        IndexDesign(posts, (KeyColumn.of("author_id"),), predicate="status = 'published'"),
+        8192,
+        1.0,
+        (),
+        depends_on=(assumption,),
+        notes=("BRIN on created_at: 24 kB against 6.0 MB for a btree",),
+    )
+    others = [r for r in advised.analysis.recommendations if r.name != partial.name]
+    inputs = replace(
+        advised, analysis=replace(advised.analysis, recommendations=(partial, *others))
+    )
+    described = "status = 'published' (90% of calls; 60% of rows; pg_qualstats, 40 samples)"
+    drifted = Change("values", partial.name, "status = 'published': 90% → 50% of calls")
+    report = render_report(inputs, Changes(date(2026, 11, 23), drifted=(drifted,)))
+    assert "Depends on these values" in report and described in report
+    assert "BRIN on created_at: 24 kB against 6.0 MB for a btree." in report
+    assert "### Values drifted" in report and "90% → 50% of calls" in report
+    assert described in render_handoff(inputs)
 
 
 def test_paths_per_database_and_a_configured_handoff(tmp_path: Path) -> None:
