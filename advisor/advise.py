@@ -257,11 +257,8 @@ def plan_as_columns(
     read the column, and indexes on the expression as the column's (HypoPG has no
     statistics for an expression; see WhatIf.set_proxy)."""
     translations: dict[tuple[TableName, str], dict[IndexDesign, IndexDesign]] = {}
-    for design, (plain, _) in space.proxies.items():
+    for design, (plain, name) in space.proxies.items():
         if design in space.candidates:
-            name = next(
-                k.column for k, e in zip(plain.keys, design.keys, strict=True) if e.is_expression
-            )
             translations.setdefault((design.table, name), {})[design] = plain
     for statement in prepared.parsed:
         for access in statement.accesses:
@@ -289,7 +286,7 @@ class SearchSpace:
     writes: WriteCostModel
     assumptions: Mapping[IndexDesign, tuple[ValueAssumption, ...]] = field(default_factory=dict)
     notes: Mapping[IndexDesign, tuple[str, ...]] = field(default_factory=dict)
-    proxies: Mapping[IndexDesign, tuple[IndexDesign, dict[int, str]]] = field(default_factory=dict)
+    proxies: Mapping[IndexDesign, tuple[IndexDesign, str]] = field(default_factory=dict)
 
 
 def search_space(
@@ -303,7 +300,7 @@ def search_space(
     candidates = generate_candidates(prepared.parsed, schema, candidate_settings)
     assumptions: dict[IndexDesign, tuple[ValueAssumption, ...]] = {}
     notes: dict[IndexDesign, tuple[str, ...]] = {}
-    proxies: dict[IndexDesign, tuple[IndexDesign, dict[int, str]]] = {}
+    proxies: dict[IndexDesign, tuple[IndexDesign, str]] = {}
     if values is not None:
         extra = value_candidates(
             prepared.parsed,
@@ -337,10 +334,7 @@ def accepted(space: SearchSpace, whatif: WhatIf) -> SearchSpace:
     """The search space without the value-derived designs PostgreSQL would refuse (an
     expression that is not immutable, such as `created_at::date` on a timestamptz)."""
     refused = [
-        design
-        for design in space.candidates
-        if (design in space.assumptions or design in space.notes or _derived(design))
-        and not whatif.accepts(design)
+        design for design in space.candidates if _derived(design) and not whatif.accepts(design)
     ]
     for design in refused:
         log.info("analyse.refused_candidate", design=str(design))
@@ -351,7 +345,12 @@ def accepted(space: SearchSpace, whatif: WhatIf) -> SearchSpace:
 
 
 def _derived(design: IndexDesign) -> bool:
-    return bool(design.predicate) or any(k.is_expression for k in design.keys)
+    """A design only values reveal: partial, on an expression, or not a btree."""
+    return (
+        bool(design.predicate)
+        or design.access_method != "btree"
+        or any(k.is_expression for k in design.keys)
+    )
 
 
 def _append_only(rate: TableWriteRate | None) -> bool:

@@ -363,10 +363,6 @@ class ValueKnowledge:
     logged: tuple[LoggedParameters, ...] = ()
     notes: tuple[str, ...] = ()
 
-    @property
-    def empty(self) -> bool:
-        return not (self.columns or self.constants or self.logged)
-
 
 @dataclass(frozen=True)
 class ValueAssumption:

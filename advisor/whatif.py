@@ -118,14 +118,10 @@ class WhatIf:
         A variant the server cannot plan is dropped and the others' weights scaled up;
         with none left, the statement keeps its generic plan. Returns how many are kept."""
         kept = self._plannable(variants)
-        total = sum(v.weight for v in kept)
-        if not kept or total <= 0:
+        if not kept:
             return 0
-        self._variants[queryid] = tuple(
-            Variant(v.weight / total, v.text, v.parameter_count) for v in kept
-        )
-        for key in [k for k in self._cache if k[0] == queryid]:
-            del self._cache[key]
+        self._variants[queryid] = kept
+        self._forget(queryid)
         return len(kept)
 
     def set_proxy(
@@ -142,22 +138,32 @@ class WhatIf:
         statistics are close to what the real index gets once analysed. Other designs on
         the column are left out of these plans: they cannot serve the expression."""
         kept = self._plannable(variants)
-        total = sum(v.weight for v in kept)
-        if not kept or total <= 0:
+        if not kept:
             return
-        scaled = tuple(Variant(v.weight / total, v.text, v.parameter_count) for v in kept)
-        self._proxies[queryid] = (column[0], column[1], scaled)
+        self._proxies[queryid] = (column[0], column[1], kept)
         for design, plain in translations.items():
             self._translations[design] = plain
             # HypoPG knows no width for an expression and assumes a wide one (lower(email)
             # came out at 7x its real size): measured as the column's index instead.
             self._sizes[design] = self.size_bytes(plain)
+        self._forget(queryid)
+
+    def _forget(self, queryid: int) -> None:
+        """Drop the statement's cached costs (its texts changed)."""
         for key in [k for k in self._cache if k[0] == queryid]:
             del self._cache[key]
 
-    def _plannable(self, variants: Sequence[Variant]) -> list[Variant]:
-        """The variants the server can plan (with the hypothetical indexes present now):
-        all in one round trip, or, when that fails, one by one to find the culprits."""
+    def _plannable(self, variants: Sequence[Variant]) -> tuple[Variant, ...]:
+        """The variants the server can plan, their weights scaled to sum to 1 (empty when
+        none can): all planned in one round trip, or, when that fails, one by one to find
+        the culprits."""
+        kept = self._planned(variants)
+        total = sum(v.weight for v in kept)
+        if total <= 0:
+            return ()
+        return tuple(Variant(v.weight / total, v.text, v.parameter_count) for v in kept)
+
+    def _planned(self, variants: Sequence[Variant]) -> list[Variant]:
         commands = []
         for variant in variants:
             explain, _ = _explain_commands(variant, self._generic_plan_explain)

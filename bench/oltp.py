@@ -321,12 +321,12 @@ def constraints_sql() -> list[str]:
 # --------------------------------------------------------------------------- the data
 
 
-def _u(expr: str, salt: str) -> str:
+def rand01(expr: str, salt: str) -> str:
     """A uniform draw in [0, 1) from the value of `expr`."""
     return f"((hashtext(({expr})::text || '{salt}')::int8 & 2147483647)::float8 / 2147483648.0)"
 
 
-def _h(expr: str, salt: str) -> str:
+def rand_int(expr: str, salt: str) -> str:
     """A non-negative pseudo-random int8 from the value of `expr`."""
     return f"(hashtext(({expr})::text || '{salt}')::int8 & 2147483647)"
 
@@ -343,15 +343,15 @@ def _array(values: Sequence[int]) -> str:
 def _issue_project(shape: Shape, x: str) -> str:
     """The project of issue `x`: 60 % uniform, 40 % from a power law over hot projects."""
     p = shape.projects
-    hot = _scatter(f"floor({p} * power({_u(x, 'iq')}, 3))", p, shape.m_projects)
-    uniform = f"1 + floor({p} * {_u(x, 'iq')})::int"
-    return f"(case when {_u(x, 'ip')} < 0.6 then {uniform} else {hot} end)"
+    hot = _scatter(f"floor({p} * power({rand01(x, 'iq')}, 3))", p, shape.m_projects)
+    uniform = f"1 + floor({p} * {rand01(x, 'iq')})::int"
+    return f"(case when {rand01(x, 'ip')} < 0.6 then {uniform} else {hot} end)"
 
 
 def _issue_created(shape: Shape, x: str) -> str:
     """Issue `x`'s creation time: increasing with the id, jittered within its slot."""
     step = ISSUE_SPAN_SECONDS / shape.issues
-    return f"({START_SQL} + (({x}) - 1 + {_u(x, 'ic')}) * {step!r} * interval '1 second')"
+    return f"({START_SQL} + (({x}) - 1 + {rand01(x, 'ic')}) * {step!r} * interval '1 second')"
 
 
 def _recent_issue(shape: Shape, g: str, rows: int) -> str:
@@ -359,7 +359,7 @@ def _recent_issue(shape: Shape, g: str, rows: int) -> str:
     shortly before the row's time."""
     per_row = shape.issues * SPAN_SECONDS / ISSUE_SPAN_SECONDS / rows
     cap = f"least({shape.issues}, ({g})::float8 * {per_row!r})"
-    return f"greatest(1, ceil({cap} * (1 - power({_u(g, 'rx')}, 3))))::int"
+    return f"greatest(1, ceil({cap} * (1 - power({rand01(g, 'rx')}, 3))))::int"
 
 
 def _tenants_cte(shape: Shape) -> str:
@@ -387,35 +387,35 @@ def load_sql(shape: Shape) -> list[str]:
     organizations = f"""insert into "organizations" ("id", "name", "slug", "plan", "createdAt")
 select g, 'Org ' || g, 'org-' || g,
     case when g = 1 then 'enterprise' when g <= {team} then 'team' else 'free' end,
-    {START_SQL} + {_u("g", "oc")} * interval '700 days'
+    {START_SQL} + {rand01("g", "oc")} * interval '700 days'
 from generate_series(1, {s.orgs}) g"""
     users = f"""{tenants}insert into "users"
     ("id", "orgId", "email", "name", "role", "lastLoginAt", "createdAt")
 select g, o, 'user' || g || '@org' || o || '.example.com', 'User ' || g,
-    case when g = t.us[o] then 'owner' when {_u("g", "ur")} < 0.1 then 'admin'
+    case when g = t.us[o] then 'owner' when {rand01("g", "ur")} < 0.1 then 'admin'
         else 'member' end,
-    case when {_u("g", "ul")} < 0.2 then null
-        else {END_SQL} - {_u("g", "ul")} * interval '90 days' end,
-    {START_SQL} + {_u("g", "uc")} * interval '700 days'
+    case when {rand01("g", "ul")} < 0.2 then null
+        else {END_SQL} - {rand01("g", "ul")} * interval '90 days' end,
+    {START_SQL} + {rand01("g", "uc")} * interval '700 days'
 from (select g, width_bucket(g, (select us from t)) as o
     from generate_series(1, {s.users}) g) a, t"""
     projects = f"""{tenants}insert into "projects"
     ("id", "orgId", "name", "key", "createdAt", "archivedAt")
 select g, width_bucket(g, t.ps), 'Project ' || g, 'P' || g,
-    {START_SQL} + {_u("g", "pc")} * interval '300 days',
-    case when {_u("g", "pa")} < 0.08 then {START_SQL} + interval '600 days' end
+    {START_SQL} + {rand01("g", "pc")} * interval '300 days',
+    case when {rand01("g", "pa")} < 0.08 then {START_SQL} + interval '600 days' end
 from generate_series(1, {s.projects}) g, t"""
     labels = f"""insert into "labels" ("id", "projectId", "name", "color")
 select g, ((g - 1) % {s.projects}) + 1,
     ('{{bug,feature,improvement}}'::text[])[(g - 1) / {s.projects} + 1],
-    ('{{#d73a4a,#0e8a16,#1d76db,#fbca04,#5319e7}}'::text[])[1 + {_h("g", "lc")} % 5]
+    ('{{#d73a4a,#0e8a16,#1d76db,#fbca04,#5319e7}}'::text[])[1 + {rand_int("g", "lc")} % 5]
 from generate_series(1, {s.labels}) g"""
     issues = f"""{tenants}insert into "issues" ("id", "projectId", "authorId", "assigneeId",
     "title", "status", "priority", "createdAt", "updatedAt", "deletedAt")
-select x, p, t.us[o] + ({_h("x", "ia")} % t.uz[o])::int,
-    case when {_u("x", "iu")} < 0.25 then null
-        else t.us[o] + floor(t.uz[o] * power({_u("x", "iv")}, 2))::int end,
-    ({titles})[1 + {_h("x", "it")} % 12] || ' #' || x,
+select x, p, t.us[o] + ({rand_int("x", "ia")} % t.uz[o])::int,
+    case when {rand01("x", "iu")} < 0.25 then null
+        else t.us[o] + floor(t.uz[o] * power({rand01("x", "iv")}, 2))::int end,
+    ({titles})[1 + {rand_int("x", "it")} % 12] || ' #' || x,
     case when x > {recent_issue} then
             case when r < 0.40 then 'open' when r < 0.65 then 'in_progress' else 'closed' end
         else case when r < 0.04 then 'open' when r < 0.06 then 'in_progress'
@@ -423,11 +423,11 @@ select x, p, t.us[o] + ({_h("x", "ia")} % t.uz[o])::int,
     case when q < 0.30 then 0 when q < 0.50 then 1 when q < 0.80 then 2
         when q < 0.95 then 3 else 4 end,
     created, updated,
-    case when {_u("x", "id")} < 0.02 then updated + interval '1 day' end
+    case when {rand01("x", "id")} < 0.02 then updated + interval '1 day' end
 from (
-    select x, p, width_bucket(p, (select ps from t)) as o, {_u("x", "is")} as r,
-        {_u("x", "ir")} as q, created,
-        created + power({_u("x", "iw")}, 2) * interval '29 days' as updated
+    select x, p, width_bucket(p, (select ps from t)) as o, {rand01("x", "is")} as r,
+        {rand01("x", "ir")} as q, created,
+        created + power({rand01("x", "iw")}, 2) * interval '29 days' as updated
     from (select x, {_issue_project(s, "x")} as p, {_issue_created(s, "x")} as created
         from generate_series(1, {s.issues}) x) a
 ) b, t"""
@@ -435,22 +435,22 @@ from (
 select x, p + k * {s.projects}
 from (select x, {_issue_project(s, "x")} as p from generate_series(1, {s.issues}) x) a
     cross join generate_series(0, {LABELS_PER_PROJECT - 1}) k
-where {_u("x * 3 + k", "il")} < (case k when 0 then 0.5 when 1 then 0.3 else 0.15 end)"""
-    hot_issue = _scatter(f"floor({s.issues} * power({_u('g', 'cj')}, 3))", s.issues, s.m_issues)
+where {rand01("x * 3 + k", "il")} < (case k when 0 then 0.5 when 1 then 0.3 else 0.15 end)"""
+    hot_issue = _scatter(f"floor({s.issues} * power({rand01('g', 'cj')}, 3))", s.issues, s.m_issues)
     comments = f"""{tenants}insert into "comments"
     ("id", "issueId", "authorId", "body", "createdAt")
-select g, x, t.us[o] + ({_h("g", "ca")} % t.uz[o])::int,
+select g, x, t.us[o] + ({rand_int("g", "ca")} % t.uz[o])::int,
     'Comment ' || g || ' on issue #' || x,
-    {_issue_created(s, "x")} + {_u("g", "ct")} * interval '29 days'
+    {_issue_created(s, "x")} + {rand01("g", "ct")} * interval '29 days'
 from (
     select g, x, width_bucket({_issue_project(s, "x")}, (select ps from t)) as o
-    from (select g, case when {_u("g", "ci")} < 0.7
-            then 1 + floor({s.issues} * {_u("g", "cj")})::int else {hot_issue} end as x
+    from (select g, case when {rand01("g", "ci")} < 0.7
+            then 1 + floor({s.issues} * {rand01("g", "cj")})::int else {hot_issue} end as x
         from generate_series(1, {s.comments}) g) a
 ) b, t"""
     events = f"""{tenants}insert into "events"
     ("id", "orgId", "actorId", "issueId", "type", "createdAt")
-select g, o, case when x is null then a0 else t.us[o] + ({_h("g", "eu")} % t.uz[o])::int end,
+select g, o, case when x is null then a0 else t.us[o] + ({rand_int("g", "eu")} % t.uz[o])::int end,
     x, type, ts
 from (
     select g, ts, type, x, a0,
@@ -463,23 +463,23 @@ from (
                 when k < 0.70 then 'issue.updated' else 'comment.created' end as type,
             case when k < 0.22 then null else xi end as x
         from (
-            select g, {_u("g", "ek")} as k, {_recent_issue(s, "g", s.events)} as xi,
-                1 + floor({s.users} * {_u("g", "ea")})::int as a0,
+            select g, {rand01("g", "ek")} as k, {_recent_issue(s, "g", s.events)} as xi,
+                1 + floor({s.users} * {rand01("g", "ea")})::int as a0,
                 {START_SQL} + (g - 0.5) * {event_step!r} * interval '1 second' as ts
             from generate_series(1, {s.events}) g
         ) a
     ) b
 ) c, t"""
-    hot_user = _scatter(f"floor({s.users} * power({_u('g', 'nv')}, 3))", s.users, s.m_users)
+    hot_user = _scatter(f"floor({s.users} * power({rand01('g', 'nv')}, 3))", s.users, s.m_users)
     notifications = f"""insert into "notifications"
     ("id", "userId", "issueId", "kind", "readAt", "createdAt")
-select g, u, x, ('{{mention,assigned,comment,status}}'::text[])[1 + {_h("g", "nk")} % 4],
+select g, u, x, ('{{mention,assigned,comment,status}}'::text[])[1 + {rand_int("g", "nk")} % 4],
     case when (g > {recent_notification} and r < 0.6) or r < 0.03 then null
         else ts + r * interval '2 days' end,
     ts
 from (
-    select g, {_u("g", "nr")} as r, {_recent_issue(s, "g", s.notifications)} as x,
-        case when {_u("g", "nu")} < 0.5 then 1 + floor({s.users} * {_u("g", "nv")})::int
+    select g, {rand01("g", "nr")} as r, {_recent_issue(s, "g", s.notifications)} as x,
+        case when {rand01("g", "nu")} < 0.5 then 1 + floor({s.users} * {rand01("g", "nv")})::int
             else {hot_user} end as u,
         {START_SQL} + (g - 0.5) * {notification_step!r} * interval '1 second' as ts
     from generate_series(1, {s.notifications}) g

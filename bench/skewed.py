@@ -37,7 +37,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bench.oltp import _h, _u
+from bench.oltp import rand01, rand_int
 from bench.qualityspec import QualityStatement, QualityWorkload
 
 DEFAULT_SEED = 20_240_101
@@ -210,7 +210,7 @@ def _ip_sql(number: str) -> str:
 def _tenant_sql(shape: Shape, row: str, salt: str) -> str:
     """A Zipf-drawn tenant for row `row`."""
     bounds = "'{" + ",".join(repr(b) for b in thresholds(shape.tenant_shares)) + "}'::float8[]"
-    return f"width_bucket({_u(row, salt)}, {bounds})"
+    return f"width_bucket({rand01(row, salt)}, {bounds})"
 
 
 def load_sql(shape: Shape) -> list[str]:
@@ -223,26 +223,26 @@ def load_sql(shape: Shape) -> list[str]:
     tasks = f"""insert into "tasks"
     ("id", "tenantId", "title", "status", "assigneeEmail", "payload", "createdAt")
 select g, {_tenant_sql(s, "g", "tt")},
-    {_pick(TITLES, f"{_h('g', 'ti')} % {len(TITLES)}")} || ' #' || g,
+    {_pick(TITLES, f"{rand_int('g', 'ti')} % {len(TITLES)}")} || ' #' || g,
     (case when r < {blocked!r} then 'blocked' when r < {todo!r} then 'todo'
         when r < {doing!r} then 'doing' else 'done' end)::"task_status",
     {_email_sql("assignee")},
     jsonb_build_object('ip', {_ip_sql("address")},
-        'source', {_pick(SOURCES, f"{_h('g', 'ts')} % {len(SOURCES)}")},
-        'priority', {_h("g", "tr")} % 5),
-    {START_SQL} + (g - 1 + {_u("g", "tc")}) * {task_step!r} * interval '1 second'
+        'source', {_pick(SOURCES, f"{rand_int('g', 'ts')} % {len(SOURCES)}")},
+        'priority', {rand_int("g", "tr")} % 5),
+    {START_SQL} + (g - 1 + {rand01("g", "tc")}) * {task_step!r} * interval '1 second'
 from (
-    select g, {_u("g", "tq")} as r, {_h("g", "ta")} % {s.assignees} as assignee,
-        {_h("g", "tp")} % {s.ips} as address
+    select g, {rand01("g", "tq")} as r, {rand_int("g", "ta")} % {s.assignees} as assignee,
+        {rand_int("g", "tp")} % {s.ips} as address
     from generate_series(1, {s.tasks}) g
 ) drawn"""
     events = f"""insert into "events" ("id", "tenantId", "kind", "body", "createdAt")
 select g, {_tenant_sql(s, "g", "et")},
     (case when k < 0.35 then 'task.updated' when k < 0.60 then 'task.created'
         when k < 0.85 then 'comment.added' else 'login' end)::"event_kind",
-    'task #' || (1 + {_h("g", "eb")} % {s.tasks}),
+    'task #' || (1 + {rand_int("g", "eb")} % {s.tasks}),
     {START_SQL} + (g - 0.5) * {event_step!r} * interval '1 second'
-from (select g, {_u("g", "ek")} as k from generate_series(1, {s.events}) g) drawn"""
+from (select g, {rand01("g", "ek")} as k from generate_series(1, {s.events}) g) drawn"""
     return [tasks, events]
 
 

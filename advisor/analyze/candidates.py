@@ -297,8 +297,8 @@ class ValueCandidates:
     assumptions: dict[IndexDesign, tuple[ValueAssumption, ...]]
     notes: dict[IndexDesign, tuple[str, ...]]
     # Expression designs to plan as the plain column (see ExpressionUse.proxy_text): the
-    # plain design and, per statement, the text that reads the column instead.
-    proxies: dict[IndexDesign, tuple[IndexDesign, dict[int, str]]] = field(default_factory=dict)
+    # plain design, and the column.
+    proxies: dict[IndexDesign, tuple[IndexDesign, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -319,7 +319,7 @@ def value_candidates(
     helps: dict[IndexDesign, set[int]] = defaultdict(set)
     assumptions: dict[IndexDesign, tuple[ValueAssumption, ...]] = {}
     notes: dict[IndexDesign, tuple[str, ...]] = {}
-    proxies: dict[IndexDesign, tuple[IndexDesign, dict[int, str]]] = {}
+    proxies: dict[IndexDesign, tuple[IndexDesign, str]] = {}
     for statement in statements:
         predicates = values.partial_predicates(statement.queryid)
         for access in statement.accesses:
@@ -344,9 +344,7 @@ def value_candidates(
                             assumptions[design] = assumed
                         if use.proxy_column and use.proxy_text:
                             plain = _plain(design, use.proxy_column)
-                            proxies.setdefault(design, (plain, {}))[1][statement.queryid] = (
-                                use.proxy_text
-                            )
+                            proxies[design] = (plain, use.proxy_column)
             for design, note in _brin_designs(access, table, values, append_only, brin):
                 helps[design].add(statement.queryid)
                 notes[design] = (note,)

@@ -91,10 +91,6 @@ class Distribution:
     rows: Mapping[str, float] = field(default_factory=dict)
     symbol: str = "="
 
-    @property
-    def known_share(self) -> float:
-        return sum(share for _, share in self.values)
-
 
 @dataclass(frozen=True)
 class PartialPredicate:
@@ -201,8 +197,8 @@ class ValueModel:
         limit = max(self.settings.max_scenarios, 1)
         logged = self._logged.get(queryid)
         if logged:
-            total = sum(logged.values())
-            top = sorted(logged.items(), key=lambda item: (-item[1], item[0]))[:limit]
+            # Ties by the values' text (a NULL, None, cannot be compared with a str).
+            top = sorted(logged.items(), key=lambda item: (-item[1], repr(item[0])))[:limit]
             kept = sum(count for _, count in top)
             return tuple(
                 Scenario(
@@ -210,7 +206,6 @@ class ValueModel:
                     {n: sql_literal(v, types.get(n)) for n, v in enumerate(values, start=1)},
                 )
                 for values, count in top
-                if total
             )
         distributions = self.distributions(queryid)
         if not distributions:
