@@ -26,7 +26,8 @@ from advisor.analyze.select import SelectionSettings, Target, select_indexes
 from advisor.analyze.sizes import deduplicated_size
 from advisor.analyze.values import Scenario, ValueModel, ValueSettings, statistics_columns
 from advisor.analyze.writecost import WriteCostModel, WriteCostSettings, written_columns
-from advisor.collect.activity import read_write_rates
+from advisor.analyze.writerates import WriteRates, write_rates
+from advisor.collect.activity import read_hot_shares
 from advisor.collect.schema import read_schema
 from advisor.collect.values import read_value_knowledge
 from advisor.collect.workload import read_workload
@@ -57,6 +58,8 @@ from advisor.whatif import PlanningError, Variant, WhatIf
 
 log = structlog.get_logger(__name__)
 MIB = 1024 * 1024
+# Write statements read for the write rate (every statement of the window, whatever its calls).
+WRITE_STATEMENTS_LIMIT = 100_000
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,7 @@ def analyse(
         _require_visible_statements(workload, caps.role)
         schema = read_schema(conn)
         if write_rates is None:
-            write_rates = read_write_rates(conn)
+            write_rates = observed_write_rates(conn, caps.database, settings, schema).rates
     except psycopg.Error as error:
         raise translate(error, "reading the workload and schema") from None
     whatif = what_if(conn, caps, settings, schema)
@@ -434,6 +437,21 @@ def selection_settings(settings: Settings, budget: int) -> SelectionSettings:
         min_cost_reduction=settings.min_cost_reduction,
         min_saved_ms_per_day=settings.min_saved_ms_per_day,
         max_indexes=settings.max_recommendations,
+    )
+
+
+def observed_write_rates(
+    conn: Connection, database: str, settings: Settings, schema: Schema
+) -> WriteRates:
+    """Rows written per day over pg_stat_statements' own window, the reads' window: every
+    write statement counts, whatever its calls; bulk loads are listed, not counted."""
+    every = read_workload(conn, database, 1, WRITE_STATEMENTS_LIMIT)
+    return write_rates(
+        every.statements,
+        schema,
+        every.window_seconds,
+        read_hot_shares(conn),
+        settings.bulk_write_rows_per_call,
     )
 
 

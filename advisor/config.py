@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     # an insert, non-HOT update or delete, and the extra share per column beyond the first.
     index_write_ms_per_row: float = Field(default=0.01, ge=0.0)
     index_width_factor: float = Field(default=0.25, ge=0.0)
+    # A write statement with at least this many rows a call is a bulk load (COPY,
+    # INSERT ... SELECT, a backfill): a one-off, left out of the write rate.
+    bulk_write_rows_per_call: float = Field(default=1_000.0, gt=0.0)
 
     # --- index health
     # An index is reported unused only after this long without a scan.

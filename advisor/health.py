@@ -12,9 +12,8 @@ from datetime import datetime
 
 import psycopg
 
-from advisor.advise import health_settings
+from advisor.advise import health_settings, observed_write_rates
 from advisor.analyze.health import find_problems
-from advisor.collect.activity import read_write_rates
 from advisor.collect.schema import read_schema
 from advisor.collect.snapshot import read_usage
 from advisor.config import Settings
@@ -29,7 +28,7 @@ def check_health(conn: Connection, settings: Settings, store: Store | None = Non
         caps = capabilities(conn)
         schema = read_schema(conn)
         usage = read_usage(conn, caps.database)
-        rates = read_write_rates(conn)
+        rates = observed_write_rates(conn, caps.database, settings, schema).rates
     except psycopg.Error as error:
         raise translate(error, "reading index statistics") from None
     observed, caveat = _observed_since(usage, store, caps.database)

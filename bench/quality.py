@@ -30,10 +30,15 @@ from typing import Any
 import psycopg
 from psycopg import errors as pg_errors
 
-from advisor.advise import prepare, search_space, selection_settings, what_if
+from advisor.advise import (
+    observed_write_rates,
+    prepare,
+    search_space,
+    selection_settings,
+    what_if,
+)
 from advisor.analyze.candidates import Extensions, existing_designs
 from advisor.analyze.select import select_indexes
-from advisor.collect.activity import read_write_rates
 from advisor.collect.schema import read_schema
 from advisor.collect.workload import read_workload
 from advisor.config import Settings, load_settings
@@ -257,7 +262,7 @@ def analysis(dsn: str) -> Iterator[Analysis]:
         caps = capabilities(conn)
         workload = read_workload(conn, caps.database, settings.min_calls, settings.max_statements)
         schema = read_schema(conn)
-        rates = read_write_rates(conn)
+        rates = observed_write_rates(conn, caps.database, settings, schema).rates
         whatif = what_if(conn, caps, settings, schema)
         prepared = prepare(workload, schema, whatif)
         space = search_space(settings, schema, prepared, rates)

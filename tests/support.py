@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -21,7 +20,8 @@ def create_database(
     ddl: str,
     extensions: Sequence[str] = ("pg_stat_statements", "hypopg"),
 ) -> str:
-    """A fresh database with the given schema and data, analysed; returns its DSN."""
+    """A fresh database with the given schema and data, analysed, its statistics left
+    alone as a user leaves them; returns its DSN."""
     with psycopg.connect(cluster.dsn(), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -32,7 +32,6 @@ def create_database(
         if ddl:
             conn.execute(ddl)
         conn.execute("ANALYZE")
-    reset_table_stats(dsn)
     return dsn
 
 
@@ -46,26 +45,6 @@ def run_workload(dsn: str, statements: Sequence[tuple[str, Params, int]], seed: 
                 cursor = conn.execute(text, params(rng), prepare=False)
                 if cursor.description is not None:
                     cursor.fetchall()
-
-
-def reset_table_stats(dsn: str) -> None:
-    """Loading is not the workload: zero the tables' write counters. Backends flush their
-    counters lazily (up to a second later), so reset until the counters stay at zero."""
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        for _ in range(50):
-            conn.execute("SELECT pg_stat_reset()")
-            time.sleep(0.1)
-            row = conn.execute(
-                "SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) FROM pg_stat_user_tables"
-            ).fetchone()
-            if row == (0,):
-                time.sleep(1.1)
-                again = conn.execute(
-                    "SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) FROM pg_stat_user_tables"
-                ).fetchone()
-                if again == (0,):
-                    return
-    raise AssertionError("table statistics did not settle at zero")
 
 
 def reset_statements(dsn: str, everything: bool = False) -> None:
@@ -109,5 +88,4 @@ def create_sample_database(cluster: ThrowawayCluster, name: str, extra_ddl: str 
         if extra_ddl:
             conn.execute(extra_ddl)
         conn.execute("ANALYZE")
-    reset_table_stats(dsn)
     return dsn

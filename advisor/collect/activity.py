@@ -1,4 +1,4 @@
-"""Write rates of the tables, from the cumulative statistics counters."""
+"""Write activity of the tables: HOT shares from the counters, rates from stored deltas."""
 
 from __future__ import annotations
 
@@ -7,26 +7,16 @@ from advisor.pg import MARKER, Connection
 
 SECONDS_PER_DAY = 86_400.0
 
-# Counters run since the database's statistics were last reset; with no reset on record,
-# since the server started (an underestimate of the window, so rates err high: safe).
-WRITES_SQL = f"""{MARKER}
-SELECT t.schemaname, t.relname, t.n_tup_ins, t.n_tup_upd, t.n_tup_hot_upd, t.n_tup_del,
-       extract(epoch FROM now() - coalesce(d.stats_reset, pg_postmaster_start_time()))
-FROM pg_stat_user_tables t
-JOIN pg_stat_database d ON d.datname = current_database()
+HOT_SHARES_SQL = f"""{MARKER}
+SELECT schemaname, relname, n_tup_hot_upd::float8 / n_tup_upd
+FROM pg_stat_user_tables WHERE n_tup_upd > 0
 """
 
 
-def read_write_rates(conn: Connection) -> dict[TableName, TableWriteRate]:
-    """Rows written per day to every user table, since its counters started."""
-    rates = {}
-    for schema, table, ins, upd, hot, dele, seconds in conn.execute(WRITES_SQL).fetchall():
-        per_day = SECONDS_PER_DAY / max(float(seconds or 0), 1.0)
-        name = TableName(schema, table)
-        rates[name] = TableWriteRate(
-            name, ins * per_day, upd * per_day, hot * per_day, dele * per_day
-        )
-    return rates
+def read_hot_shares(conn: Connection) -> dict[TableName, float]:
+    """The share of each table's updates that stayed HOT, by its counters: a share, never
+    a rate (the counters' window is not the workload's)."""
+    return {TableName(s, t): float(share) for s, t, share in conn.execute(HOT_SHARES_SQL)}
 
 
 def write_rates_from_delta(delta: Delta) -> dict[TableName, TableWriteRate]:

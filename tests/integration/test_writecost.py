@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import psycopg
-
 from advisor.advise import analyse
 from advisor.model import Analysis
 from advisor.pg import session
@@ -36,12 +34,25 @@ def test_write_heavy_table_gets_a_smaller_recommendation_for_the_same_reads(
         for table in ("reads_t", "writes_t")
     ]
     run_workload(dsn, reads)
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(
-            "INSERT INTO writes_t SELECT g, g % 500, g % 37, g, 'y' FROM generate_series(200001, 500000) g"
-        )
-        conn.execute("UPDATE writes_t SET c = c + 1 WHERE id % 10 = 0")
-
+    # The application writes in the window: inserts in batches of 500 rows and updates of
+    # 500 rows a call, the kind of loop a workload keeps up (not a one-off bulk load).
+    batches = iter(range(200001, 10**9, 500))
+    run_workload(
+        dsn,
+        [
+            (
+                "INSERT INTO writes_t SELECT g, g %% 500, g %% 37, g, 'y' "
+                "FROM generate_series(%s::bigint, %s::bigint) g",
+                lambda r: (lambda start: (start, start + 499))(next(batches)),
+                600,
+            ),
+            (
+                "UPDATE writes_t SET c = c + 1 WHERE id BETWEEN %s AND %s",
+                lambda r: (lambda start: (start, start + 499))(r.randint(1, 199000)),
+                40,
+            ),
+        ],
+    )
     with session(dsn, settings_for(dsn)) as conn:
         aware = analyse(conn, settings_for(dsn))
     with session(dsn, settings_for(dsn)) as conn:

@@ -1,0 +1,138 @@
+"""Write rates of the tables over the reads' own window, from pg_stat_statements' rows.
+
+The cumulative table counters (`pg_stat_user_tables.n_tup_*`) run since the last
+statistics reset or the server's start and include every bulk load; divided by that
+window, a load minutes ago reads as billions of rows a day. The rows that
+pg_stat_statements records for INSERT, UPDATE, DELETE, MERGE and COPY statements are
+counted over the same window as the reads, so writes and reads are weighed alike.
+
+A statement that writes at least `bulk_rows_per_call` rows a call is a bulk load (COPY,
+INSERT ... SELECT, a backfill): a one-off, not a rate the workload keeps up. It is left out
+of the rate and listed, so the output says what the write cost rests on.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import pglast
+from pglast import ast
+from pglast.parser import ParseError
+
+from advisor.model import Schema, Statement, TableName, TableWriteRate
+
+SECONDS_PER_DAY = 86_400.0
+
+
+@dataclass(frozen=True)
+class WriteTarget:
+    """The table a write statement changes, how, and the columns an UPDATE sets."""
+
+    table: TableName
+    kind: str  # insert, update, delete, merge or copy
+    set_columns: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class WriteRates:
+    """Rows written per day per table in the reads' window, and what they rest on."""
+
+    rates: Mapping[TableName, TableWriteRate]
+    window_seconds: float
+    statements: Mapping[TableName, int]
+    bulk: Mapping[TableName, int]  # rows of bulk loads left out of the rate
+    unattributed: int  # write statements whose table is unknown
+
+
+def write_target(text: str, schema: Schema) -> WriteTarget | None:
+    """The user table a statement writes, or None for a read, a statement that does not
+    parse, or a table outside the schema."""
+    try:
+        statements = pglast.parse_sql(text)
+    except ParseError:
+        return None
+    if len(statements) != 1:
+        return None
+    node = statements[0].stmt
+    set_columns: frozenset[str] = frozenset()
+    if isinstance(node, ast.InsertStmt):
+        kind = "insert"
+    elif isinstance(node, ast.UpdateStmt):
+        kind = "update"
+        set_columns = frozenset(t.name for t in node.targetList or () if t.name)
+    elif isinstance(node, ast.DeleteStmt):
+        kind = "delete"
+    elif isinstance(node, ast.MergeStmt):
+        kind = "merge"
+    elif isinstance(node, ast.CopyStmt) and node.is_from and node.relation is not None:
+        kind = "copy"
+    else:
+        return None
+    relation = node.relation
+    if relation is None or not relation.relname:
+        return None
+    table = schema.resolve(str(relation.relname), relation.schemaname)
+    if table is None:
+        return None
+    return WriteTarget(table.name, kind, set_columns)
+
+
+def write_rates(
+    statements: Iterable[Statement],
+    schema: Schema,
+    window_seconds: float,
+    hot_shares: Mapping[TableName, float],
+    bulk_rows_per_call: float,
+) -> WriteRates:
+    """Rows written per day to each table by the window's write statements.
+
+    An UPDATE stays HOT only while it sets no indexed column; of those that could, the
+    share the table's counters saw stay HOT (`hot_shares`, 1.0 when unknown) is taken."""
+    per_day = SECONDS_PER_DAY / max(window_seconds, 1.0)
+    rows: dict[TableName, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    counted: dict[TableName, int] = defaultdict(int)
+    bulk: dict[TableName, int] = defaultdict(int)
+    unattributed = 0
+    for statement in statements:
+        if statement.rows <= 0:
+            continue
+        target = write_target(statement.text, schema)
+        if target is None:
+            unattributed += _looks_like_write(statement.text)
+            continue
+        if statement.rows / max(statement.calls, 1) >= bulk_rows_per_call:
+            bulk[target.table] += statement.rows
+            continue
+        counted[target.table] += 1
+        written = rows[target.table]
+        if target.kind in ("insert", "copy"):
+            written["ins"] += statement.rows
+        elif target.kind == "delete":
+            written["del"] += statement.rows
+        else:  # update, merge: the rows changed
+            written["upd"] += statement.rows
+            if target.kind == "update" and not (target.set_columns & _indexed(schema, target)):
+                written["hot"] += statement.rows * hot_shares.get(target.table, 1.0)
+    rates = {
+        table: TableWriteRate(
+            table,
+            w["ins"] * per_day,
+            w["upd"] * per_day,
+            w["hot"] * per_day,
+            w["del"] * per_day,
+        )
+        for table, w in rows.items()
+    }
+    return WriteRates(rates, window_seconds, dict(counted), dict(bulk), unattributed)
+
+
+def _indexed(schema: Schema, target: WriteTarget) -> frozenset[str]:
+    table = schema.tables[target.table]
+    return frozenset(k.column for index in table.indexes for k in index.keys)
+
+
+def _looks_like_write(text: str) -> int:
+    head = text.lstrip().split(None, 1)[0].lower() if text.strip() else ""
+    return int(head in {"insert", "update", "delete", "merge", "copy"})

@@ -1,0 +1,124 @@
+"""Advice on a freshly loaded database with its statistics left alone, as every restored
+staging server, CI database and post-import production server looks: the load is not the
+workload, and the advice equals the advice after a statistics reset."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from advisor.advise import analyse
+from advisor.model import Analysis
+from advisor.pg import session
+from advisor.sandbox import ThrowawayCluster
+from tests.support import create_database, run_workload, settings_for
+
+SHOP = """
+CREATE TABLE customers (id bigint PRIMARY KEY, email text NOT NULL, name text NOT NULL);
+CREATE TABLE products (id bigint PRIMARY KEY, name text NOT NULL, price numeric NOT NULL);
+CREATE TABLE orders (
+    id bigint PRIMARY KEY, customer_id bigint NOT NULL REFERENCES customers,
+    status text NOT NULL, total numeric NOT NULL, created_at timestamptz NOT NULL);
+CREATE TABLE order_items (
+    id bigint PRIMARY KEY, order_id bigint NOT NULL REFERENCES orders,
+    product_id bigint NOT NULL REFERENCES products, quantity int NOT NULL);
+INSERT INTO customers SELECT g, 'user' || g || '@example.com', 'User ' || g
+FROM generate_series(1, 50000) g;
+INSERT INTO products SELECT g, 'Product ' || g, (g % 100) + 0.99 FROM generate_series(1, 5000) g;
+INSERT INTO orders SELECT g, 1 + (g * 7919) % 50000,
+    CASE WHEN g % 50 = 0 THEN 'pending' ELSE 'shipped' END, g % 300,
+    timestamptz '2026-01-01' + g * interval '1 minute'
+FROM generate_series(1, 200000) g;
+INSERT INTO order_items SELECT g, 1 + g % 200000, 1 + (g * 31) % 5000, 1 + g % 3
+FROM generate_series(1, 600000) g;
+"""
+
+# The five shapes an ORM sends, every value bound.
+STATEMENTS = [
+    (
+        "SELECT id, status, total, created_at FROM orders WHERE customer_id = %s "
+        "ORDER BY created_at DESC LIMIT 20",
+        lambda r: (r.randint(1, 50000),),
+        25,
+    ),
+    (
+        "SELECT id, name FROM customers WHERE email = %s",
+        lambda r: (f"user{r.randint(1, 50000)}@example.com",),
+        25,
+    ),
+    (
+        "SELECT oi.quantity, p.name, p.price FROM order_items oi "
+        "JOIN products p ON p.id = oi.product_id WHERE oi.order_id = %s",
+        lambda r: (r.randint(1, 200000),),
+        25,
+    ),
+    ("SELECT count(*) FROM orders WHERE status = %s", lambda r: ("pending",), 25),
+    (
+        'SELECT "customers"."id", "customers"."email", "orders"."data" FROM "customers" '
+        'LEFT JOIN LATERAL (SELECT coalesce(json_agg(json_build_array("o"."id", "o"."total")), '
+        '\'[]\'::json) AS "data" FROM (SELECT * FROM "orders" "o" '
+        'WHERE "o"."customer_id" = "customers"."id" ORDER BY "o"."created_at" DESC LIMIT %s) "o") '
+        '"orders" ON true WHERE "customers"."id" = %s',
+        lambda r: (10, r.randint(1, 50000)),
+        25,
+    ),
+]
+
+
+def _leads(analysis: Analysis) -> set[tuple[str, str]]:
+    """(table, leading key column) of every recommended index."""
+    return {(r.design.table.name, r.design.key_columns[0]) for r in analysis.recommendations}
+
+
+def _analyse(dsn: str) -> Analysis:
+    with session(dsn, settings_for(dsn)) as conn:
+        return analyse(conn, settings_for(dsn))
+
+
+@pytest.fixture(scope="module")
+def shop(cluster: ThrowawayCluster) -> str:
+    dsn = create_database(cluster, "shop_fresh", SHOP)
+    run_workload(dsn, STATEMENTS)
+    return dsn
+
+
+def test_freshly_loaded_shop_gets_the_indexes_a_dba_adds(shop: str) -> None:
+    leads = _leads(_analyse(shop))
+    assert ("orders", "customer_id") in leads
+    assert ("customers", "email") in leads
+    assert ("order_items", "order_id") in leads
+
+
+def test_the_load_is_listed_as_bulk_writes_not_counted_as_a_rate(shop: str) -> None:
+    from advisor.advise import observed_write_rates
+    from advisor.collect.schema import read_schema
+
+    settings = settings_for(shop)
+    with session(shop, settings) as conn:
+        schema = read_schema(conn)
+        writes = observed_write_rates(conn, "shop_fresh", settings, schema)
+    assert writes.rates == {}
+    assert {t.name: rows for t, rows in writes.bulk.items()} == {
+        "customers": 50000,
+        "products": 5000,
+        "orders": 200000,
+        "order_items": 600000,
+    }
+
+
+def test_advice_on_the_fresh_load_equals_the_advice_after_a_reset(shop: str) -> None:
+    fresh = {r.design for r in _analyse(shop).recommendations}
+    with psycopg.connect(shop, autocommit=True) as conn:
+        conn.execute("SELECT pg_stat_reset()")
+    assert {r.design for r in _analyse(shop).recommendations} == fresh
+
+
+def test_analytical_statements_run_once_on_fresh_data_get_their_indexes(
+    cluster: ThrowawayCluster,
+) -> None:
+    dsn = create_database(cluster, "shop_once", SHOP)
+    run_workload(dsn, [(text, params, 1) for text, params, _ in STATEMENTS[:3]])
+    with session(dsn, settings_for(dsn, min_calls=1)) as conn:
+        analysis = analyse(conn, settings_for(dsn, min_calls=1))
+    assert ("customers", "email") in _leads(analysis)
+    assert ("order_items", "order_id") in _leads(analysis)
