@@ -28,7 +28,12 @@ def check_health(conn: Connection, settings: Settings, store: Store | None = Non
         caps = capabilities(conn)
         schema = read_schema(conn)
         usage = read_usage(conn, caps.database)
-        rates = observed_write_rates(conn, caps.database, settings, schema).rates
+        # Without pg_stat_statements no write is attributed to a window: no rate is invented.
+        rates = (
+            observed_write_rates(conn, caps.database, settings, schema).rates
+            if caps.pg_stat_statements
+            else {}
+        )
     except psycopg.Error as error:
         raise translate(error, "reading index statistics") from None
     observed, caveat = _observed_since(usage, store, caps.database)
