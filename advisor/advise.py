@@ -90,8 +90,10 @@ def analyse(
             )
         _require_visible_statements(workload, caps.role)
         schema = read_schema(conn)
+        observed: WriteRates | None = None
         if write_rates is None:
-            write_rates = observed_write_rates(conn, caps.database, settings, schema).rates
+            observed = observed_write_rates(conn, caps.database, settings, schema)
+            write_rates = observed.rates
     except psycopg.Error as error:
         raise translate(error, "reading the workload and schema") from None
     whatif = what_if(conn, caps, settings, schema)
@@ -117,7 +119,11 @@ def analyse(
             space.extensions,
         )
         recommendations = tuple(
-            _with_values(_with_warnings(r, space.writes, write_rates), space, values, whatif)
+            _with_write_basis(
+                _with_values(_with_warnings(r, space.writes, write_rates), space, values, whatif),
+                observed,
+                workload.window_seconds,
+            )
             for r in recommendations
         )
     except psycopg.Error as error:
@@ -485,6 +491,19 @@ def _with_warnings(
         "(counted in the write cost)"
     )
     return replace(rec, warnings=(*rec.warnings, warning))
+
+
+def _with_write_basis(
+    rec: Recommendation, observed: WriteRates | None, window_seconds: float
+) -> Recommendation:
+    if observed is not None:
+        basis = observed.basis(rec.design.table)
+    else:
+        basis = (
+            f"write cost: stored snapshots of pg_stat_user_tables over the analysis window "
+            f"({window_seconds / 3600.0:,.1f} h)"
+        )
+    return replace(rec, notes=(*rec.notes, basis))
 
 
 def _require_visible_statements(workload: Workload, role: str) -> None:

@@ -110,7 +110,20 @@ def recommend(
     elif output is OutputFormat.sql:
         typer.echo(to_sql(analyses))
     else:
-        print_table(analyses, Console())
+        print_table(analyses, _table_console())
+
+
+# The width of tables written to a file or a pipe, where no terminal says how wide to be:
+# wide enough that an index name and its table stand on one line of a cell.
+FILE_TABLE_WIDTH = 160
+
+
+def _table_console() -> Console:
+    """A console for tables: the terminal's width, or FILE_TABLE_WIDTH off a terminal."""
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=FILE_TABLE_WIDTH)
+    return console
 
 
 @app.command()
@@ -146,7 +159,7 @@ def health(
     elif output is OutputFormat.sql:
         typer.echo(health_to_sql(reports))
     else:
-        print_health(reports, Console())
+        print_health(reports, _table_console())
 
 
 @app.command()

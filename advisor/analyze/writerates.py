@@ -45,6 +45,22 @@ class WriteRates:
     bulk: Mapping[TableName, int]  # rows of bulk loads left out of the rate
     unattributed: int  # write statements whose table is unknown
 
+    def basis(self, table: TableName) -> str:
+        """What the write cost of an index on `table` rests on, in words."""
+        hours = self.window_seconds / 3600.0
+        rate = self.rates.get(table)
+        if rate is None:
+            text = f"write cost: no writes to {table} in pg_stat_statements' last {hours:,.1f} h"
+        else:
+            text = (
+                f"write cost: {self.statements.get(table, 0)} write statements on {table}, "
+                f"{rate.index_rows_per_day:,.0f} index entries a day over pg_stat_statements' "
+                f"last {hours:,.1f} h"
+            )
+        if table in self.bulk:
+            text += f"; bulk loads of {self.bulk[table]:,} rows left out (a one-off, not a rate)"
+        return text
+
 
 def write_target(text: str, schema: Schema) -> WriteTarget | None:
     """The user table a statement writes, or None for a read, a statement that does not

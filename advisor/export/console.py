@@ -85,7 +85,18 @@ def print_table(analyses: Sequence[Analysis], console: Console) -> None:
                 + (f"\n… and {len(rec.statements) - 3} more" if len(rec.statements) > 3 else ""),
             )
         console.print(table)
+        _print_whole(console, [rec.create_sql + ";" for rec in analysis.recommendations])
         console.print()
+
+
+def _print_whole(console: Console, statements: Sequence[str]) -> None:
+    """Statements a person copies, each whole on one line whatever the width: a table cell
+    wraps or folds them, so they stand again under the table."""
+    if not statements:
+        return
+    console.print("[dim]SQL, one statement a line:[/dim]")
+    for statement in statements:
+        console.print(statement, soft_wrap=True, markup=False, highlight=False)
 
 
 def _keys_text(rec: Recommendation) -> str:
@@ -226,6 +237,7 @@ def print_health(reports: Sequence[HealthReport], console: Console) -> None:
                     escape(finding.fix_sql),
                 )
             console.print(table)
+            _print_whole(console, [f.fix_sql for f in report.findings if f.fix_sql])
         busy = [r for r in report.write_rates if r.index_rows_per_day > 0]
         if busy:
             writes = Table(title="Write load (index entries maintained per day, per index)")

@@ -138,3 +138,52 @@ def test_several_databases_are_analysed_and_the_sql_connects_to_each(
     as_sql = run_cli(*args, "--format", "sql")
     assert as_sql.returncode == 0, as_sql.stderr
     assert as_sql.stdout.index("\\connect blog") < as_sql.stdout.index("\\connect second_app")
+
+
+LONG_NAMES = """
+CREATE TABLE customer_subscription_renewal_events (
+    id bigint PRIMARY KEY,
+    subscription_account_identifier bigint NOT NULL,
+    subscription_renewal_attempted_at timestamptz NOT NULL);
+INSERT INTO customer_subscription_renewal_events
+SELECT g, g % 5000, timestamptz '2026-01-01' + g * interval '1 second'
+FROM generate_series(1, 100000) g;
+CREATE INDEX customer_subscription_renewal_events_attempted_duplicate_one
+    ON customer_subscription_renewal_events (subscription_renewal_attempted_at);
+CREATE INDEX customer_subscription_renewal_events_attempted_duplicate_two
+    ON customer_subscription_renewal_events (subscription_renewal_attempted_at);
+"""
+
+
+def _lines(output: str) -> set[str]:
+    return {line.strip() for line in output.splitlines()}
+
+
+def test_tables_written_to_a_pipe_keep_every_statement_and_index_name_whole(
+    cluster: ThrowawayCluster,
+) -> None:
+    dsn = create_database(cluster, "long_names", LONG_NAMES)
+    run_workload(
+        dsn,
+        [
+            (
+                "SELECT id FROM customer_subscription_renewal_events "
+                "WHERE subscription_account_identifier = %s",
+                lambda r: (r.randint(0, 4999),),
+                20,
+            )
+        ],
+    )
+    plan = json.loads(run_cli("recommend", "--dsn", dsn, "--format", "json").stdout)
+    creates = [r["create_sql"] for r in plan["analyses"][0]["recommendations"]]
+    assert creates and all(len(sql) > 80 for sql in creates)
+    table = run_cli("recommend", "--dsn", dsn)  # stdout is a pipe, not a terminal
+    assert table.returncode == 0, table.stderr
+    for sql in creates:
+        assert sql + ";" in _lines(table.stdout) or sql in _lines(table.stdout), table.stdout
+
+    health = run_cli("health", "--dsn", dsn)
+    assert health.returncode == 0, health.stderr
+    drops = [line for line in _lines(health.stdout) if line.startswith("DROP INDEX")]
+    assert any("customer_subscription_renewal_events_attempted_duplicate_" in d for d in drops)
+    assert all(d.endswith(";") for d in drops), drops

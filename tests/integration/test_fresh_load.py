@@ -122,3 +122,11 @@ def test_analytical_statements_run_once_on_fresh_data_get_their_indexes(
         analysis = analyse(conn, settings_for(dsn, min_calls=1))
     assert ("customers", "email") in _leads(analysis)
     assert ("order_items", "order_id") in _leads(analysis)
+
+
+def test_each_recommendation_says_what_its_write_cost_rests_on(shop: str) -> None:
+    analysis = _analyse(shop)
+    (orders,) = [r for r in analysis.recommendations if r.design.table.name == "orders"]
+    (basis,) = [n for n in orders.notes if n.startswith("write cost:")]
+    assert "no writes to public.orders" in basis
+    assert "bulk loads of 200,000 rows left out" in basis
