@@ -452,13 +452,16 @@ def observed_write_rates(
     """Rows written per day over pg_stat_statements' own window, the reads' window: every
     write statement counts, whatever its calls; bulk loads are listed, not counted."""
     every = read_workload(conn, database, 1, WRITE_STATEMENTS_LIMIT)
-    return write_rates(
+    rates = write_rates(
         every.statements,
         schema,
         every.window_seconds,
         read_hot_shares(conn),
         settings.bulk_write_rows_per_call,
     )
+    if rates.unattributed:  # no rate is invented for a table the schema does not hold
+        log.info("write_rates.unattributed", database=database, statements=rates.unattributed)
+    return rates
 
 
 def write_cost_model(

@@ -65,6 +65,16 @@ class WriteRates:
 def write_target(text: str, schema: Schema) -> WriteTarget | None:
     """The user table a statement writes, or None for a read, a statement that does not
     parse, or a table outside the schema."""
+    written = _written_relation(text)
+    if written is None:
+        return None
+    kind, relation, set_columns = written
+    table = schema.resolve(str(relation.relname), relation.schemaname)
+    return WriteTarget(table.name, kind, set_columns) if table is not None else None
+
+
+def _written_relation(text: str) -> tuple[str, ast.RangeVar, frozenset[str]] | None:
+    """(kind, target relation, columns an UPDATE sets) of a single write statement."""
     try:
         statements = pglast.parse_sql(text)
     except ParseError:
@@ -82,17 +92,14 @@ def write_target(text: str, schema: Schema) -> WriteTarget | None:
         kind = "delete"
     elif isinstance(node, ast.MergeStmt):
         kind = "merge"
-    elif isinstance(node, ast.CopyStmt) and node.is_from and node.relation is not None:
+    elif isinstance(node, ast.CopyStmt) and node.is_from:
         kind = "copy"
     else:
         return None
     relation = node.relation
     if relation is None or not relation.relname:
         return None
-    table = schema.resolve(str(relation.relname), relation.schemaname)
-    if table is None:
-        return None
-    return WriteTarget(table.name, kind, set_columns)
+    return kind, relation, set_columns
 
 
 def write_rates(
@@ -114,10 +121,15 @@ def write_rates(
     for statement in statements:
         if statement.rows <= 0:
             continue
-        target = write_target(statement.text, schema)
-        if target is None:
-            unattributed += _looks_like_write(statement.text)
+        found = _written_relation(statement.text)
+        if found is None:
             continue
+        kind, relation, set_columns = found
+        table = schema.resolve(str(relation.relname), relation.schemaname)
+        if table is None:
+            unattributed += 1
+            continue
+        target = WriteTarget(table.name, kind, set_columns)
         if statement.rows / max(statement.calls, 1) >= bulk_rows_per_call:
             bulk[target.table] += statement.rows
             continue
@@ -147,8 +159,3 @@ def write_rates(
 def _indexed(schema: Schema, target: WriteTarget) -> frozenset[str]:
     table = schema.tables[target.table]
     return frozenset(k.column for index in table.indexes for k in index.keys)
-
-
-def _looks_like_write(text: str) -> int:
-    head = text.lstrip().split(None, 1)[0].lower() if text.strip() else ""
-    return int(head in {"insert", "update", "delete", "merge", "copy"})
