@@ -20,7 +20,7 @@ from advisor.analyze.candidates import (
     generate_candidates,
     value_candidates,
 )
-from advisor.analyze.health import HealthSettings
+from advisor.analyze.health import HealthSettings, safe_drops
 from advisor.analyze.parse import ParseError, bind_parameters, parse_statement
 from advisor.analyze.select import SelectionSettings, Target, select_indexes
 from advisor.analyze.sizes import deduplicated_size
@@ -35,6 +35,7 @@ from advisor.config import Settings
 from advisor.errors import PermissionDenied
 from advisor.model import (
     Analysis,
+    Finding,
     IndexDesign,
     ParsedStatement,
     Recommendation,
@@ -76,9 +77,12 @@ def analyse(
     settings: Settings,
     workload: Workload | None = None,
     write_rates: Mapping[TableName, TableWriteRate] | None = None,
+    drops: bool = False,
 ) -> Analysis:
     """Recommend indexes for the connected database: for the given workload and write
-    rates (the daemon's window), or for what the statistics hold now."""
+    rates (the daemon's window), or for what the statistics hold now. With `drops`, the
+    plan also drops the safe ones among the existing indexes (see safe_drops), and the
+    selection plans the workload as it will be after them."""
     started = time.monotonic()
     caps = capabilities(conn)
     require_pg_stat_statements(conn, caps)
@@ -96,10 +100,18 @@ def analyse(
             write_rates = observed.rates
     except psycopg.Error as error:
         raise translate(error, "reading the workload and schema") from None
+    planned_drops: tuple[Finding, ...] = ()
+    if drops:
+        planned_drops = safe_drops(
+            schema, {table: rate.index_rows_per_day for table, rate in write_rates.items()}
+        )
+    oids = _oids(schema, planned_drops)
+    schema = schema.without((f.table, f.index) for f in planned_drops)
     whatif = what_if(conn, caps, settings, schema)
     values: ValueModel | None = None
     valued: dict[int, Costing] = {}
     try:
+        drops_note = _drops_note(planned_drops, whatif.hide(oids))
         prepared = prepare(workload, schema, whatif)
         if settings.value_aware:
             values = learn_values(conn, caps, settings, schema, prepared)
@@ -157,6 +169,35 @@ def analyse(
         workload_ms_per_day=_per_day(workload),
         statements_with_values=len(valued),
         value_notes=values.knowledge.notes if values is not None else (),
+        drops=planned_drops,
+        drops_note=drops_note,
+        write_notes=observed.notes if observed is not None else (),
+    )
+
+
+def _oids(schema: Schema, drops: Sequence[Finding]) -> list[int]:
+    names = {(f.table, f.index) for f in drops}
+    return [
+        index.oid
+        for table in schema.tables.values()
+        for index in table.indexes
+        if (index.table, index.name) in names and index.oid
+    ]
+
+
+def _drops_note(drops: Sequence[Finding], hidden: bool) -> str | None:
+    """How the selection planned the workload without the indexes the plan drops."""
+    if not drops:
+        return None
+    if hidden:
+        return (
+            "the workload was planned with the dropped indexes hidden from the planner "
+            "(HypoPG's hypopg_hide_index, this session only)"
+        )
+    return (
+        "candidates and write costs count the dropped indexes as gone; the planner still "
+        "saw them (this HypoPG has no hypopg_hide_index; 1.4.0 and later do), which changes "
+        "little: an index kept on the same table serves every scan each of them does"
     )
 
 

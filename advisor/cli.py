@@ -96,15 +96,24 @@ def recommend(
         list[str] | None,
         typer.Option("--database", help="Database to analyse (repeatable).", show_default=False),
     ] = None,
+    no_drops: Annotated[
+        bool,
+        typer.Option(
+            "--no-drops",
+            help="Leave out the safe drops (duplicate, redundant, unique-covered indexes).",
+        ),
+    ] = False,
     verbose: VerboseOption = False,
 ) -> None:
-    """One analysis of the live workload, printed."""
+    """One analysis of the live workload, printed: the whole plan, creates and safe drops."""
     logs.configure("info" if verbose else "warning")
     with _exit_codes():
         settings = load_settings(
             config, dsn=dsn, budget_mb=budget_mb, min_calls=min_calls, databases=database or None
         )
-        analyses = _each_database(settings, lambda conn, _: analyse(conn, settings))
+        analyses = _each_database(
+            settings, lambda conn, _: analyse(conn, settings, drops=not no_drops)
+        )
     if output is OutputFormat.json:
         typer.echo(to_json(analyses))
     elif output is OutputFormat.sql:

@@ -73,7 +73,7 @@ def main() -> None:
 
         settings = load_settings(None, dsn=dsn, min_calls=2)
         with session(dsn, settings) as conn:
-            analysis = analyse(conn, settings)
+            analysis = analyse(conn, settings, drops=True)
         console.rule("[bold]pg-advisor recommend --dsn … --format table")
         print_table([analysis], console)
         script = to_sql([analysis])

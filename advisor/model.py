@@ -9,8 +9,8 @@ from __future__ import annotations
 import enum
 import hashlib
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 # PostgreSQL truncates identifiers longer than this many bytes (NAMEDATALEN - 1).
@@ -136,6 +136,19 @@ class Schema:
             if table is not None:
                 return table
         return None
+
+    def without(self, indexes: Iterable[tuple[TableName, str]]) -> Schema:
+        """The schema as it will be once these (table, index name) indexes are dropped."""
+        gone = set(indexes)
+        if not gone:
+            return self
+        tables = {
+            name: replace(
+                table, indexes=tuple(i for i in table.indexes if (name, i.name) not in gone)
+            )
+            for name, table in self.tables.items()
+        }
+        return replace(self, tables=tables)
 
 
 # -------------------------------------------------------------------------- workload
@@ -593,6 +606,12 @@ class Analysis:
     # why a source of values gave nothing (pg_qualstats missing, pg_stats not readable).
     statements_with_values: int = 0
     value_notes: tuple[str, ...] = ()
+    # The safe drops of the plan (exact duplicates, prefix-redundant and unique-covered
+    # indexes), which the selection planned the workload without, and how it did that.
+    drops: tuple[Finding, ...] = ()
+    drops_note: str | None = None
+    # What the write rates leave out (writes attributed to no table), in words.
+    write_notes: tuple[str, ...] = ()
 
 
 # ------------------------------------------------------------------------- helpers

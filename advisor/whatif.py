@@ -65,6 +65,7 @@ class WhatIf:
         self._cache: dict[tuple[int, frozenset[IndexDesign]], PlanEstimate] = {}
         self._sizes: dict[IndexDesign, int] = {}
         self._created_since_reset = 0
+        self._hidden: tuple[int, ...] = ()  # real indexes the planner is to ignore (hide)
         # HypoPG's size estimate -> the size to budget with (see set_size_model).
         self._size_model: Callable[[IndexDesign, int], int] | None = None
         self.explains = 0
@@ -255,6 +256,11 @@ class WhatIf:
                 "SELECT indexrelid, hypopg_relation_size(indexrelid) "
                 f"FROM hypopg_create_index({literal})",
             ]
+            if self._hidden:  # the reset must not bring back an index `hide` removed
+                hidden = ",".join(str(int(oid)) for oid in self._hidden)
+                commands.append(
+                    f"SELECT hypopg_hide_index(i) FROM unnest('{{{hidden}}}'::oid[]) AS i"
+                )
             slots: list[list[int]] = []
             for queryid in todo:
                 slots.append([])
@@ -324,10 +330,29 @@ class WhatIf:
             self._sizes[design] = size
         return size
 
+    def hide(self, oids: Sequence[int]) -> bool:
+        """Plan from now on as if these real indexes were dropped: HypoPG 1.4's
+        hypopg_hide_index, for this session's planner only (nothing is written). Returns
+        False where HypoPG lacks the function (1.3.1 on Debian 12): the planner still
+        sees them."""
+        if not oids:
+            return True
+        row = self._conn.execute(
+            f"{MARKER} SELECT to_regprocedure('hypopg_hide_index(oid)') IS NOT NULL"
+        ).fetchone()
+        if not row or not row[0]:
+            return False
+        self._hidden = tuple(oids)
+        self._hide_again()
+        self._cache.clear()
+        return True
+
     def close(self) -> None:
         # If the session is already gone, its hypothetical indexes went with it.
         with contextlib.suppress(psycopg.Error):
             self._conn.execute(f"{MARKER} SELECT hypopg_reset()")
+            if self._hidden:
+                self._conn.execute(f"{MARKER} SELECT hypopg_unhide_all_indexes()")
 
     # ---------------------------------------------------------------- internals
 
@@ -371,6 +396,16 @@ class WhatIf:
         self._present.clear()
         self._by_oid.clear()
         self._created_since_reset = 0
+        self._hide_again()
+
+    def _hide_again(self) -> None:
+        """Hide the indexes `hide` named (again: hiding twice is harmless, and the hidden
+        list must not depend on whether a reset of HypoPG clears it)."""
+        if self._hidden:
+            self._conn.execute(
+                f"{MARKER} SELECT hypopg_hide_index(i) FROM unnest(%s::oid[]) AS i",
+                (list(self._hidden),),
+            )
 
     def _stop_tracking_own_statements(self) -> None:
         # Superusers can keep the advisor's EXPLAINs out of pg_stat_statements altogether;

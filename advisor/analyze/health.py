@@ -76,6 +76,35 @@ def find_problems(
     return tuple(sorted(findings, key=_finding_order))
 
 
+def safe_drops(
+    schema: Schema, writes_per_day: Mapping[TableName, float] | None = None
+) -> tuple[Finding, ...]:
+    """The drops a plan carries without a usage window: exact duplicates, prefix-redundant
+    btrees and non-unique btrees a unique index covers. Another index kept on the table
+    serves every scan each of them does. Never a unique index, an index behind a
+    constraint, a partial index (its predicate is a judgement of its own), or the index
+    that makes another redundant. `writes_per_day` (index entries a day, per table) goes
+    into the reasons."""
+    rates = writes_per_day or {}
+    findings: list[Finding] = []
+    for table in schema.tables.values():
+        facts = _Usage({}, {}, rates.get(table.name))
+        valid = sorted((i for i in table.indexes if i.valid), key=lambda i: i.name)
+        duplicates = _duplicate_findings(valid, facts)
+        dropped = {f.index for f in duplicates}
+        redundant = _redundant_findings([i for i in valid if i.name not in dropped], set(), facts)
+        by_name = {i.name: i for i in valid}
+        findings.extend(
+            f for f in (*duplicates, *redundant) if _droppable_in_plan(by_name[f.index])
+        )
+    return tuple(sorted(findings, key=_finding_order))
+
+
+def _droppable_in_plan(index: Index) -> bool:
+    """An index that enforces nothing and has no predicate of its own."""
+    return not (index.unique or index.primary or index.constraint or index.predicate)
+
+
 def _finding_order(finding: Finding) -> tuple[int, int, str, TableName]:
     return (_KIND_ORDER[finding.kind], -finding.size_bytes, finding.index, finding.table)
 

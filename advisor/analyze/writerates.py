@@ -47,19 +47,38 @@ class WriteRates:
 
     def basis(self, table: TableName) -> str:
         """What the write cost of an index on `table` rests on, in words."""
-        hours = self.window_seconds / 3600.0
+        window = _duration(self.window_seconds)
         rate = self.rates.get(table)
         if rate is None:
-            text = f"write cost: no writes to {table} in pg_stat_statements' last {hours:,.1f} h"
+            text = f"write cost: no writes to {table} in pg_stat_statements' last {window}"
         else:
             text = (
                 f"write cost: {self.statements.get(table, 0)} write statements on {table}, "
                 f"{rate.index_rows_per_day:,.0f} index entries a day over pg_stat_statements' "
-                f"last {hours:,.1f} h"
+                f"last {window}"
             )
         if table in self.bulk:
             text += f"; bulk loads of {self.bulk[table]:,} rows left out (a one-off, not a rate)"
         return text
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """What the rates leave out that a reader should know of."""
+        if not self.unattributed:
+            return ()
+        return (
+            f"{self.unattributed} write statement(s) in pg_stat_statements write to no table "
+            "of the schema read (a temporary table, a view, or a text that does not parse): "
+            "they add no write cost to any index, none is invented",
+        )
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:,.0f} s"
+    if seconds < 7_200:
+        return f"{seconds / 60:,.0f} min"
+    return f"{seconds / 3600:,.1f} h"
 
 
 def write_target(text: str, schema: Schema) -> WriteTarget | None:

@@ -12,7 +12,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from advisor import __version__
-from advisor.model import Analysis, HealthReport, Recommendation, StatementEffect, quote_ident
+from advisor.model import (
+    Analysis,
+    Finding,
+    HealthReport,
+    Recommendation,
+    StatementEffect,
+    quote_ident,
+)
 
 
 def human_bytes(size: float) -> str:
@@ -58,8 +65,12 @@ def print_table(analyses: Sequence[Analysis], console: Console) -> None:
                 "run with"
                 + "".join(f"\n[dim]values: {escape(n)}[/dim]" for n in analysis.value_notes)
             )
+        for note in analysis.write_notes:
+            console.print(f"[dim]writes: {escape(note)}[/dim]")
         if not analysis.recommendations:
-            console.print("No new index would pay for itself: the workload is well indexed.\n")
+            console.print("No new index would pay for itself: the workload is well indexed.")
+            _print_drops(console, analysis)
+            console.print()
             continue
         console.print(
             "[dim]Savings per day extrapolate the observed window; "
@@ -67,7 +78,11 @@ def print_table(analyses: Sequence[Analysis], console: Console) -> None:
         )
         table = Table(show_lines=True, expand=True)
         table.add_column("#", justify="right", no_wrap=True)
-        table.add_column("index", ratio=2)
+        _name_column(
+            table,
+            "index",
+            [n for r in analysis.recommendations for n in (str(r.design.table), r.name)],
+        )
         table.add_column("size", justify="right", no_wrap=True)
         table.add_column("saves / day", justify="right", no_wrap=True)
         table.add_column("statements helped: calls, mean, plan cost before → after", ratio=3)
@@ -86,7 +101,50 @@ def print_table(analyses: Sequence[Analysis], console: Console) -> None:
             )
         console.print(table)
         _print_whole(console, [rec.create_sql + ";" for rec in analysis.recommendations])
+        _print_drops(console, analysis)
         console.print()
+
+
+def _print_drops(console: Console, analysis: Analysis) -> None:
+    """The safe drops of the plan: a table with the reasons, then each DROP whole."""
+    if not analysis.drops:
+        return
+    console.print(
+        f"[bold]{len(analysis.drops)} safe drop(s)[/bold] [dim](another index serves every "
+        "scan of each; `--no-drops` leaves them out; unused indexes: `pg-advisor health`)[/dim]"
+    )
+    if analysis.drops_note:
+        console.print(f"[dim]{escape(analysis.drops_note)}[/dim]")
+    table = Table(show_lines=True, expand=True)
+    table.add_column("kind", no_wrap=True)
+    _name_column(
+        table,
+        "index (and the one kept instead)",
+        [n for d in analysis.drops for n in (str(d.table), d.index, d.covered_by or "")],
+    )
+    table.add_column("size", justify="right", no_wrap=True)
+    table.add_column("why", ratio=1)
+    for drop in analysis.drops:
+        kept = f"\n[dim]kept instead:[/dim]\n{escape(drop.covered_by)}" if drop.covered_by else ""
+        table.add_row(
+            drop.kind.value,
+            escape(f"{drop.table}\n{drop.index}") + kept,
+            human_bytes(drop.size_bytes),
+            escape(drop.reason),
+        )
+    console.print(table)
+    _print_whole(console, [drop.fix_sql for drop in analysis.drops])
+
+
+# Names longer than this (a schema-qualified table of two long names) may wrap in a cell.
+_NAME_COLUMN_MAX = 90
+
+
+def _name_column(table: Table, header: str, names: Sequence[str]) -> None:
+    """A column as wide as its longest name, so that every index and table name stands
+    whole on one line of its cell (a column with a ratio would squeeze and cut them)."""
+    widest = min(max(max((len(name) for name in names), default=0), 20), _NAME_COLUMN_MAX)
+    table.add_column(header, min_width=widest, max_width=widest)
 
 
 def _print_whole(console: Console, statements: Sequence[str]) -> None:
@@ -137,10 +195,26 @@ def _analysis_dict(analysis: Analysis) -> dict[str, Any]:
         "elapsed_seconds": round(analysis.elapsed_seconds, 3),
         "statements_with_values": analysis.statements_with_values,
         "value_notes": list(analysis.value_notes),
+        "write_notes": list(analysis.write_notes),
         "recommendations": [_recommendation_dict(r) for r in analysis.recommendations],
+        "drops": [_finding_dict(f) for f in analysis.drops],
+        "drops_note": analysis.drops_note,
         "skipped": [
             {"queryid": s.queryid, "reason": s.reason, "query": s.text} for s in analysis.skipped
         ],
+    }
+
+
+def _finding_dict(finding: Finding) -> dict[str, Any]:
+    return {
+        "kind": finding.kind.value,
+        "table": {"schema": finding.table.schema, "name": finding.table.name},
+        "index": finding.index,
+        "size_bytes": finding.size_bytes,
+        "reason": finding.reason,
+        "fix_sql": finding.fix_sql,
+        "covered_by": finding.covered_by,
+        "writes_per_day": finding.writes_per_day,
     }
 
 
@@ -194,11 +268,15 @@ def _recommendation_dict(rec: Recommendation) -> dict[str, Any]:
 def to_sql(analyses: Sequence[Analysis]) -> str:
     """A script for `psql -f`: statements only, comments for context. Each CREATE INDEX
     CONCURRENTLY runs on its own (psql autocommits), as it must."""
-    lines = [f"-- pg-advisor {__version__}: recommended indexes", ""]
+    lines = [f"-- pg-advisor {__version__}: the index plan, creates then safe drops", ""]
     for analysis in analyses:
         if len(analyses) > 1:
             lines.append(f"\\connect {quote_ident(analysis.database)}")
-        lines.append(f"-- database {analysis.database}: {len(analysis.recommendations)} indexes")
+        lines.append(
+            f"-- database {analysis.database}: {len(analysis.recommendations)} indexes to "
+            f"create, {len(analysis.drops)} to drop"
+        )
+        lines.extend(f"-- writes: {note}" for note in analysis.write_notes)
         for number, rec in enumerate(analysis.recommendations, 1):
             lines.append(
                 f"-- {number}. saves about {human_ms(rec.estimated_ms_saved_per_day)} per day, "
@@ -208,8 +286,26 @@ def to_sql(analyses: Sequence[Analysis]) -> str:
             for effect in rec.statements[:3]:
                 lines.append(f"--    {_short(effect.query, 100)}")
             lines.append(rec.create_sql + ";")
+        lines.extend(_drop_lines(analysis))
         lines.append("")
     return "\n".join(lines)
+
+
+def _drop_lines(analysis: Analysis) -> list[str]:
+    """The plan's safe drops, each under its reason; they run after the creates."""
+    if not analysis.drops:
+        return []
+    lines = [
+        "-- safe drops: another index serves every scan of each (--no-drops leaves them out; "
+        "unused indexes are judged by `pg-advisor health`)"
+    ]
+    if analysis.drops_note:
+        lines.append(f"--   {analysis.drops_note}")
+    for drop in analysis.drops:
+        lines.append(f"-- {drop.kind.value}: {drop.index} on {drop.table}")
+        lines.extend(f"--   {line}" for line in drop.reason.splitlines())
+        lines.append(drop.fix_sql)
+    return lines
 
 
 # --------------------------------------------------------------------- health
@@ -226,8 +322,13 @@ def print_health(reports: Sequence[HealthReport], console: Console) -> None:
             console.print(f"[dim]Note: {escape(report.caveat)}[/dim]")
         if report.findings:
             table = Table(show_lines=True, expand=True)
-            for column in ("kind", "index", "size", "why", "fix"):
-                table.add_column(column, justify="right" if column == "size" else "left")
+            table.add_column("kind")
+            _name_column(
+                table, "index", [n for f in report.findings for n in (str(f.table), f.index)]
+            )
+            table.add_column("size", justify="right")
+            table.add_column("why", ratio=3)
+            table.add_column("fix", ratio=2)
             for finding in report.findings:
                 table.add_row(
                     finding.kind.value,
@@ -266,19 +367,7 @@ def health_to_json(reports: Sequence[HealthReport]) -> str:
                 "database": r.database,
                 "observed_seconds": round(r.observed_seconds, 3),
                 "caveat": r.caveat,
-                "findings": [
-                    {
-                        "kind": f.kind.value,
-                        "table": {"schema": f.table.schema, "name": f.table.name},
-                        "index": f.index,
-                        "size_bytes": f.size_bytes,
-                        "reason": f.reason,
-                        "fix_sql": f.fix_sql,
-                        "covered_by": f.covered_by,
-                        "writes_per_day": f.writes_per_day,
-                    }
-                    for f in r.findings
-                ],
+                "findings": [_finding_dict(f) for f in r.findings],
                 "write_rates": [
                     {
                         "table": {"schema": w.table.schema, "name": w.table.name},

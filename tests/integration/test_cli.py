@@ -181,6 +181,13 @@ def test_tables_written_to_a_pipe_keep_every_statement_and_index_name_whole(
     assert table.returncode == 0, table.stderr
     for sql in creates:
         assert sql + ";" in _lines(table.stdout) or sql in _lines(table.stdout), table.stdout
+    # The plan drops one of the two duplicates: its DROP and its name stand whole too.
+    (drop,) = plan["analyses"][0]["drops"]
+    assert drop["fix_sql"] in _lines(table.stdout), table.stdout
+    words = {word for line in table.stdout.splitlines() for word in line.split()}
+    names = [r["name"] for r in plan["analyses"][0]["recommendations"]]
+    for name in [drop["index"], drop["covered_by"], *names]:  # whole in their table cells
+        assert name in words, table.stdout
 
     health = run_cli("health", "--dsn", dsn)
     assert health.returncode == 0, health.stderr

@@ -153,3 +153,36 @@ def test_a_bound_limit_is_planned_as_a_small_page(whatif: WhatIf) -> None:
     paged = whatif.plan(13, [by_time])
     assert paged.used == {by_time}
     assert paged.cost < generic / 100
+
+
+def test_hide_plans_as_if_a_real_index_were_dropped_where_hypopg_can(
+    cluster: ThrowawayCluster,
+) -> None:
+    dsn = create_database(
+        cluster,
+        "whatif_hide",
+        """
+        CREATE TABLE "Events" ("id" bigint PRIMARY KEY, "accountId" int NOT NULL, "at" int);
+        INSERT INTO "Events" SELECT g, g % 5000, g FROM generate_series(1, 200000) g;
+        CREATE INDEX events_account ON "Events" ("accountId");
+        """,
+    )
+    with session(dsn, settings_for(dsn)) as conn:
+        (oid,) = conn.execute("SELECT 'events_account'::regclass::oid").fetchone() or (0,)
+        (hidable,) = conn.execute(
+            "SELECT to_regprocedure('hypopg_hide_index(oid)') IS NOT NULL"
+        ).fetchone() or (False,)
+        port = WhatIf(conn, capabilities(conn), explain_timeout_ms=2000)
+        statement = _statement(1, 'SELECT "at" FROM "Events" WHERE "accountId" = $1', 1)
+        port.register(statement)
+        served = port.cost(1, [])
+        assert port.hide([int(oid)]) is bool(hidable)
+        if hidable:
+            # The cached cost is gone: planned again, the table is scanned.
+            assert port.cost(1, []) > 10 * served
+            assert port.cost(1, [BY_ACCOUNT]) < 2 * served  # a hypothetical index still helps
+        else:
+            assert port.cost(1, []) == served
+        port.close()
+        if hidable:  # closing gives the session its index back
+            assert conn.execute("SELECT count(*) FROM hypopg_hidden_indexes()").fetchone() == (0,)

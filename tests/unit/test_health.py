@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
-from advisor.analyze.health import HealthSettings, find_problems
+from advisor.analyze.health import HealthSettings, find_problems, safe_drops
 from advisor.model import (
     Column,
     Delta,
@@ -541,3 +541,55 @@ def test_findings_are_ordered_by_kind_then_size_then_name() -> None:
         (FindingKind.INVALID, "z_invalid"),
     ]
     assert problems(*reversed(indexes), usage=usage_of(*indexes, scans=scans)) == findings
+
+
+# ------------------------------------------------------------------ the plan's drops
+
+
+def test_safe_drops_are_duplicates_prefixes_and_unique_covered_indexes() -> None:
+    kept = make_index("orders_a_b_idx", key("a"), key("b"))
+    prefix = make_index("orders_a_idx", key("a"))
+    copy = make_index("orders_a_b_copy", key("a"), key("b"))
+    unique = make_index("orders_b_key", key("b"), unique=True, constraint="orders_b_key")
+    covered = make_index("orders_b_idx", key("b"))
+    drops = safe_drops(schema_of(kept, prefix, copy, unique, covered))
+    assert summary(drops) == [
+        (FindingKind.DUPLICATE, "orders_a_b_idx", "orders_a_b_copy"),
+        # Same keys as the unique index: a duplicate that enforces nothing.
+        (FindingKind.DUPLICATE, "orders_b_idx", "orders_b_key"),
+        (FindingKind.REDUNDANT, "orders_a_idx", "orders_a_b_copy"),
+    ]
+    assert all(d.fix_sql.startswith("DROP INDEX CONCURRENTLY IF EXISTS ") for d in drops)
+
+
+def test_safe_drops_never_take_unique_constraint_or_partial_indexes() -> None:
+    unique = make_index("orders_a_key", key("a"), unique=True)
+    unique_copy = make_index("orders_a_key2", key("a"), unique=True)
+    partial = make_index("orders_b_live", key("b"), predicate="a > 0")
+    partial_copy = make_index("orders_b_live2", key("b"), predicate="a > 0")
+    primary = make_index("orders_pkey", key("a"), key("b"), primary=True, constraint="pk")
+    schema = schema_of(unique, unique_copy, partial, partial_copy, primary)
+    # health drops the second unique copy and a partial copy; the plan drops neither.
+    assert {f.index for f in problems(unique, unique_copy, partial, partial_copy, primary)} == {
+        "orders_a_key2",
+        "orders_b_live2",
+    }
+    assert safe_drops(schema) == ()
+
+
+def test_safe_drops_state_the_write_load_they_remove() -> None:
+    drops = safe_drops(
+        schema_of(make_index("orders_a_b_idx", key("a"), key("b")), make_index("o_a", key("a"))),
+        {ORDERS: 120_000.0},
+    )
+    assert drops[0].writes_per_day == 120_000.0
+    assert "120k writes/day" in drops[0].reason
+
+
+def test_schema_without_the_dropped_indexes() -> None:
+    kept = make_index("orders_a_b_idx", key("a"), key("b"))
+    schema = schema_of(kept, make_index("orders_a_idx", key("a")))
+    after = schema.without([(ORDERS, "orders_a_idx")])
+    assert [i.name for i in after.tables[ORDERS].indexes] == ["orders_a_b_idx"]
+    assert len(schema.tables[ORDERS].indexes) == 2  # the original is untouched
+    assert schema.without([]) is schema

@@ -76,3 +76,12 @@ def test_unattributed_writes_are_counted_not_invented() -> None:
         [_statement("INSERT INTO elsewhere (id) VALUES ($1)", 10, 10)], SCHEMA, DAY, {}, 1000
     )
     assert rates.rates == {} and rates.unattributed == 1
+    assert "1 write statement(s)" in rates.notes[0] and "none is invented" in rates.notes[0]
+    assert write_rates([], SCHEMA, DAY, {}, 1000).notes == ()
+
+
+def test_the_basis_names_the_window_in_a_readable_unit() -> None:
+    statements = [_statement("INSERT INTO orders (id) VALUES ($1)", 10, 10)]
+    assert write_rates(statements, SCHEMA, 45, {}, 1000).basis(ORDERS).endswith("last 45 s")
+    assert write_rates(statements, SCHEMA, 1800, {}, 1000).basis(ORDERS).endswith("last 30 min")
+    assert write_rates(statements, SCHEMA, DAY, {}, 1000).basis(ORDERS).endswith("last 24.0 h")
