@@ -17,6 +17,7 @@ from advisor.analyze.candidates import (
     BrinSettings,
     CandidateSettings,
     Extensions,
+    PageOrders,
     generate_candidates,
     value_candidates,
 )
@@ -129,6 +130,7 @@ def analyse(
             workload.window_seconds,
             space.writes.ms_per_day,
             space.extensions,
+            space.page_orders,
         )
         recommendations = tuple(
             _with_write_basis(
@@ -337,6 +339,7 @@ class SearchSpace:
     assumptions: Mapping[IndexDesign, tuple[ValueAssumption, ...]] = field(default_factory=dict)
     notes: Mapping[IndexDesign, tuple[str, ...]] = field(default_factory=dict)
     proxies: Mapping[IndexDesign, tuple[IndexDesign, str]] = field(default_factory=dict)
+    page_orders: PageOrders | None = None
 
 
 def search_space(
@@ -377,6 +380,7 @@ def search_space(
         assumptions,
         notes,
         proxies,
+        PageOrders(prepared.parsed, schema, candidate_settings),
     )
 
 
@@ -440,7 +444,7 @@ def _with_values(
             "become frequent for these statements, it stops serving them (the report flags "
             "that drift)"
         )
-    notes = list(space.notes.get(design, ()))
+    notes = [*rec.notes, *space.notes.get(design, ())]
     brin = IndexDesign(design.table, design.keys[:1], access_method="brin")
     if design.access_method == "brin":
         notes.append(_brin_trade(rec, rec.design, whatif))

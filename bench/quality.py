@@ -5,8 +5,9 @@ For each workload (bench/tpch.py, bench/oltp.py) on one throwaway cluster:
 
 1. Load the schema and data into a template database; `data size` is the tables' size
    without indexes, and the storage budgets are fractions of it.
-2. On a copy: run every statement once (warm-up), reset pg_stat_statements and run one
-   round of the workload (each statement `weight` times): the workload the advisors see.
+2. On a copy: run every statement once (warm-up), then one round of the workload (each
+   statement `weight` times). No statistics are reset, as on a user's server: what
+   pg_stat_statements holds then, the warm-up included, is the workload the advisors see.
 3. Read the workload the way `pg-advisor recommend` does, then for every budget ask the
    advisor and each baseline (bench/baselines.py) for a set, and score every set with the
    same estimate: every statement planned with the whole set (HypoPG).
@@ -361,7 +362,6 @@ def _run_workload(
     with databases.copy("stats") as dsn:
         with connect(dsn) as conn:
             warm_up(conn, workload.statements)
-            conn.execute("SELECT pg_stat_statements_reset()")
             first = run_round(conn, workload.statements)
         say(f"{workload.name}: round without new indexes {first.total_ms / 1000:.1f} s")
         with analysis(dsn) as run:

@@ -3,8 +3,8 @@ ORM-style workload (bench/skewed.py), compared by real execution time in the sam
 
 1. Load the workload's data into a template database, on a throwaway cluster that
    preloads pg_qualstats (where installed) sampling every statement with its constants.
-2. On a copy: warm up, reset pg_qualstats and pg_stat_statements, then run one round of
-   the workload as node-postgres sends it (unnamed statements, every value an untyped bind
+2. On a copy: warm up, then run one round of the workload (no statistics reset, as on a
+   user's server) as node-postgres sends it (unnamed statements, every value an untyped bind
    parameter: the server plans each call with its values).
 3. Analyse that database twice with `advisor.advise.analyse` and the same storage budget:
    value-aware (`Settings.value_aware = true`) and generic-only (false).
@@ -209,7 +209,7 @@ def run_values(
         )
         chosen: dict[str, list[IndexDesign]] = {}
         with databases.copy("stats") as dsn:
-            seen = drive(dsn, workload, qualstats, log=True)
+            seen = drive(dsn, workload, log=True)
             result.workload_round_ms = round(seen.total_ms, 1)
             say(f"values: the round the advisor sees took {seen.total_ms / 1000:.1f} s")
             for label, value_aware in SETTINGS:
@@ -241,16 +241,14 @@ def connect(dsn: str, options: str = "") -> psycopg.Connection[Any]:
     )
 
 
-def drive(dsn: str, workload: QualityWorkload, qualstats: bool, log: bool = False) -> Round:
-    """One warm-up call per statement, fresh statistics, then one round of the workload:
-    what pg_stat_statements and pg_qualstats then hold is what the advisor sees. With
+def drive(dsn: str, workload: QualityWorkload, log: bool = False) -> Round:
+    """One warm-up call per statement, then one round of the workload, no statistics
+    reset (as on a user's server): what pg_stat_statements and pg_qualstats then hold,
+    the warm-up included, is what the advisor sees. With
     `log`, the round's calls and their parameters go to the server log too (as with
     log_min_duration_statement = 0 on a server the DBA lets the advisor read)."""
     with connect(dsn, "-c log_min_duration_statement=0" if log else "") as conn:
         warm_up(conn, workload.statements)
-        if qualstats:
-            conn.execute("select pg_qualstats_reset()")
-        conn.execute("select pg_stat_statements_reset()")
         return run_round(conn, workload.statements)
 
 

@@ -211,6 +211,61 @@ def _covering(
     return IndexDesign(table=design.table, keys=design.keys, include=tuple(extra))
 
 
+class PageOrders:
+    """The index that returns a page already in order. A statement that filters on
+    equality columns (or on an outer row's value, as a LATERAL join does) and reads
+    ORDER BY ... LIMIT is served by an index on those columns; followed by the order's
+    keys, it returns each page in order and stops at the LIMIT, for any value however
+    many rows that value has. A generic plan costs the average value, for which sorting
+    a few rows is as cheap, so the planner rarely tells the two apart: a DBA adds the
+    order's keys anyway, as insurance against the values with many rows."""
+
+    def __init__(
+        self, statements: Sequence[ParsedStatement], schema: Schema, settings: CandidateSettings
+    ) -> None:
+        self._max_keys = settings.max_key_columns
+        self._orders: dict[tuple[TableName, frozenset[str]], tuple[KeyColumn, ...]] = {}
+        for statement in statements:
+            for access in statement.accesses:
+                table = schema.tables.get(access.table)
+                if table is None or not access.limited or not access.order_by:
+                    continue
+                known = table.column_names
+                equality = [
+                    c
+                    for c in _unique([*_equality_columns(access), *access.join_columns])
+                    if c in known
+                ]
+                order = [
+                    k for k in access.order_by if k.column in known and k.column not in equality
+                ]
+                complete = len(order) == len(access.order_by) - _constant_order_keys(
+                    access, equality
+                )
+                if equality and order and complete:
+                    key = (access.table, frozenset(equality))
+                    self._orders.setdefault(key, tuple(_order_keys(order)))
+
+    def __call__(self, design: IndexDesign) -> IndexDesign | None:
+        """`design` followed by the order of a page that statements read through it, or
+        None when no such page is read or the keys are already there."""
+        if (
+            design.access_method != "btree"
+            or design.predicate
+            or any(k.is_expression for k in design.keys)
+        ):
+            return None
+        order = self._orders.get((design.table, frozenset(design.key_columns)))
+        if order is None:
+            return None
+        keys = _dedupe_keys([*design.keys, *order])[: self._max_keys]
+        if len(keys) == len(design.keys):
+            return None
+        columns = {k.column for k in keys}
+        include = tuple(c for c in design.include if c not in columns)
+        return IndexDesign(design.table, tuple(keys), include)
+
+
 def statements_by_table(
     candidates: Mapping[IndexDesign, frozenset[int]],
 ) -> dict[TableName, set[int]]:

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol, runtime_checkable
 
 from advisor.model import (
@@ -81,6 +81,8 @@ class SelectionSettings:
 MaintenanceCost = Callable[[IndexDesign], float]
 # Wider designs grown from a chosen one, with the statements each may help.
 Extensions = Callable[[IndexDesign], Mapping[IndexDesign, frozenset[int]]]
+# A chosen design followed by the ORDER BY of the pages read through it, if any.
+PageOrders = Callable[[IndexDesign], IndexDesign | None]
 # Drop-and-refill passes after the greedy (each pass tries every chosen design), for
 # workloads of at most this many statements: each trial re-derives every statement's
 # cost, which on thousands of statements costs more than the search itself.
@@ -382,10 +384,14 @@ def select_indexes(
     window_seconds: float,
     maintenance_ms_per_day: MaintenanceCost = _no_maintenance,
     extensions: Extensions | None = None,
+    page_orders: PageOrders | None = None,
 ) -> tuple[Recommendation, ...]:
     """The recommended indexes, best first, each verified by planning the final set.
     `maintenance_ms_per_day` is what each design costs the writes: gains are net of it.
-    `extensions`, when given, grows candidates from each chosen design (Extend's move)."""
+    `extensions`, when given, grows candidates from each chosen design (Extend's move).
+    `page_orders`, when given, names for a chosen design the wider one that also returns
+    a page's ORDER BY; it replaces the chosen one where it costs no statement more, saves
+    about as much net of its writes, and fits the budget (see _insure_orders)."""
     by_id = {t.statement.queryid: t for t in targets}
     base_cost = {q: planner.plan(q, ()).cost for q in by_id}
     window_days = max(window_seconds, 1.0) / SECONDS_PER_DAY
@@ -405,9 +411,87 @@ def select_indexes(
     if len(by_id) <= IMPROVEMENT_MAX_STATEMENTS:
         best = _improve(problem, best, per_byte)
     chosen = _drop_prefixes(best.chosen_designs)
-    return _verify(
+    insured: dict[IndexDesign, IndexDesign] = {}
+    if page_orders is not None:
+        chosen, insured = _insure_orders(problem, chosen, page_orders)
+    recommendations = _verify(
         by_id, chosen, planner, settings, base_cost, window_seconds, maintenance_ms_per_day
     )
+    return tuple(_with_order_note(r, insured.get(r.design), planner) for r in recommendations)
+
+
+# A design that also returns a page's order replaces the chosen one when no statement's
+# plan costs more than this much more with it, and its net saving is at least this share
+# of the chosen one's.
+ORDER_COST_TOLERANCE = 0.02
+ORDER_MIN_NET_SHARE = 0.95
+
+
+def _insure_orders(
+    problem: _Problem, chosen: list[IndexDesign], page_orders: PageOrders
+) -> tuple[list[IndexDesign], dict[IndexDesign, IndexDesign]]:
+    """Widen each chosen design by the ORDER BY keys of the pages read through it
+    (`page_orders`), where the planner says that costs nothing: a generic plan sees the
+    average value, for which a sort of few rows is as cheap as the ordered index; the
+    values with many rows are where the order pays, and nothing observed them. Returns
+    the designs and, for each widened one, the design it replaced."""
+    planner = problem.planner
+    result = list(chosen)
+    insured: dict[IndexDesign, IndexDesign] = {}
+    for position, design in enumerate(chosen):
+        wider = page_orders(design)
+        if wider is None or wider in result:
+            continue
+        others = [d for d in result if d != design]
+        used = sum(planner.size_bytes(d) for d in others)
+        if used + planner.size_bytes(wider) > problem.settings.budget_bytes:
+            continue
+        narrow_net, narrow_costs = _net_with(problem, others, design)
+        wide_net, wide_costs = _net_with(problem, others, wider)
+        if wide_net < ORDER_MIN_NET_SHARE * narrow_net or any(
+            wide_costs[q] > narrow_costs[q] * (1 + ORDER_COST_TOLERANCE) for q in narrow_costs
+        ):
+            continue
+        result[position] = wider
+        insured[wider] = design
+    return result, insured
+
+
+def _net_with(
+    problem: _Problem, others: Sequence[IndexDesign], design: IndexDesign
+) -> tuple[float, dict[int, float]]:
+    """The time `design` saves over the window beside `others`, net of its writes, and
+    the cost of each statement on its table with it."""
+    saved = 0.0
+    costs: dict[int, float] = {}
+    for queryid in problem.readers.get(design.table, ()):
+        target = problem.targets[queryid]
+        base = problem.base_cost[queryid]
+        relevant = [d for d in (*others, design) if d.table in target.tables]
+        with_others = [d for d in others if d.table in target.tables]
+        cost = problem.planner.plan(queryid, relevant).cost
+        before = problem.planner.plan(queryid, with_others).cost if with_others else base
+        costs[queryid] = cost
+        if base > 0:
+            saved += target.statement.total_ms * max(before - cost, 0.0) / base
+    number = problem.add(design, ())
+    return saved - problem.maintenance(number), costs
+
+
+def _with_order_note(
+    rec: Recommendation, replaced: IndexDesign | None, planner: Planner
+) -> Recommendation:
+    if replaced is None:
+        return rec
+    added = ", ".join(k.sql() for k in rec.design.keys[len(replaced.keys) :])
+    extra = planner.size_bytes(rec.design) - planner.size_bytes(replaced)
+    note = (
+        f"{added} added to ({', '.join(k.sql() for k in replaced.keys)}): the planner costs "
+        "both alike for the average value, and this one returns each page of the ORDER BY "
+        "... LIMIT already in order, however many rows a value has (no sort of them all), "
+        f"for {max(extra, 0) / 1024:,.0f} kB more"
+    )
+    return replace(rec, notes=(*rec.notes, note))
 
 
 def _improve(problem: _Problem, search: _Search, per_byte: bool) -> _Search:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from advisor.analyze.candidates import CandidateSettings, Extensions, generate_candidates
+from advisor.analyze.candidates import (
+    CandidateSettings,
+    Extensions,
+    PageOrders,
+    generate_candidates,
+)
 from advisor.model import (
     Column,
     Filter,
@@ -202,3 +207,40 @@ def test_extensions_append_a_column_used_together_with_all_the_keys() -> None:
     # Covering designs are not extended.
     covering = IndexDesign(POSTS, keys("author_id"), include=("title",))
     assert extensions(covering) == {}
+
+
+# ------------------------------------------------------------------- page orders
+
+
+def _page(*, limited: bool = True, order: tuple[OrderKey, ...] = ()) -> ParsedStatement:
+    access = TableAccess(
+        POSTS,
+        filters=(Filter("author_id", Operator.EQUALITY),),
+        order_by=order or (OrderKey.of("created_at", descending=True),),
+        limited=limited,
+    )
+    return statement(1, access)
+
+
+def test_a_page_read_through_equality_columns_names_the_ordered_design() -> None:
+    orders = PageOrders([_page()], schema(), CandidateSettings())
+    by_author = IndexDesign(POSTS, (KeyColumn.of("author_id"),))
+    assert orders(by_author) == IndexDesign(
+        POSTS, (KeyColumn.of("author_id"), KeyColumn.of("created_at"))
+    )
+    # Already ordered, another column set, or no LIMIT: nothing to add.
+    assert orders(orders(by_author) or by_author) is None
+    assert orders(IndexDesign(POSTS, (KeyColumn.of("status"),))) is None
+    unlimited = PageOrders([_page(limited=False)], schema(), CandidateSettings())
+    assert unlimited(by_author) is None
+
+
+def test_a_page_order_keeps_its_directions_and_drops_covered_include_columns() -> None:
+    mixed = (OrderKey.of("score", descending=True), OrderKey.of("id"))
+    orders = PageOrders([_page(order=mixed)], schema(), CandidateSettings())
+    covering = IndexDesign(POSTS, (KeyColumn.of("author_id"),), include=("score", "title"))
+    assert orders(covering) == IndexDesign(
+        POSTS,
+        (KeyColumn.of("author_id"), KeyColumn.of("score"), KeyColumn.of("id", descending=True)),
+        include=("title",),
+    )

@@ -425,3 +425,47 @@ def test_a_brin_index_beside_a_btree_on_its_column_is_dropped() -> None:
     other = IndexDesign(table, (KeyColumn.of("kind"),))
     assert _drop_prefixes([brin, btree]) == [btree]
     assert _drop_prefixes([brin, other]) == [brin, other]
+
+
+# ------------------------------------------------------------------- page orders
+
+
+def _ordered(wider: IndexDesign) -> Callable[[IndexDesign], IndexDesign | None]:
+    return lambda d: wider if d == A else None
+
+
+def test_the_design_that_returns_the_page_in_order_replaces_an_equal_narrow_one() -> None:
+    planner = CostTable(
+        base={1: 100}, with_index={(1, A): 10, (1, AB): 10}, sizes={A: 1000, AB: 3000}
+    )
+    chosen = select_indexes(
+        [target(1, 1000)], {A: frozenset({1})}, planner, SETTINGS, DAY, page_orders=_ordered(AB)
+    )
+    assert [r.design for r in chosen] == [AB]
+    assert any("already in order" in n and "2 kB more" in n for n in chosen[0].notes)
+    plain = select_indexes([target(1, 1000)], {A: frozenset({1})}, planner, SETTINGS, DAY)
+    assert [r.design for r in plain] == [A] and plain[0].notes == ()
+
+
+def test_the_ordered_design_must_cost_no_more_fit_the_budget_and_pay_its_writes() -> None:
+    dearer = CostTable(base={1: 100}, with_index={(1, A): 10, (1, AB): 12}, sizes={A: 10, AB: 30})
+    too_big = CostTable(
+        base={1: 100}, with_index={(1, A): 10, (1, AB): 10}, sizes={A: 1000, AB: 20_000}
+    )
+    for planner in (dearer, too_big):
+        chosen = select_indexes(
+            [target(1, 1000)], {A: frozenset({1})}, planner, SETTINGS, DAY, page_orders=_ordered(AB)
+        )
+        assert [r.design for r in chosen] == [A]
+    cheap = CostTable(base={1: 100}, with_index={(1, A): 10, (1, AB): 10}, sizes={A: 10, AB: 30})
+    writes = {A: 100.0, AB: 400.0}  # ms a day: AB's extra writes eat more than 5% of 900
+    chosen = select_indexes(
+        [target(1, 1000)],
+        {A: frozenset({1})},
+        cheap,
+        SETTINGS,
+        DAY,
+        writes.__getitem__,
+        page_orders=_ordered(AB),
+    )
+    assert [r.design for r in chosen] == [A]
