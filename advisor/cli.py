@@ -14,7 +14,6 @@ import typer
 from rich.console import Console
 
 from advisor import __version__, logs
-from advisor.advise import analyse
 from advisor.config import Settings, load_settings
 from advisor.errors import AdvisorError, UsageError
 from advisor.export.console import (
@@ -25,6 +24,7 @@ from advisor.export.console import (
     to_json,
     to_sql,
 )
+from advisor.jobs.recommend import recommend as recommend_indexes
 from advisor.pg import Connection, session
 
 T = TypeVar("T")
@@ -112,7 +112,7 @@ def recommend(
             config, dsn=dsn, budget_mb=budget_mb, min_calls=min_calls, databases=database or None
         )
         analyses = _each_database(
-            settings, lambda conn, _: analyse(conn, settings, drops=not no_drops)
+            settings, lambda conn, _: recommend_indexes(conn, settings, drops=not no_drops)
         )
     if output is OutputFormat.json:
         typer.echo(to_json(analyses))
@@ -155,14 +155,17 @@ def health(
     verbose: VerboseOption = False,
 ) -> None:
     """Unused, duplicate, redundant and invalid indexes, with the statements that fix them."""
-    from advisor.health import check_health
+    from advisor.jobs.health import check_health
+    from advisor.jobs.observe import observe
     from advisor.store import Store
 
     logs.configure("info" if verbose else "warning")
     with _exit_codes():
         settings = load_settings(config, dsn=dsn, databases=database or None)
         store = Store(state_dir) if state_dir is not None else None
-        reports = _each_database(settings, lambda conn, _: check_health(conn, settings, store))
+        reports = _each_database(
+            settings, lambda conn, _: check_health(observe(conn, settings, store), settings)
+        )
     if output is OutputFormat.json:
         typer.echo(health_to_json(reports))
     elif output is OutputFormat.sql:
@@ -213,7 +216,7 @@ def report(
     verbose: VerboseOption = False,
 ) -> None:
     """Write the handoff and the dated report now."""
-    from advisor.reporting import report_now
+    from advisor.jobs.report import report_now
     from advisor.store import Store
 
     logs.configure("info" if verbose else "warning")

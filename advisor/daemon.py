@@ -27,19 +27,17 @@ from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from psycopg.conninfo import conninfo_to_dict
 
-from advisor.advise import analyse, health_settings
-from advisor.analyze.health import find_problems
-from advisor.collect.activity import write_rates_from_delta
 from advisor.collect.deltas import delta
-from advisor.collect.schema import read_schema
 from advisor.collect.snapshot import SnapshotReader
-from advisor.collect.workload import workload_from_delta
 from advisor.config import Settings
 from advisor.errors import AdvisorError, UsageError
 from advisor.export.metrics import make_registry
+from advisor.jobs.health import check_health
+from advisor.jobs.observe import observe_stored
+from advisor.jobs.recommend import recommend
+from advisor.jobs.report import report_from_state
 from advisor.model import Analysis, Schema, Snapshot
 from advisor.pg import MARKER, Connection, capabilities, first_line, redact, session
-from advisor.reporting import report_from_state
 from advisor.status import OpenRecommendation, RealizedIndex, RuntimeStatus, busiest
 from advisor.store import Store
 
@@ -320,28 +318,16 @@ class Daemon:
     def analyse(self, database: str) -> None:
         """Recommend for the window's workload; track created indexes; check index health."""
         now = datetime.now(UTC)
-        since = now - timedelta(hours=self.settings.analysis_window_hours)
-        window = self.store.window(database, since)
-        if window is None or not window.statements:
-            log.info("analyse.waiting", database=database, reason="no workload collected yet")
-            return
-        texts = self.store.texts(database, [s.queryid for s in window.statements])
-        workload = workload_from_delta(
-            window, texts, self.settings.min_calls, self.settings.max_statements
-        )
         with self._session(database) as conn:
-            schema = read_schema(conn)
-            analysis = analyse(conn, self.settings, workload, write_rates_from_delta(window))
-        self._track_created(database, schema, now)
+            observation = observe_stored(conn, self.settings, self.store, database, now)
+            workload = observation.workload
+            if not workload.statements and not workload.excluded:
+                log.info("analyse.waiting", database=database, reason="no workload collected yet")
+                return
+            analysis = recommend(conn, self.settings, observation)
+        self._track_created(database, observation.schema, now)
         self.store.record_recommendations(database, analysis.recommendations, now)
-        usage = self.store.window(database, now - timedelta(days=36))
-        findings = find_problems(
-            schema,
-            usage,
-            self.store.index_first_seen(database),
-            now,
-            health_settings(self.settings),
-        )
+        findings = check_health(observation, self.settings).findings
         self._publish(database, analysis, findings)
         self._publish_windows(database, now)
         removed = self.store.compact(now)

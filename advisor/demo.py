@@ -17,9 +17,9 @@ import psycopg
 from rich.console import Console
 
 from advisor import logs, sample
-from advisor.advise import analyse
 from advisor.config import load_settings
 from advisor.export.console import print_table, to_sql
+from advisor.jobs.recommend import recommend
 from advisor.pg import session
 from advisor.sandbox import ThrowawayCluster, free_port
 
@@ -73,7 +73,7 @@ def main() -> None:
 
         settings = load_settings(None, dsn=dsn, min_calls=2)
         with session(dsn, settings) as conn:
-            analysis = analyse(conn, settings, drops=True)
+            analysis = recommend(conn, settings, drops=True)
         console.rule("[bold]pg-advisor recommend --dsn … --format table")
         print_table([analysis], console)
         script = to_sql([analysis])

@@ -144,11 +144,7 @@ def capabilities(conn: Connection) -> Capabilities:
 def require_pg_stat_statements(conn: Connection, caps: Capabilities) -> None:
     """Raise ExtensionMissing unless pg_stat_statements is installed here and preloaded."""
     if not caps.pg_stat_statements:
-        raise ExtensionMissing(
-            f"pg_stat_statements is not installed in database {caps.database!r}: add "
-            "'pg_stat_statements' to shared_preload_libraries in postgresql.conf, restart the "
-            "server, then run CREATE EXTENSION pg_stat_statements; as a superuser"
-        )
+        raise pg_stat_statements_missing(caps)
     try:
         conn.execute(f"{MARKER} SELECT 1 FROM pg_stat_statements(false) LIMIT 1")
     except pg_errors.ObjectNotInPrerequisiteState:
@@ -161,6 +157,15 @@ def require_pg_stat_statements(conn: Connection, caps: Capabilities) -> None:
             f"cannot read pg_stat_statements: {first_line(error)} "
             f"(GRANT pg_read_all_stats TO {caps.role};)"
         ) from None
+
+
+def pg_stat_statements_missing(caps: Capabilities) -> ExtensionMissing:
+    """The error of a database without pg_stat_statements, saying how to install it."""
+    return ExtensionMissing(
+        f"pg_stat_statements is not installed in database {caps.database!r}: add "
+        "'pg_stat_statements' to shared_preload_libraries in postgresql.conf, restart the "
+        "server, then run CREATE EXTENSION pg_stat_statements; as a superuser"
+    )
 
 
 def require_hypopg(conn: Connection, caps: Capabilities) -> None:

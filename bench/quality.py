@@ -31,20 +31,13 @@ from typing import Any
 import psycopg
 from psycopg import errors as pg_errors
 
-from advisor.advise import (
-    observed_write_rates,
-    prepare,
-    search_space,
-    selection_settings,
-    what_if,
-)
 from advisor.analyze.candidates import Extensions, existing_designs
 from advisor.analyze.select import select_indexes
-from advisor.collect.schema import read_schema
-from advisor.collect.workload import read_workload
 from advisor.config import Settings, load_settings
+from advisor.jobs.observe import observe
+from advisor.jobs.recommend import prepare, search_space, selection_settings, what_if
 from advisor.model import IndexDesign
-from advisor.pg import capabilities, session
+from advisor.pg import session
 from advisor.sandbox import ThrowawayCluster
 from bench import baselines
 from bench.baselines import Problem
@@ -260,12 +253,11 @@ def analysis(dsn: str) -> Iterator[Analysis]:
     """What `pg-advisor recommend` sees and plans with, kept open for every strategy."""
     settings = load_settings(None, dsn=dsn, min_calls=1)
     with session(dsn, settings) as conn:
-        caps = capabilities(conn)
-        workload = read_workload(conn, caps.database, settings.min_calls, settings.max_statements)
-        schema = read_schema(conn)
-        rates = observed_write_rates(conn, caps.database, settings, schema).rates
-        whatif = what_if(conn, caps, settings, schema)
-        prepared = prepare(workload, schema, whatif)
+        observation = observe(conn, settings)
+        workload, schema = observation.workload, observation.schema
+        rates = observation.write_rates
+        whatif = what_if(conn, observation.caps, settings, schema)
+        prepared = prepare(workload, observation.parsed, whatif)
         space = search_space(settings, schema, prepared, rates)
         window_days = max(workload.window_seconds, 1.0) / 86_400.0
         targets = {t.statement.queryid: t for t in prepared.targets}

@@ -2,7 +2,7 @@
 
 It starts a throwaway PostgreSQL (pg_stat_statements preloaded, HypoPG installed), loads
 the benchmark schema once into a template database, and for every N clones it, runs N
-distinct statements two or three times each, and times `analyse()` on that workload.
+distinct statements two or three times each, and times `recommend()` on that workload.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from typing import Any
 import psycopg
 from structlog.testing import capture_logs
 
-from advisor.advise import analyse
 from advisor.config import Settings, load_settings
+from advisor.jobs.recommend import recommend
 from advisor.model import Analysis
 from advisor.pg import session
 from advisor.sandbox import ThrowawayCluster
@@ -214,11 +214,11 @@ def _statements_seen(conn: psycopg.Connection[Any]) -> int:
 
 
 def _timed_analysis(dsn: str, settings: Settings) -> _Timed:
-    """analyse() with its wall and process time; the advisor's log lines are captured
+    """recommend() with its wall and process time; the advisor's log lines are captured
     (not printed) and the candidate count is taken from its `analyse.done` event."""
     with session(dsn, settings) as conn, capture_logs() as events:
         wall, cpu = time.perf_counter(), time.process_time()
-        analysis = analyse(conn, settings)
+        analysis = recommend(conn, settings)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     done = [e for e in events if e.get("event") == "analyse.done"]
     candidates = done[-1].get("candidates") if done else None
@@ -229,7 +229,7 @@ def _profiled_analysis(dsn: str, settings: Settings) -> list[str]:
     """A second analysis under cProfile; the top functions by cumulative and own time."""
     profiler = cProfile.Profile()
     with session(dsn, settings) as conn, capture_logs(), _enabled(profiler):
-        analyse(conn, settings)
+        recommend(conn, settings)
     lines = []
     for order in ("cumulative", "tottime"):
         buffer = io.StringIO()

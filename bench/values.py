@@ -6,7 +6,7 @@ ORM-style workload (bench/skewed.py), compared by real execution time in the sam
 2. On a copy: warm up, then run one round of the workload (no statistics reset, as on a
    user's server) as node-postgres sends it (unnamed statements, every value an untyped bind
    parameter: the server plans each call with its values).
-3. Analyse that database twice with `advisor.advise.analyse` and the same storage budget:
+3. Analyse that database twice with `advisor.jobs.recommend.recommend` and the same storage budget:
    value-aware (`Settings.value_aware = true`) and generic-only (false).
 4. Build each distinct set for real on a fresh copy, and the empty set on one more
    (bench/quality.py's Databases); ANALYZE them all (an expression index has no statistics
@@ -27,8 +27,8 @@ from typing import Any
 
 import psycopg
 
-from advisor.advise import analyse
 from advisor.config import load_settings
+from advisor.jobs.recommend import recommend
 from advisor.model import Analysis, IndexDesign, Recommendation
 from advisor.pg import session
 from advisor.sandbox import ThrowawayCluster
@@ -264,7 +264,7 @@ def advise(dsn: str, value_aware: bool, budget_bytes: int, log_dir: Path | None 
         parameter_log_dir=log_dir,
     )
     with session(dsn, settings) as conn:
-        return analyse(conn, settings)
+        return recommend(conn, settings)
 
 
 def statement_names(statements: Iterable[QualityStatement]) -> dict[str, str]:

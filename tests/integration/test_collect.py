@@ -5,9 +5,9 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from advisor.advise import analyse
 from advisor.collect.schema import read_schema
 from advisor.collect.workload import read_workload
+from advisor.jobs.recommend import recommend
 from advisor.model import KeyColumn, TableName
 from advisor.pg import MARKER, session
 from advisor.sandbox import ThrowawayCluster
@@ -70,8 +70,8 @@ def test_workload_sums_over_users_and_excludes_the_advisors_own(
     reader_dsn = cluster.dsn("collect", user="app_reader")
     reader_settings = settings_for(reader_dsn, min_calls=1)
     with session(reader_dsn, reader_settings) as conn:
-        analysis = analyse(conn, reader_settings)
-        analyse(conn, reader_settings)
+        analysis = recommend(conn, reader_settings)
+        recommend(conn, reader_settings)
     assert analysis.whatif_explains > 0
     settings = settings_for(dsn)
     with session(dsn, settings) as conn:

@@ -9,7 +9,8 @@ import time
 import psycopg
 import pytest
 
-from advisor.advise import analyse
+from advisor.jobs.observe import observe
+from advisor.jobs.recommend import recommend
 from advisor.model import Analysis, Recommendation
 from advisor.pg import session
 from advisor.sandbox import ThrowawayCluster
@@ -82,7 +83,7 @@ def _leads(analysis: Analysis) -> set[tuple[str, str]]:
 
 def _analyse(dsn: str) -> Analysis:
     with session(dsn, settings_for(dsn)) as conn:
-        return analyse(conn, settings_for(dsn))
+        return recommend(conn, settings_for(dsn))
 
 
 @pytest.fixture(scope="module")
@@ -115,13 +116,10 @@ def test_freshly_loaded_shop_gets_the_indexes_a_dba_adds(shop: str) -> None:
 
 
 def test_the_load_is_listed_as_bulk_writes_not_counted_as_a_rate(shop: str) -> None:
-    from advisor.advise import observed_write_rates
-    from advisor.collect.schema import read_schema
-
     settings = settings_for(shop)
     with session(shop, settings) as conn:
-        schema = read_schema(conn)
-        writes = observed_write_rates(conn, "shop_fresh", settings, schema)
+        writes = observe(conn, settings).writes
+    assert writes is not None
     assert writes.rates == {}
     assert {t.name: rows for t, rows in writes.bulk.items()} == {
         "customers": 50000,
@@ -144,7 +142,7 @@ def test_analytical_statements_run_once_on_fresh_data_get_their_indexes(
     dsn = create_database(cluster, "shop_once", SHOP)
     run_workload(dsn, [(text, params, 1) for text, params, _ in STATEMENTS[:3]])
     with session(dsn, settings_for(dsn, min_calls=1)) as conn:
-        analysis = analyse(conn, settings_for(dsn, min_calls=1))
+        analysis = recommend(conn, settings_for(dsn, min_calls=1))
     assert ("customers", "email") in _leads(analysis)
     assert ("order_items", "order_id") in _leads(analysis)
 

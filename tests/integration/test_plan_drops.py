@@ -8,7 +8,7 @@ import json
 import psycopg
 import pytest
 
-from advisor.advise import analyse
+from advisor.jobs.recommend import recommend
 from advisor.pg import session
 from advisor.sandbox import ThrowawayCluster
 from tests.integration.test_cli import run_cli
@@ -157,8 +157,8 @@ def test_json_and_table_carry_the_drops_whole(plan_dsn: str) -> None:
 def test_the_selection_plans_the_workload_without_the_dropped_indexes(plan_dsn: str) -> None:
     settings = settings_for(plan_dsn)
     with session(plan_dsn, settings) as conn:
-        with_drops = analyse(conn, settings, drops=True)
-        without = analyse(conn, settings)
+        with_drops = recommend(conn, settings, drops=True)
+        without = recommend(conn, settings)
         row = conn.execute(
             "SELECT to_regprocedure('hypopg_hide_index(oid)') IS NOT NULL"
         ).fetchone()

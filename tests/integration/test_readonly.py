@@ -7,7 +7,7 @@ import re
 
 from pglast import ast, parse_sql
 
-from advisor.advise import analyse
+from advisor.jobs.recommend import recommend
 from advisor.pg import session
 from advisor.sandbox import ThrowawayCluster
 from tests.support import settings_for
@@ -60,7 +60,7 @@ def test_advisor_sends_no_ddl_or_dml(cluster: ThrowawayCluster, blog_dsn: str) -
     log_start = len(cluster.server_log())
     settings = settings_for(blog_dsn, application_name="pg-advisor-readonly-test")
     with session(blog_dsn, settings) as conn:
-        analysis = analyse(conn, settings)
+        analysis = recommend(conn, settings)
     assert analysis.whatif_explains > 0
     statements = _logged_statements(cluster.server_log()[log_start:], "pg-advisor-readonly-test")
     assert len(statements) > analysis.whatif_explains

@@ -8,8 +8,8 @@ import subprocess
 import psycopg
 import pytest
 
-from advisor.advise import analyse
 from advisor.export.console import to_sql
+from advisor.jobs.recommend import recommend
 from advisor.model import Analysis, KeyColumn, Recommendation
 from advisor.pg import session
 from advisor.sandbox import ThrowawayCluster
@@ -21,7 +21,7 @@ from tests.support import create_sample_database, settings_for
 def blog_analysis(blog_dsn: str) -> Analysis:
     settings = settings_for(blog_dsn)
     with session(blog_dsn, settings) as conn:
-        return analyse(conn, settings)
+        return recommend(conn, settings)
 
 
 def _on(analysis: Analysis, table: str) -> list[Recommendation]:
@@ -88,7 +88,7 @@ def test_sql_output_runs_and_leaves_nothing_more_to_recommend(
     drive_sample_workload(dsn)
     settings = settings_for(dsn)
     with session(dsn, settings) as conn:
-        blog_analysis = analyse(conn, settings)
+        blog_analysis = recommend(conn, settings)
     script = tmp_path_factory.mktemp("sql") / "indexes.sql"
     script.write_text(to_sql([blog_analysis]))
     psql = cluster.bindir / "psql"
@@ -105,7 +105,7 @@ def test_sql_output_runs_and_leaves_nothing_more_to_recommend(
     assert {r.name for r in blog_analysis.recommendations} <= names
     drive_sample_workload(dsn)
     with session(dsn, settings) as conn:
-        again = analyse(conn, settings)
+        again = recommend(conn, settings)
     assert again.recommendations == ()
 
 
@@ -119,7 +119,7 @@ def test_existing_index_is_never_duplicated(cluster: ThrowawayCluster) -> None:
     drive_sample_workload(dsn)
     settings = settings_for(dsn)
     with session(dsn, settings) as conn:
-        analysis = analyse(conn, settings)
+        analysis = recommend(conn, settings)
     for rec in analysis.recommendations:
         keys = rec.design.key_columns
         assert keys[:2] != ("organization_id", "status")

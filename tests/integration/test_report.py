@@ -15,7 +15,6 @@ import psycopg
 import pytest
 
 from advisor import sample
-from advisor.advise import analyse
 from advisor.daemon import Daemon
 from advisor.export.drizzle import load_drizzle_schema
 from advisor.export.report import (
@@ -37,6 +36,7 @@ from advisor.export.report import (
     table_changes,
     write_atomically,
 )
+from advisor.jobs.recommend import recommend
 from advisor.model import (
     Delta,
     IndexDesign,
@@ -372,7 +372,7 @@ def advised(cluster: ThrowawayCluster) -> Iterator[ReportInputs]:
     run_workload(dsn, sample_workload())
     settings = settings_for(dsn)
     with session(dsn, settings) as conn:
-        analysis = analyse(conn, settings)
+        analysis = recommend(conn, settings)
     posts, users, orders = (TableName("public", t) for t in ("posts", "users", "orders"))
     extra = [
         IndexDesign(posts, (KeyColumn.of("status"), KeyColumn.of("created_at", descending=True))),

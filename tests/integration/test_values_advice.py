@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from advisor.advise import analyse
+from advisor.jobs.recommend import recommend
 from advisor.model import Analysis, Recommendation, ValueSource
 from advisor.pg import session
 from advisor.sandbox import ThrowawayCluster
@@ -131,7 +131,7 @@ def skewed(cluster: ThrowawayCluster) -> str:
 def advice(dsn: str, cluster: ThrowawayCluster, **overrides: Any) -> Analysis:
     settings = settings_for(dsn, parameter_log_dir=cluster.base, **overrides)
     with session(dsn, settings) as conn:
-        return analyse(conn, settings)
+        return recommend(conn, settings)
 
 
 def find(analysis: Analysis, table: str, text: str) -> Recommendation:
@@ -254,7 +254,7 @@ def test_without_pg_qualstats_or_a_log_the_advice_falls_back_to_pg_stats(
     drive(dsn)
     settings = settings_for(dsn)
     with session(dsn, settings) as conn:
-        analysis = analyse(conn, settings)
+        analysis = recommend(conn, settings)
     assert any("pg_qualstats is not installed" in n for n in analysis.value_notes)
     # The tenant column is skewed: its common values are costed from pg_stats.
     assert analysis.statements_with_values >= 1
@@ -286,7 +286,7 @@ def test_a_role_that_cannot_read_pg_stats_still_gets_advice(
     reader = cluster.dsn(copy, user=role)
     settings = settings_for(reader)
     with session(reader, settings) as conn:
-        analysis = analyse(conn, settings)
+        analysis = recommend(conn, settings)
     assert any("tasks" in n and "row-level security" in n for n in analysis.value_notes), (
         analysis.value_notes
     )
@@ -299,7 +299,7 @@ def test_a_role_that_cannot_read_pg_stats_still_gets_advice(
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("DROP EXTENSION pg_qualstats")
     with session(reader, settings) as conn:
-        blind = analyse(conn, settings)
+        blind = recommend(conn, settings)
     assert blind.statements_with_values == 0
     assert any("pg_qualstats is not installed" in n for n in blind.value_notes)
     assert blind.recommendations

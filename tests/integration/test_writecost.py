@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from advisor.advise import analyse
+from advisor.jobs.recommend import recommend
 from advisor.model import Analysis
 from advisor.pg import session
 from advisor.sandbox import ThrowawayCluster
@@ -54,9 +54,9 @@ def test_write_heavy_table_gets_a_smaller_recommendation_for_the_same_reads(
         ],
     )
     with session(dsn, settings_for(dsn)) as conn:
-        aware = analyse(conn, settings_for(dsn))
+        aware = recommend(conn, settings_for(dsn))
     with session(dsn, settings_for(dsn)) as conn:
-        blind = analyse(conn, settings_for(dsn, index_write_ms_per_row=0.0))
+        blind = recommend(conn, settings_for(dsn, index_write_ms_per_row=0.0))
 
     assert _width(aware, "reads_t") > 0
     assert _width(aware, "writes_t") < _width(aware, "reads_t")
@@ -93,7 +93,7 @@ def test_index_on_a_hot_updated_column_is_flagged(cluster: ThrowawayCluster) -> 
         ],
     )
     with session(dsn, settings_for(dsn)) as conn:
-        analysis = analyse(conn, settings_for(dsn))
+        analysis = recommend(conn, settings_for(dsn))
     flagged = [r for r in analysis.recommendations if r.design.key_columns == ("attempts",)]
     assert flagged, analysis.recommendations
     (warning,) = flagged[0].warnings

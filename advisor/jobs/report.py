@@ -8,18 +8,10 @@ what the statistics hold now; the daemon reports on the window its last analysis
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-import psycopg
-
-from advisor.advise import analyse
 from advisor.analyze.antipatterns import AntipatternSettings, WorkloadFacts, find_antipatterns
-from advisor.analyze.parse import parse_statement
-from advisor.collect.constraints import read_foreign_keys
-from advisor.collect.schema import read_schema
-from advisor.collect.snapshot import read_usage
-from advisor.collect.workload import read_workload, workload_from_delta
+from advisor.collect.workload import workload_from_delta
 from advisor.config import Settings
 from advisor.export.console import human_ms
 from advisor.export.drizzle import DrizzleSchema, load_drizzle_schema
@@ -31,29 +23,19 @@ from advisor.export.report import (
     report_paths,
     write_report,
 )
-from advisor.health import check_health
+from advisor.jobs.health import check_health
+from advisor.jobs.observe import Observation, observe, observe_stored
+from advisor.jobs.recommend import recommend
 from advisor.model import (
     Analysis,
     Finding,
-    ParsedStatement,
-    Schema,
-    TableCounters,
     Workload,
 )
-from advisor.pg import Connection, capabilities, require_pg_stat_statements, translate
+from advisor.pg import Connection, pg_stat_statements_missing
 from advisor.store import Store
 
 MIB = 1024 * 1024
 TREND_WINDOW = timedelta(days=1)
-
-
-@dataclass(frozen=True)
-class Observed:
-    """The workload and the tables' counters a report describes, with their windows."""
-
-    workload: Workload
-    tables: tuple[TableCounters, ...]
-    tables_window_seconds: float
 
 
 def antipattern_settings(settings: Settings) -> AntipatternSettings:
@@ -74,17 +56,12 @@ def report_now(
     """`pg-advisor report`: analyse the connected database's workload as the statistics
     hold it now, check index health, and write the report and the handoff."""
     drizzle = _drizzle(settings)  # a wrong path fails before any work
-    caps = capabilities(conn)
-    require_pg_stat_statements(conn, caps)
-    try:
-        workload = read_workload(conn, caps.database, settings.min_calls, settings.max_statements)
-        usage = read_usage(conn, caps.database)
-    except psycopg.Error as error:
-        raise translate(error, "reading the workload for the report") from None
-    analysis = analyse(conn, settings, workload)
-    findings = check_health(conn, settings, store).findings
-    observed = Observed(workload, usage.tables, usage.seconds)
-    return _write(conn, settings, drizzle, analysis, findings, observed, store, day, per_database)
+    observation = observe(conn, settings, store)
+    if not observation.caps.pg_stat_statements:
+        raise pg_stat_statements_missing(observation.caps)
+    analysis = recommend(conn, settings, observation)
+    findings = check_health(observation, settings).findings
+    return _write(settings, drizzle, analysis, findings, observation, store, day, per_database)
 
 
 def report_from_state(
@@ -100,51 +77,35 @@ def report_from_state(
     """The daemon's report job: the latest analysis and findings, and the workload of the
     window they were made for, from the state store."""
     drizzle = _drizzle(settings)
-    since = now - timedelta(hours=settings.analysis_window_hours)
-    window = store.window(database, since)
-    if window is None:
-        workload = Workload(database, (), 1.0, now)
-        observed = Observed(workload, (), 1.0)
-    else:
-        texts = store.texts(database, [s.queryid for s in window.statements])
-        workload = workload_from_delta(window, texts, settings.min_calls, settings.max_statements)
-        observed = Observed(workload, window.tables, window.seconds)
+    observation = observe_stored(conn, settings, store, database, now)
     day = now.date()
-    return _write(
-        conn, settings, drizzle, analysis, findings, observed, store, day, per_database, now
-    )
+    return _write(settings, drizzle, analysis, findings, observation, store, day, per_database, now)
 
 
 def _write(
-    conn: Connection,
     settings: Settings,
     drizzle: DrizzleSchema | None,
     analysis: Analysis | None,
     findings: Sequence[Finding],
-    observed: Observed,
+    observation: Observation,
     store: Store | None,
     day: date,
     per_database: bool,
     now: datetime | None = None,
 ) -> ReportPaths:
-    database = observed.workload.database
-    try:
-        schema = read_schema(conn)
-        foreign_keys = read_foreign_keys(conn)
-    except psycopg.Error as error:
-        raise translate(error, "reading the schema for the report") from None
-    parsed = _parsed(observed.workload, schema)
+    database = observation.database
+    workload = observation.workload
     facts = WorkloadFacts(
-        statements=observed.workload.statements,
-        parsed=parsed,
-        schema=schema,
-        foreign_keys=foreign_keys,
-        tables=observed.tables,
-        window_seconds=observed.workload.window_seconds,
-        tables_window_seconds=observed.tables_window_seconds,
+        statements=workload.statements,
+        parsed=observation.parsed_statements(),
+        schema=observation.schema,
+        foreign_keys=observation.foreign_keys,
+        tables=observation.tables,
+        window_seconds=workload.window_seconds,
+        tables_window_seconds=observation.tables_window_seconds,
         recommendations=analysis.recommendations if analysis is not None else (),
     )
-    top, label, trend = _top_statements(settings, observed.workload, store, now)
+    top, label, trend = _top_statements(settings, workload, store, now)
     inputs = ReportInputs(
         database=database,
         day=day,
@@ -154,23 +115,14 @@ def _write(
         window_label=label,
         trend=trend,
         antipatterns=find_antipatterns(facts, antipattern_settings(settings)),
-        texts={s.queryid: s.text for s in observed.workload.statements},
+        texts={s.queryid: s.text for s in workload.statements},
         created=_created(store, database) if store is not None else None,
-        schema=schema,
+        schema=observation.schema,
         drizzle=drizzle,
         regression_ratio=settings.report_regression_ratio,
     )
     paths = report_paths(settings.out, settings.handoff_path, database, day, per_database)
     return write_report(inputs, paths)
-
-
-def _parsed(workload: Workload, schema: Schema) -> dict[int, ParsedStatement]:
-    parsed = {}
-    for statement in workload.statements:
-        result = parse_statement(statement.queryid, statement.text, schema)
-        if isinstance(result, ParsedStatement):
-            parsed[statement.queryid] = result
-    return parsed
 
 
 def _drizzle(settings: Settings) -> DrizzleSchema | None:

@@ -1,4 +1,5 @@
-"""One analysis of one database: workload -> statements -> candidates -> chosen indexes.
+"""`pg-advisor recommend` and the daemon's analyze job: one observation of one database ->
+statements -> candidates -> the chosen indexes, and the safe drops.
 
 This module wires the stages together; each stage lives in its own module and the
 algorithm in `analyze/` never sees a connection.
@@ -21,19 +22,17 @@ from advisor.analyze.candidates import (
     generate_candidates,
     value_candidates,
 )
-from advisor.analyze.health import HealthSettings, safe_drops
-from advisor.analyze.parse import ParseError, bind_parameters, parse_statement
+from advisor.analyze.health import safe_drops
+from advisor.analyze.parse import ParseError, bind_parameters
 from advisor.analyze.select import SelectionSettings, Target, select_indexes
 from advisor.analyze.sizes import deduplicated_size
 from advisor.analyze.values import Scenario, ValueModel, ValueSettings, statistics_columns
 from advisor.analyze.writecost import WriteCostModel, WriteCostSettings, written_columns
-from advisor.analyze.writerates import WriteRates, write_rates
-from advisor.collect.activity import read_hot_shares
-from advisor.collect.schema import read_schema
+from advisor.analyze.writerates import WriteRates
 from advisor.collect.values import read_value_knowledge
-from advisor.collect.workload import read_workload
 from advisor.config import Settings
 from advisor.errors import PermissionDenied
+from advisor.jobs.observe import Observation, observe
 from advisor.model import (
     Analysis,
     Finding,
@@ -51,17 +50,14 @@ from advisor.model import (
 from advisor.pg import (
     Capabilities,
     Connection,
-    capabilities,
+    pg_stat_statements_missing,
     require_hypopg,
-    require_pg_stat_statements,
     translate,
 )
 from advisor.whatif import PlanningError, Variant, WhatIf
 
 log = structlog.get_logger(__name__)
 MIB = 1024 * 1024
-# Write statements read for the write rate (every statement of the window, whatever its calls).
-WRITE_STATEMENTS_LIMIT = 100_000
 
 
 @dataclass(frozen=True)
@@ -73,34 +69,30 @@ class Prepared:
     skipped: tuple[Skipped, ...]
 
 
-def analyse(
+def recommend(
     conn: Connection,
     settings: Settings,
-    workload: Workload | None = None,
-    write_rates: Mapping[TableName, TableWriteRate] | None = None,
+    observation: Observation | None = None,
     drops: bool = False,
 ) -> Analysis:
-    """Recommend indexes for the connected database: for the given workload and write
-    rates (the daemon's window), or for what the statistics hold now. With `drops`, the
-    plan also drops the safe ones among the existing indexes (see safe_drops), and the
+    """Recommend indexes for the connected database: for the observation's workload and
+    write rates (the daemon's window), or for what the statistics hold now. With `drops`,
+    the plan also drops the safe ones among the existing indexes (see safe_drops), and the
     selection plans the workload as it will be after them."""
     started = time.monotonic()
-    caps = capabilities(conn)
-    require_pg_stat_statements(conn, caps)
+    if observation is None:
+        observation = observe(conn, settings)
+    caps = observation.caps
+    if not caps.pg_stat_statements:
+        raise pg_stat_statements_missing(caps)
     require_hypopg(conn, caps)
-    try:
-        if workload is None:
-            workload = read_workload(
-                conn, caps.database, settings.min_calls, settings.max_statements
-            )
-        _require_visible_statements(workload, caps.role)
-        schema = read_schema(conn)
-        observed: WriteRates | None = None
-        if write_rates is None:
-            observed = observed_write_rates(conn, caps.database, settings, schema)
-            write_rates = observed.rates
-    except psycopg.Error as error:
-        raise translate(error, "reading the workload and schema") from None
+    workload, write_rates, observed = (
+        observation.workload,
+        observation.write_rates,
+        observation.writes,
+    )
+    _require_visible_statements(workload, caps.role)
+    schema = observation.schema
     planned_drops: tuple[Finding, ...] = ()
     if drops:
         planned_drops = safe_drops(
@@ -113,7 +105,7 @@ def analyse(
     valued: dict[int, Costing] = {}
     try:
         drops_note = _drops_note(planned_drops, whatif.hide(oids))
-        prepared = prepare(workload, schema, whatif)
+        prepared = prepare(workload, observation.parsed, whatif)
         if settings.value_aware:
             values = learn_values(conn, caps, settings, schema, prepared)
             valued = cost_with_values(values, prepared, whatif)
@@ -213,13 +205,16 @@ def what_if(conn: Connection, caps: Capabilities, settings: Settings, schema: Sc
     return whatif
 
 
-def prepare(workload: Workload, schema: Schema, whatif: WhatIf) -> Prepared:
-    """Parse every statement and plan it once; what fails is skipped with its reason."""
+def prepare(
+    workload: Workload, parsed_statements: Mapping[int, ParsedStatement | Skipped], whatif: WhatIf
+) -> Prepared:
+    """Plan every parsed statement once; what fails to parse or plan is skipped with its
+    reason."""
     targets: list[Target] = []
     parsed_ok: list[ParsedStatement] = []
     skipped: list[Skipped] = []
     for statement in workload.statements:
-        parsed = parse_statement(statement.queryid, statement.text, schema)
+        parsed = parsed_statements[statement.queryid]
         if isinstance(parsed, Skipped):
             skipped.append(parsed)
             continue
@@ -491,24 +486,6 @@ def selection_settings(settings: Settings, budget: int) -> SelectionSettings:
     )
 
 
-def observed_write_rates(
-    conn: Connection, database: str, settings: Settings, schema: Schema
-) -> WriteRates:
-    """Rows written per day over pg_stat_statements' own window, the reads' window: every
-    write statement counts, whatever its calls; bulk loads are listed, not counted."""
-    every = read_workload(conn, database, 1, WRITE_STATEMENTS_LIMIT)
-    rates = write_rates(
-        every.statements,
-        schema,
-        every.window_seconds,
-        read_hot_shares(conn),
-        settings.bulk_write_rows_per_call,
-    )
-    if rates.unattributed:  # no rate is invented for a table the schema does not hold
-        log.info("write_rates.unattributed", database=database, statements=rates.unattributed)
-    return rates
-
-
 def write_cost_model(
     settings: Settings,
     schema: Schema,
@@ -561,13 +538,6 @@ def _require_visible_statements(workload: Workload, role: str) -> None:
             f"role {role} sees none of the {hidden} statements' texts in pg_stat_statements: "
             f"GRANT pg_read_all_stats TO {role};"
         )
-
-
-def health_settings(settings: Settings) -> HealthSettings:
-    return HealthSettings(
-        unused_min_observed_days=settings.unused_min_observed_days,
-        unused_min_size_bytes=int(settings.unused_min_size_mb * MIB),
-    )
 
 
 def budget_bytes(settings: Settings, schema: Schema, parsed: tuple[ParsedStatement, ...]) -> int:

@@ -1,0 +1,1 @@
+"""The jobs behind the commands, one per module: each takes one Observation of a database."""

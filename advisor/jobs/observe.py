@@ -1,0 +1,187 @@
+"""One observation of one database: everything a job looks at, read once.
+
+`observe` reads the server as it is now: its capabilities, schema, foreign keys, the index
+and table counters, and pg_stat_statements once, for both the reads and the writes of the
+same window. `observe_stored` takes the workload, the write rates and the usage from the
+daemon's stored deltas instead, and reads only the catalogs from the server. Either way
+every statement is parsed once, against the schema read here, so that every stage of a
+job sees one schema and one workload.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import structlog
+
+from advisor.analyze.parse import parse_statement
+from advisor.analyze.writerates import WriteRates, write_rates
+from advisor.collect.activity import write_rates_from_delta
+from advisor.collect.constraints import read_foreign_keys
+from advisor.collect.schema import read_schema
+from advisor.collect.snapshot import read_usage
+from advisor.collect.workload import read_workload, workload_from_delta
+from advisor.config import Settings
+from advisor.model import (
+    Delta,
+    ForeignKey,
+    ParsedStatement,
+    Schema,
+    Skipped,
+    TableCounters,
+    TableName,
+    TableWriteRate,
+    Workload,
+)
+from advisor.pg import Capabilities, Connection, capabilities, require_pg_stat_statements, translate
+from advisor.store import RETENTION_DAYS, Store
+
+log = structlog.get_logger(__name__)
+
+# Write statements read for the write rates (every statement of the window, whatever its calls).
+WRITE_STATEMENTS_LIMIT = 100_000
+
+IndexKey = tuple[TableName, str]
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What one job knows of one database.
+
+    `workload` holds the statements worth analysing (min_calls, max_statements applied),
+    each parsed once in `parsed`. `write_rates` are rows written per day to each table over
+    the workload's own window; `writes` says how they were observed when they come from
+    pg_stat_statements (None when they come from stored deltas, or when no statement
+    source exists). `usage` holds the index and table counters over the longest window
+    known (since the statistics' reset, or the daemon's stored days); `tables` the tables'
+    counters over `tables_window_seconds`. `first_seen` is when the daemon first saw each
+    index (empty without its state)."""
+
+    caps: Capabilities
+    schema: Schema
+    foreign_keys: tuple[ForeignKey, ...]
+    workload: Workload
+    parsed: Mapping[int, ParsedStatement | Skipped]
+    write_rates: Mapping[TableName, TableWriteRate]
+    writes: WriteRates | None
+    usage: Delta | None
+    tables: tuple[TableCounters, ...]
+    tables_window_seconds: float
+    first_seen: Mapping[IndexKey, datetime]
+
+    @property
+    def database(self) -> str:
+        return self.caps.database
+
+    def parsed_statements(self) -> dict[int, ParsedStatement]:
+        """The statements that parsed, by queryid."""
+        return {q: p for q, p in self.parsed.items() if isinstance(p, ParsedStatement)}
+
+
+def observe(conn: Connection, settings: Settings, store: Store | None = None) -> Observation:
+    """Read the connected database now. Without pg_stat_statements the workload is empty
+    and no write rate is invented; the jobs that need statements say so."""
+    caps = capabilities(conn)
+    try:
+        if caps.pg_stat_statements:
+            require_pg_stat_statements(conn, caps)
+        schema = read_schema(conn)
+        foreign_keys = read_foreign_keys(conn)
+        usage = read_usage(conn, caps.database)
+        if caps.pg_stat_statements:
+            every = read_workload(conn, caps.database, 1, WRITE_STATEMENTS_LIMIT)
+        else:
+            every = Workload(caps.database, (), 1.0, datetime.now(UTC))
+    except psycopg.Error as error:
+        raise translate(error, "reading the workload and schema") from None
+    writes: WriteRates | None = None
+    if caps.pg_stat_statements:
+        writes = write_rates(
+            every.statements,
+            schema,
+            every.window_seconds,
+            hot_shares(usage.tables),
+            settings.bulk_write_rows_per_call,
+        )
+        if writes.unattributed:  # no rate is invented for a table the schema does not hold
+            log.info(
+                "write_rates.unattributed", database=caps.database, statements=writes.unattributed
+            )
+    workload = narrowed(every, settings.min_calls, settings.max_statements)
+    return Observation(
+        caps=caps,
+        schema=schema,
+        foreign_keys=foreign_keys,
+        workload=workload,
+        parsed=_parse(workload, schema),
+        write_rates=writes.rates if writes is not None else {},
+        writes=writes,
+        usage=usage,
+        tables=usage.tables,
+        tables_window_seconds=usage.seconds,
+        first_seen=store.index_first_seen(caps.database) if store is not None else {},
+    )
+
+
+def observe_stored(
+    conn: Connection, settings: Settings, store: Store, database: str, now: datetime
+) -> Observation:
+    """The daemon's observation: the workload and write rates of the analysis window and
+    the usage of every stored day, from the store; the catalogs from the server."""
+    window = store.window(database, now - timedelta(hours=settings.analysis_window_hours))
+    if window is None:
+        workload = Workload(database, (), 1.0, now)
+    else:
+        texts = store.texts(database, [s.queryid for s in window.statements])
+        workload = workload_from_delta(window, texts, settings.min_calls, settings.max_statements)
+    try:
+        caps = capabilities(conn)
+        schema = read_schema(conn)
+        foreign_keys = read_foreign_keys(conn)
+    except psycopg.Error as error:
+        raise translate(error, "reading the schema") from None
+    return Observation(
+        caps=caps,
+        schema=schema,
+        foreign_keys=foreign_keys,
+        workload=workload,
+        parsed=_parse(workload, schema),
+        write_rates=write_rates_from_delta(window) if window is not None else {},
+        writes=None,
+        usage=store.window(database, now - timedelta(days=RETENTION_DAYS)),
+        tables=window.tables if window is not None else (),
+        tables_window_seconds=window.seconds if window is not None else 1.0,
+        first_seen=store.index_first_seen(database),
+    )
+
+
+def narrowed(workload: Workload, min_calls: int, limit: int) -> Workload:
+    """The workload's statements with at least `min_calls` calls, the busiest `limit` of
+    them (the order is kept), and why the others are left out."""
+    excluded = Counter(workload.excluded)
+    kept = [s for s in workload.statements if s.calls >= min_calls]
+    if len(kept) < len(workload.statements):
+        excluded["fewer calls than min_calls"] += len(workload.statements) - len(kept)
+    if len(kept) > limit:
+        excluded["beyond max_statements"] += len(kept) - limit
+    return Workload(
+        database=workload.database,
+        statements=tuple(kept[:limit]),
+        window_seconds=workload.window_seconds,
+        collected_at=workload.collected_at,
+        excluded=dict(excluded),
+    )
+
+
+def hot_shares(tables: tuple[TableCounters, ...]) -> dict[TableName, float]:
+    """The share of each table's updates that stayed HOT, by its counters: a share, never
+    a rate (the counters' window is not the workload's)."""
+    return {t.table: t.n_tup_hot_upd / t.n_tup_upd for t in tables if t.n_tup_upd > 0}
+
+
+def _parse(workload: Workload, schema: Schema) -> dict[int, ParsedStatement | Skipped]:
+    return {s.queryid: parse_statement(s.queryid, s.text, schema) for s in workload.statements}
