@@ -4,10 +4,14 @@ as the server logged them (log_statement = all), is a read, a plan or session st
 from __future__ import annotations
 
 import re
+from collections import Counter
+from datetime import date
+from pathlib import Path
 
 from pglast import ast, parse_sql
 
 from advisor.jobs.recommend import recommend
+from advisor.jobs.report import report_now
 from advisor.pg import session
 from advisor.sandbox import ThrowawayCluster
 from tests.support import settings_for
@@ -79,3 +83,46 @@ def test_the_log_check_would_catch_a_write() -> None:
     assert not _is_read_only(node.stmt)
     (node,) = parse_sql("SELECT 1 INTO t2")
     assert not _is_read_only(node.stmt)
+
+
+def test_one_report_reads_each_catalog_and_statistic_once(
+    cluster: ThrowawayCluster, blog_dsn: str, tmp_path: Path
+) -> None:
+    log_start = len(cluster.server_log())
+    settings = settings_for(blog_dsn, application_name="pg-advisor-once-test", out=tmp_path)
+    with session(blog_dsn, settings) as conn:
+        report_now(conn, settings, None, date(2026, 12, 3), per_database=False)
+    statements = _logged_statements(cluster.server_log()[log_start:], "pg-advisor-once-test")
+    reads = [text for text in statements if _reads_catalog_or_statistics(text)]
+    assert len(reads) > 5
+    repeated = {text: n for text, n in Counter(reads).items() if n > 1}
+    assert repeated == {}
+
+
+def _reads_catalog_or_statistics(text: str) -> bool:
+    """A query of the system catalogs or the statistics views, not a planner call."""
+    if "hypopg" in text:
+        return False
+    selects = [n.stmt for n in parse_sql(text) if isinstance(n.stmt, ast.SelectStmt)]
+    names = {v.relname for select in selects for v in _range_vars(select)}
+    return any(name.startswith("pg_") for name in names)
+
+
+def _range_vars(node: ast.Node) -> list[ast.RangeVar]:
+    from pglast.visitors import Visitor
+
+    found: list[ast.RangeVar] = []
+
+    class Collect(Visitor):  # type: ignore[misc]
+        def visit_RangeVar(self, ancestors: object, node: ast.RangeVar) -> None:
+            found.append(node)
+
+    Collect()(node)
+    return found
+
+
+def test_the_repeat_check_sees_catalog_reads() -> None:
+    assert _reads_catalog_or_statistics("SELECT relname FROM pg_class WHERE oid = 1")
+    assert _reads_catalog_or_statistics("SELECT 1 FROM x JOIN pg_stat_user_tables s ON true")
+    assert not _reads_catalog_or_statistics("SELECT * FROM hypopg_create_index('x')")
+    assert not _reads_catalog_or_statistics("SELECT id FROM posts WHERE id = 1")
