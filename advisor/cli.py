@@ -46,6 +46,13 @@ class OutputFormat(StrEnum):
     sql = "sql"
 
 
+class LogLevel(StrEnum):
+    debug = "debug"
+    info = "info"
+    warning = "warning"
+    error = "error"
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"pg-advisor {__version__}")
@@ -258,12 +265,12 @@ def run(
         list[str] | None,
         typer.Option("--database", help="Database to watch (repeatable).", show_default=False),
     ] = None,
-    log_level: Annotated[str, typer.Option("--log-level", help="debug, info, warning")] = "info",
+    log_level: Annotated[LogLevel, typer.Option("--log-level", help="Log level.")] = LogLevel.info,
 ) -> None:
     """The daemon: collect, analyse and report on a schedule; serve metrics."""
     from advisor.daemon import Daemon
 
-    logs.configure(log_level)
+    logs.configure(log_level.value)
     try:
         settings = load_settings(
             config,

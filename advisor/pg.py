@@ -18,7 +18,13 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import TupleRow
 
 from advisor.config import Settings
-from advisor.errors import AdvisorError, ConnectError, ExtensionMissing, PermissionDenied
+from advisor.errors import (
+    AdvisorError,
+    ConnectError,
+    ExtensionMissing,
+    PermissionDenied,
+    UsageError,
+)
 
 Connection = psycopg.Connection[TupleRow]
 
@@ -41,7 +47,7 @@ def session_conninfo(dsn: str, settings: Settings, database: str | None = None) 
     try:
         params = conninfo_to_dict(dsn)
     except psycopg.ProgrammingError as error:
-        raise ConnectError(f"invalid DSN {redact(dsn)!r}: {first_line(error)}") from None
+        raise UsageError(f"invalid DSN {redact(dsn)!r}: {first_line(error)}") from None
     options = " ".join(
         [
             str(params.get("options") or ""),
@@ -60,9 +66,10 @@ def session_conninfo(dsn: str, settings: Settings, database: str | None = None) 
 
 
 def connect(dsn: str, settings: Settings, database: str | None = None) -> Connection:
-    """An autocommit, read-only session on the server, or ConnectError/PermissionDenied."""
+    """An autocommit, read-only session on the server; UsageError for a missing or
+    malformed DSN (a configuration error), else ConnectError or PermissionDenied."""
     if not dsn:
-        raise ConnectError("no DSN given: pass --dsn or set DATABASE_URL")
+        raise UsageError("no DSN given: pass --dsn, set DATABASE_URL or dsn in the config")
     conninfo = session_conninfo(dsn, settings, database)
     try:
         conn = psycopg.connect(conninfo, autocommit=True)

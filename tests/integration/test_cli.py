@@ -73,10 +73,29 @@ def test_unreachable_server_exits_3_without_printing_the_password() -> None:
     assert "s3cret-pw" not in result.stderr + result.stdout
 
 
-def test_missing_dsn_exits_3_and_says_how_to_give_one() -> None:
-    result = run_cli("recommend")
-    assert result.returncode == 3
+@pytest.mark.parametrize("command", ["recommend", "health", "report", "run"])
+def test_missing_dsn_is_a_configuration_error_in_every_command(command: str) -> None:
+    result = run_cli(command, env={"DATABASE_URL": "", "ADVISOR_DSN": ""})
+    assert result.returncode == 2, result.stderr
     assert "DATABASE_URL" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["recommend", "run"])
+def test_malformed_dsn_is_a_configuration_error(command: str) -> None:
+    result = run_cli(command, "--dsn", "host=127.0.0.1 password=s3cret port")
+    assert result.returncode == 2, result.stderr
+    assert "invalid DSN" in result.stderr
+    assert "s3cret" not in result.stderr + result.stdout
+
+
+def test_unknown_log_level_exits_2_with_the_choices() -> None:
+    result = run_cli("run", "--dsn", "postgresql://x@127.0.0.1:1/x", "--log-level", "bogus")
+    assert result.returncode == 2
+    said = " ".join(result.stderr.replace("│", " ").split())
+    assert "'bogus' is not one of" in said
+    assert all(f"'{level}'" in said for level in ("debug", "info", "warning", "error"))
+    assert "Traceback" not in result.stderr
 
 
 def test_invalid_setting_exits_2_naming_it() -> None:
