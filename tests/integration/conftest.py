@@ -6,12 +6,11 @@ import pytest
 
 from advisor import sample
 from advisor.sandbox import ThrowawayCluster
-from tests.support import create_sample_database, reset_statements, run_workload
+from tests.support import create_sample_database, run_workload
 
 
 def drive_sample_workload(dsn: str) -> None:
-    """Reset pg_stat_statements, then run the sample application's statements."""
-    reset_statements(dsn)
+    """Run the sample application's statements, with the statistics left as they are."""
     run_workload(dsn, [(s.sql, s.params, s.calls) for s in sample.STATEMENTS])
 
 

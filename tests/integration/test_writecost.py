@@ -6,7 +6,7 @@ from advisor.jobs.recommend import recommend
 from advisor.model import Analysis
 from advisor.pg import session
 from advisor.sandbox import ThrowawayCluster
-from tests.support import create_database, reset_statements, run_workload, settings_for
+from tests.support import create_database, run_workload, settings_for
 
 TABLES = """
 CREATE TABLE reads_t (id bigint PRIMARY KEY, a int NOT NULL, b int NOT NULL, c int, pad text);
@@ -24,7 +24,6 @@ def test_write_heavy_table_gets_a_smaller_recommendation_for_the_same_reads(
     cluster: ThrowawayCluster,
 ) -> None:
     dsn = create_database(cluster, "writecost", TABLES)
-    reset_statements(dsn, everything=True)  # reads and writes counted from now on
     reads = [
         (
             f"SELECT c FROM {table} WHERE a = %s AND b = %s",
@@ -77,10 +76,7 @@ def test_index_on_a_hot_updated_column_is_flagged(cluster: ThrowawayCluster) -> 
         FROM generate_series(1, 200000) g;
         """,
     )
-    # A full reset: the reads' window (pg_stat_statements_info.stats_reset, which only a
-    # full reset moves) then starts with the writes' (the table counters, reset above),
-    # whatever ran on this cluster before.
-    reset_statements(dsn, everything=True)
+    # No reset: reads and writes share pg_stat_statements' window, however long it is.
     run_workload(
         dsn,
         [
