@@ -1,7 +1,8 @@
 """Typed settings: defaults, then the TOML file, then `ADVISOR_*` variables, then flags.
 
 Every threshold the advisor uses is a named setting here, with its default and the reason
-for it, so that an operator can find and change it in one place.
+for it, so that an operator can find and change it in one place; the functions at the end
+hand them to the stages.
 """
 
 from __future__ import annotations
@@ -19,7 +20,15 @@ from pydantic_settings import (
     SettingsError,
 )
 
+from advisor.analyze.antipatterns import AntipatternSettings
+from advisor.analyze.candidates import BrinSettings, CandidateSettings
+from advisor.analyze.health import HealthSettings
+from advisor.analyze.select import SelectionSettings
+from advisor.analyze.values import ValueSettings
+from advisor.analyze.writecost import WriteCostSettings
 from advisor.errors import UsageError
+
+MIB = 1024 * 1024
 
 
 class Settings(BaseSettings):
@@ -81,6 +90,13 @@ class Settings(BaseSettings):
     # whose physical order follows their values this closely (|correlation|).
     brin_min_table_mb: float = Field(default=8.0, ge=0.0)
     brin_min_correlation: float = Field(default=0.9, gt=0.0, le=1.0)
+    # Statements costed with value scenarios: the busiest ones (each scenario is one more
+    # plan per candidate set).
+    max_value_statements: int = Field(default=200, ge=0)
+    # pg_stats values are used only for a skewed column: its most common value holds at
+    # least this share of rows and this many times the share of an average value.
+    value_skew_min_share: float = Field(default=0.10, gt=0.0, le=1.0)
+    value_skew_min_ratio: float = Field(default=3.0, ge=1.0)
 
     # --- candidates
     max_key_columns: int = Field(default=4, ge=1, le=32)
@@ -102,7 +118,8 @@ class Settings(BaseSettings):
     min_saved_ms_per_day: float = Field(default=1_000.0, ge=0.0)
     max_recommendations: int = Field(default=20, ge=1)
     # Write cost of a new index (see analyze/writecost.py): per index entry maintained on
-    # an insert, non-HOT update or delete, and the extra share per column beyond the first.
+    # an insert, non-HOT update or delete (about 10 microseconds of CPU, WAL and I/O on
+    # commodity hardware), and the extra share per column beyond the first.
     index_write_ms_per_row: float = Field(default=0.01, ge=0.0)
     index_width_factor: float = Field(default=0.25, ge=0.0)
     # A write statement with at least this many rows a call is a bulk load (COPY,
@@ -289,3 +306,69 @@ def _describe(error: ValidationError, config_file: Path | None) -> str:
             message = "unknown setting"
         lines.append(f"  {key}: {message}")
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ the stages' settings
+# The one place where Settings reach the stages: each stage's dataclass carries the same
+# names (in bytes where the setting is in MB) and no defaults of its own.
+
+
+def candidate_settings(settings: Settings) -> CandidateSettings:
+    return CandidateSettings(
+        max_key_columns=settings.max_key_columns,
+        max_include_columns=settings.max_include_columns,
+    )
+
+
+def brin_settings(settings: Settings) -> BrinSettings:
+    return BrinSettings(
+        brin_min_table_bytes=int(settings.brin_min_table_mb * MIB),
+        brin_min_correlation=settings.brin_min_correlation,
+    )
+
+
+def selection_settings(settings: Settings, budget_bytes: int) -> SelectionSettings:
+    return SelectionSettings(
+        budget_bytes=budget_bytes,
+        min_cost_reduction=settings.min_cost_reduction,
+        min_saved_ms_per_day=settings.min_saved_ms_per_day,
+        max_recommendations=settings.max_recommendations,
+    )
+
+
+def write_cost_settings(settings: Settings) -> WriteCostSettings:
+    return WriteCostSettings(
+        index_write_ms_per_row=settings.index_write_ms_per_row,
+        index_width_factor=settings.index_width_factor,
+    )
+
+
+def value_settings(settings: Settings) -> ValueSettings:
+    return ValueSettings(
+        max_value_scenarios=settings.max_value_scenarios,
+        max_value_statements=settings.max_value_statements,
+        partial_max_values=settings.partial_max_values,
+        partial_min_share_of_calls=settings.partial_min_share_of_calls,
+        partial_max_share_of_rows=settings.partial_max_share_of_rows,
+        value_skew_min_share=settings.value_skew_min_share,
+        value_skew_min_ratio=settings.value_skew_min_ratio,
+    )
+
+
+def health_settings(settings: Settings) -> HealthSettings:
+    return HealthSettings(
+        unused_min_observed_days=settings.unused_min_observed_days,
+        unused_min_size_bytes=int(settings.unused_min_size_mb * MIB),
+    )
+
+
+def antipattern_settings(settings: Settings) -> AntipatternSettings:
+    return AntipatternSettings(
+        n_plus_one_min_ratio=settings.n_plus_one_min_ratio,
+        n_plus_one_min_calls=settings.n_plus_one_min_calls,
+        frequent_min_calls_per_day=settings.frequent_min_calls_per_day,
+        wide_table_min_columns=settings.wide_table_min_columns,
+        large_column_min_bytes=settings.large_column_min_bytes,
+        seq_scan_min_table_bytes=int(settings.seq_scan_min_table_mb * MIB),
+        seq_scan_min_per_day=settings.seq_scan_min_per_day,
+    )

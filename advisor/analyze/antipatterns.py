@@ -52,20 +52,16 @@ _KIND_ORDER = {kind: position for position, kind in enumerate(AntipatternKind)}
 
 @dataclass(frozen=True)
 class AntipatternSettings:
-    """Thresholds of the checks (defaults mirror `config.Settings`)."""
+    """Thresholds of the checks (config.antipattern_settings maps them from Settings, where
+    each is documented with its default)."""
 
-    # N+1: the repeated statement runs at least this many times per parent call, and the
-    # parent returns at least this many rows per call.
-    n_plus_one_min_ratio: float = 10.0
-    # ...and it ran at least this often in the window (a handful of calls is no pattern).
-    n_plus_one_min_calls: int = 100
-    # A statement is frequent from this many calls a day (reads of every column).
-    frequent_min_calls_per_day: float = 1_000.0
-    wide_table_min_columns: int = 15
-    large_column_min_bytes: int = 1_024
-    # Sequential scans matter on tables at least this large, this often a day.
-    seq_scan_min_table_bytes: int = 10 * MIB
-    seq_scan_min_per_day: float = 100.0
+    n_plus_one_min_ratio: float
+    n_plus_one_min_calls: int
+    frequent_min_calls_per_day: float
+    wide_table_min_columns: int
+    large_column_min_bytes: int
+    seq_scan_min_table_bytes: int
+    seq_scan_min_per_day: float
 
 
 @dataclass(frozen=True)

@@ -35,8 +35,10 @@ from advisor.model import (
 
 @dataclass(frozen=True)
 class CandidateSettings:
-    max_key_columns: int = 4
-    max_include_columns: int = 3
+    """How wide candidates grow (config.candidate_settings maps them from Settings)."""
+
+    max_key_columns: int
+    max_include_columns: int
 
 
 # Types whose values are too wide to be worth copying into an index as INCLUDE columns.
@@ -358,8 +360,10 @@ class ValueCandidates:
 
 @dataclass(frozen=True)
 class BrinSettings:
-    min_table_bytes: int = 8 * 1024 * 1024
-    min_correlation: float = 0.9
+    """Where BRIN candidates are tried (config.brin_settings maps them from Settings)."""
+
+    brin_min_table_bytes: int
+    brin_min_correlation: float
 
 
 def value_candidates(
@@ -479,14 +483,14 @@ def _brin_designs(
 ) -> list[tuple[IndexDesign, str]]:
     """BRIN on a range-filtered column of a large, append-only table whose values follow
     the physical order of its rows (pg_stats' correlation)."""
-    if table.size_bytes < brin.min_table_bytes or not append_only(table.name):
+    if table.size_bytes < brin.brin_min_table_bytes or not append_only(table.name):
         return []
     result = []
     for column in _unique(f.column for f in access.filters if f.operator is Operator.RANGE):
         stats = values.statistics(table.name, column)
         if stats is None or stats.correlation is None:
             continue
-        if abs(stats.correlation) < brin.min_correlation:
+        if abs(stats.correlation) < brin.brin_min_correlation:
             continue
         design = IndexDesign(table.name, (KeyColumn.of(column),), access_method="brin")
         note = (

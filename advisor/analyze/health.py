@@ -47,12 +47,11 @@ _REINDEX_LEFTOVER_SUFFIXES = ("_ccnew", "_ccold")
 
 @dataclass(frozen=True)
 class HealthSettings:
-    """Thresholds of the health checks."""
+    """Thresholds of the health checks (config.health_settings maps them from Settings,
+    where each is documented with its default)."""
 
-    # An index is "unused" only after at least this long observed with zero scans.
-    unused_min_observed_days: float = 7.0
-    # Unused indexes smaller than this are not worth a finding (1 MiB).
-    unused_min_size_bytes: int = 1 << 20
+    unused_min_observed_days: float
+    unused_min_size_bytes: int
 
 
 def find_problems(

@@ -72,10 +72,13 @@ class Target:
 
 @dataclass(frozen=True)
 class SelectionSettings:
+    """The selection's thresholds (config.selection_settings maps them from Settings, where
+    each is documented with its default)."""
+
     budget_bytes: int
-    min_cost_reduction: float = 0.10
-    min_saved_ms_per_day: float = 1_000.0
-    max_indexes: int = 20
+    min_cost_reduction: float
+    min_saved_ms_per_day: float
+    max_recommendations: int
 
 
 MaintenanceCost = Callable[[IndexDesign], float]
@@ -235,7 +238,7 @@ class _Search:
 
     def run(self, per_byte: bool) -> None:
         designs = self.problem.designs
-        while len(self.chosen) < self.problem.settings.max_indexes:
+        while len(self.chosen) < self.problem.settings.max_recommendations:
             # Choosing a design may have added candidates (its extensions).
             candidates = range(len(designs))
             steps = [s for s in map(self._step, candidates) if s is not None]

@@ -56,16 +56,16 @@ FREQUENT_VALUE_SHARE = 0.25
 
 @dataclass(frozen=True)
 class ValueSettings:
-    max_scenarios: int = 4
-    # Statements costed with scenarios: the busiest ones (each scenario is one more plan).
-    max_statements: int = 200
-    partial_max_values: int = 3
-    partial_min_share_of_calls: float = 0.8
-    partial_max_share_of_rows: float = 0.2
-    # pg_stats values are used only for a skewed column: its most common value holds at
-    # least this share of rows and this many times the share of an average value.
-    skew_min_share: float = 0.10
-    skew_min_ratio: float = 3.0
+    """How values are costed and partial indexes proposed (config.value_settings maps them
+    from Settings, where each is documented with its default)."""
+
+    max_value_scenarios: int
+    max_value_statements: int
+    partial_max_values: int
+    partial_min_share_of_calls: float
+    partial_max_share_of_rows: float
+    value_skew_min_share: float
+    value_skew_min_ratio: float
 
 
 @dataclass(frozen=True)
@@ -183,7 +183,7 @@ class ValueModel:
             (q for q in self._parsed if q in self._statements),
             key=lambda q: (-self._statements[q].total_ms, q),
         )
-        return [q for q in busiest if self._has_values(q)][: self.settings.max_statements]
+        return [q for q in busiest if self._has_values(q)][: self.settings.max_value_statements]
 
     def _has_values(self, queryid: int) -> bool:
         return bool(self._logged.get(queryid)) or bool(self.distributions(queryid))
@@ -194,7 +194,7 @@ class ValueModel:
         values that come as bare text."""
         self._types[queryid] = types
         self._distributions.pop(queryid, None)  # the log's values are typed with `types`
-        limit = max(self.settings.max_scenarios, 1)
+        limit = max(self.settings.max_value_scenarios, 1)
         logged = self._logged.get(queryid)
         if logged:
             # Ties by the values' text (a NULL, None, cannot be compared with a str).
@@ -257,7 +257,7 @@ class ValueModel:
             if stats is None or not stats.most_common or not self._skewed(stats, use.table):
                 continue
             # A model, not an observation: the few values that carry the skew.
-            common = stats.most_common[: min(self.settings.max_scenarios, STATISTICS_VALUES)]
+            common = stats.most_common[: min(self.settings.max_value_scenarios, STATISTICS_VALUES)]
             values = tuple((sql_literal(v, stats.type_name), f) for v, f in common)
             rows = {sql_literal(v, stats.type_name): f for v, f in stats.most_common}
             result[use.number] = Distribution(
@@ -272,7 +272,10 @@ class ValueModel:
             rows = self._schema.tables[table].row_estimate if table in self._schema.tables else 0
             distinct = -distinct * rows
         average = 1.0 / distinct if distinct >= 1 else 1.0
-        return top >= self.settings.skew_min_share and top >= self.settings.skew_min_ratio * average
+        return (
+            top >= self.settings.value_skew_min_share
+            and top >= self.settings.value_skew_min_ratio * average
+        )
 
     def _from_qualstats(self, queryid: int, parsed: ParsedStatement) -> dict[int, Distribution]:
         constants = [c for c in self.knowledge.constants if c.queryid == queryid]

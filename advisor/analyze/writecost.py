@@ -4,8 +4,8 @@ The model, kept deliberately simple and documented in the README:
 
 - Every insert, non-HOT update and delete of a row maintains one entry in every btree of
   the table (a delete's entry is removed later by vacuum, which is also work). Maintaining
-  one entry costs `ms_per_index_row`, more for wider entries: each key or INCLUDE column
-  beyond the first adds `width_factor` of that.
+  one entry costs `index_write_ms_per_row`, more for wider entries: each key or INCLUDE
+  column beyond the first adds `index_width_factor` of that.
 - A partial index is maintained only for the rows its predicate holds; a BRIN index costs a
   small share of a btree entry (BRIN_WRITE_SHARE): it keeps one summary per range of pages.
 - A HOT update touches no index, but only while it changes no indexed column. A new index
@@ -29,9 +29,10 @@ BRIN_WRITE_SHARE = 0.05
 
 @dataclass(frozen=True)
 class WriteCostSettings:
-    # About 10 microseconds of CPU, WAL and I/O per index entry on commodity hardware.
-    ms_per_index_row: float = 0.01
-    width_factor: float = 0.25
+    """The write cost's coefficients (config.write_cost_settings maps them from Settings)."""
+
+    index_write_ms_per_row: float
+    index_width_factor: float
 
 
 @dataclass(frozen=True)
@@ -72,8 +73,8 @@ class WriteCostModel:
         rate = self._rates.get(design.table)
         if rate is None:
             return WriteCost(0.0)
-        per_row = self._settings.ms_per_index_row * (
-            1 + self._settings.width_factor * max(design.width - 1, 0)
+        per_row = self._settings.index_write_ms_per_row * (
+            1 + self._settings.index_width_factor * max(design.width - 1, 0)
         )
         ms = rate.index_rows_per_day * per_row * self._entry_share(design)
         columns = set(design.key_columns) | set(design.include)
@@ -81,7 +82,7 @@ class WriteCostModel:
         if ends_hot and rate.hot_updates_per_day > 0:
             # Those updates become non-HOT: they now maintain every index on the table.
             indexes = self._index_counts.get(design.table, 0) + 1
-            ms += rate.hot_updates_per_day * self._settings.ms_per_index_row * indexes
+            ms += rate.hot_updates_per_day * self._settings.index_write_ms_per_row * indexes
         return WriteCost(ms, ends_hot)
 
     def _entry_share(self, design: IndexDesign) -> float:

@@ -11,19 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from advisor.analyze.health import HealthSettings, find_problems
-from advisor.config import Settings
+from advisor.analyze.health import find_problems
+from advisor.config import Settings, health_settings
 from advisor.jobs.observe import IndexKey, Observation
 from advisor.model import Delta, HealthReport
-
-MIB = 1024 * 1024
-
-
-def health_settings(settings: Settings) -> HealthSettings:
-    return HealthSettings(
-        unused_min_observed_days=settings.unused_min_observed_days,
-        unused_min_size_bytes=int(settings.unused_min_size_mb * MIB),
-    )
 
 
 def check_health(observation: Observation, settings: Settings) -> HealthReport:

@@ -14,9 +14,8 @@ from dataclasses import dataclass, field, replace
 import psycopg
 import structlog
 
+from advisor import config
 from advisor.analyze.candidates import (
-    BrinSettings,
-    CandidateSettings,
     Extensions,
     PageOrders,
     generate_candidates,
@@ -24,10 +23,10 @@ from advisor.analyze.candidates import (
 )
 from advisor.analyze.health import safe_drops
 from advisor.analyze.parse import ParseError, bind_parameters
-from advisor.analyze.select import SelectionSettings, Target, select_indexes
+from advisor.analyze.select import Target, select_indexes
 from advisor.analyze.sizes import deduplicated_size
-from advisor.analyze.values import Scenario, ValueModel, ValueSettings, statistics_columns
-from advisor.analyze.writecost import WriteCostModel, WriteCostSettings, written_columns
+from advisor.analyze.values import Scenario, ValueModel, statistics_columns
+from advisor.analyze.writecost import WriteCostModel, written_columns
 from advisor.analyze.writerates import WriteRates
 from advisor.collect.values import read_value_knowledge
 from advisor.config import Settings
@@ -118,7 +117,7 @@ def recommend(
             prepared.targets,
             candidates,
             whatif,
-            selection_settings(settings, budget),
+            config.selection_settings(settings, budget),
             workload.window_seconds,
             space.writes.ms_per_day,
             space.extensions,
@@ -230,15 +229,6 @@ def prepare(
     return Prepared(tuple(targets), tuple(parsed_ok), tuple(skipped))
 
 
-def value_settings(settings: Settings) -> ValueSettings:
-    return ValueSettings(
-        max_scenarios=settings.max_value_scenarios,
-        partial_max_values=settings.partial_max_values,
-        partial_min_share_of_calls=settings.partial_min_share_of_calls,
-        partial_max_share_of_rows=settings.partial_max_share_of_rows,
-    )
-
-
 def learn_values(
     conn: Connection,
     caps: Capabilities,
@@ -258,7 +248,9 @@ def learn_values(
     for note in knowledge.notes:
         log.info("analyse.values", note=note)
     statements = [t.statement for t in prepared.targets]
-    return ValueModel(knowledge, statements, prepared.parsed, schema, value_settings(settings))
+    return ValueModel(
+        knowledge, statements, prepared.parsed, schema, config.value_settings(settings)
+    )
 
 
 @dataclass(frozen=True)
@@ -344,7 +336,7 @@ def search_space(
     rates: Mapping[TableName, TableWriteRate],
     values: ValueModel | None = None,
 ) -> SearchSpace:
-    candidate_settings = CandidateSettings(settings.max_key_columns, settings.max_include_columns)
+    candidate_settings = config.candidate_settings(settings)
     candidates = generate_candidates(prepared.parsed, schema, candidate_settings)
     assumptions: dict[IndexDesign, tuple[ValueAssumption, ...]] = {}
     notes: dict[IndexDesign, tuple[str, ...]] = {}
@@ -356,7 +348,7 @@ def search_space(
             candidate_settings,
             values,
             lambda table: _append_only(rates.get(table)),
-            BrinSettings(int(settings.brin_min_table_mb * MIB), settings.brin_min_correlation),
+            config.brin_settings(settings),
         )
         for design, queryids in extra.helps.items():
             candidates[design] = candidates.get(design, frozenset()) | queryids
@@ -477,15 +469,6 @@ def _kb(size: int) -> str:
     return f"{size / MIB:,.1f} MB" if size >= MIB else f"{size / 1024:,.0f} kB"
 
 
-def selection_settings(settings: Settings, budget: int) -> SelectionSettings:
-    return SelectionSettings(
-        budget_bytes=budget,
-        min_cost_reduction=settings.min_cost_reduction,
-        min_saved_ms_per_day=settings.min_saved_ms_per_day,
-        max_indexes=settings.max_recommendations,
-    )
-
-
 def write_cost_model(
     settings: Settings,
     schema: Schema,
@@ -498,7 +481,7 @@ def write_cost_model(
         rates,
         index_counts,
         written_columns(parsed),
-        WriteCostSettings(settings.index_write_ms_per_row, settings.index_width_factor),
+        config.write_cost_settings(settings),
     )
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
-from advisor.analyze.antipatterns import AntipatternSettings, WorkloadFacts, find_antipatterns
+from advisor.analyze.antipatterns import WorkloadFacts, find_antipatterns
 from advisor.collect.workload import workload_from_delta
-from advisor.config import Settings
+from advisor.config import Settings, antipattern_settings
 from advisor.export.console import human_ms
 from advisor.export.drizzle import DrizzleSchema, load_drizzle_schema
 from advisor.export.report import (
@@ -36,18 +36,6 @@ from advisor.store import Store
 
 MIB = 1024 * 1024
 TREND_WINDOW = timedelta(days=1)
-
-
-def antipattern_settings(settings: Settings) -> AntipatternSettings:
-    return AntipatternSettings(
-        n_plus_one_min_ratio=settings.n_plus_one_min_ratio,
-        n_plus_one_min_calls=settings.n_plus_one_min_calls,
-        frequent_min_calls_per_day=settings.frequent_min_calls_per_day,
-        wide_table_min_columns=settings.wide_table_min_columns,
-        large_column_min_bytes=settings.large_column_min_bytes,
-        seq_scan_min_table_bytes=int(settings.seq_scan_min_table_mb * MIB),
-        seq_scan_min_per_day=settings.seq_scan_min_per_day,
-    )
 
 
 def report_now(

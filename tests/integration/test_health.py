@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
-from advisor.analyze.health import HealthSettings, find_problems
+from advisor.analyze.health import find_problems
 from advisor.collect.schema import read_schema
+from advisor.config import Settings, health_settings
 from advisor.model import Delta, Finding, FindingKind, IndexCounters, Schema, TableName
 from advisor.pg import session
 from advisor.sandbox import ThrowawayCluster
@@ -94,7 +95,7 @@ def problems(schema: Schema, usage: Delta | None = None) -> tuple[Finding, ...]:
         for table in schema.tables.values()
         for index in table.indexes
     }
-    return find_problems(schema, usage, observed, NOW, HealthSettings())
+    return find_problems(schema, usage, observed, NOW, health_settings(Settings()))
 
 
 def on(

@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from advisor.analyze.antipatterns import (
-    AntipatternSettings,
     WorkloadFacts,
     find_antipatterns,
     returned_whole,
 )
 from advisor.analyze.parse import parse_statement
+from advisor.config import Settings, antipattern_settings
 from advisor.model import (
     Antipattern,
     AntipatternKind,
@@ -114,7 +114,9 @@ def facts(
 
 
 def found(workload: WorkloadFacts, kind: AntipatternKind) -> list[Antipattern]:
-    return [a for a in find_antipatterns(workload, AntipatternSettings()) if a.kind is kind]
+    return [
+        a for a in find_antipatterns(workload, antipattern_settings(Settings())) if a.kind is kind
+    ]
 
 
 # ---------------------------------------------------------------------------- N+1
@@ -267,8 +269,8 @@ def test_findings_are_ordered_by_kind_then_table() -> None:
         [(PARENT, 5, 100), (CHILD, 100, 300), ("SELECT * FROM posts WHERE id = $1", 5_000, 5_000)],
         tables=[counters(POSTS, 500, 80)],
     )
-    kinds = [a.kind for a in find_antipatterns(workload, AntipatternSettings())]
+    kinds = [a.kind for a in find_antipatterns(workload, antipattern_settings(Settings()))]
     assert kinds == sorted(kinds, key=list(AntipatternKind).index)
-    assert find_antipatterns(workload, AntipatternSettings()) == find_antipatterns(
-        workload, AntipatternSettings()
+    assert find_antipatterns(workload, antipattern_settings(Settings())) == find_antipatterns(
+        workload, antipattern_settings(Settings())
     )

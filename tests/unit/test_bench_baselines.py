@@ -6,7 +6,8 @@ from collections.abc import Iterable
 
 import pytest
 
-from advisor.analyze.select import SelectionSettings, Target, select_indexes
+from advisor.analyze.select import Target, select_indexes
+from advisor.config import Settings, selection_settings
 from advisor.model import (
     Filter,
     IndexDesign,
@@ -182,7 +183,7 @@ def test_ilp_finds_the_one_large_index_that_beats_several_small_ones() -> None:
         list(p.targets.values()),
         p.candidates,
         p.planner,
-        SelectionSettings(budget_bytes=300, min_cost_reduction=0.1, min_saved_ms_per_day=0),
+        selection_settings(Settings(min_cost_reduction=0.1, min_saved_ms_per_day=0), 300),
         86_400.0,
     )
     assert [r.design for r in advised] == [big]

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from advisor.analyze.candidates import (
-    CandidateSettings,
     Extensions,
     PageOrders,
     generate_candidates,
 )
+from advisor.config import Settings, candidate_settings
 from advisor.model import (
     Column,
     Filter,
@@ -48,7 +48,7 @@ def keys(*columns: str) -> tuple[KeyColumn, ...]:
 
 
 def designs(*statements: ParsedStatement, existing: tuple[Index, ...] = ()) -> set[IndexDesign]:
-    return set(generate_candidates(statements, schema(*existing), CandidateSettings()))
+    return set(generate_candidates(statements, schema(*existing), candidate_settings(Settings())))
 
 
 PAGINATION = TableAccess(
@@ -147,7 +147,7 @@ def test_an_invalid_existing_index_serves_nothing() -> None:
 def test_candidates_map_to_every_statement_they_may_help() -> None:
     other = TableAccess(POSTS, filters=(Filter("author_id", Operator.IN_LIST),))
     found = generate_candidates(
-        [statement(1, PAGINATION), statement(2, other)], schema(), CandidateSettings()
+        [statement(1, PAGINATION), statement(2, other)], schema(), candidate_settings(Settings())
     )
     assert found[IndexDesign(POSTS, keys("author_id"))] == {1, 2}
 
@@ -159,7 +159,7 @@ def test_key_count_is_capped() -> None:
         order_by=(OrderKey.of("created_at"),),
     )
     found = generate_candidates(
-        [statement(1, access)], schema(), CandidateSettings(max_key_columns=3)
+        [statement(1, access)], schema(), candidate_settings(Settings(max_key_columns=3))
     )
     assert max(len(d.keys) for d in found) == 3
 
@@ -189,7 +189,9 @@ def test_extensions_append_a_column_used_together_with_all_the_keys() -> None:
         ),
     )
     extensions = Extensions(
-        [statement(1, PAGINATION), statement(2, by_status)], schema(), CandidateSettings()
+        [statement(1, PAGINATION), statement(2, by_status)],
+        schema(),
+        candidate_settings(Settings()),
     )
     wider = extensions(IndexDesign(POSTS, keys("author_id")))
     assert wider == {
@@ -202,7 +204,7 @@ def test_extensions_append_a_column_used_together_with_all_the_keys() -> None:
     }
     # An existing index that already serves the extension leaves nothing to add.
     existing = Index("posts_a_s", POSTS, keys("author_id", "status", "created_at"))
-    served = Extensions([statement(2, by_status)], schema(existing), CandidateSettings())
+    served = Extensions([statement(2, by_status)], schema(existing), candidate_settings(Settings()))
     assert served(IndexDesign(POSTS, keys("author_id"))) == {}
     # Covering designs are not extended.
     covering = IndexDesign(POSTS, keys("author_id"), include=("title",))
@@ -223,7 +225,7 @@ def _page(*, limited: bool = True, order: tuple[OrderKey, ...] = ()) -> ParsedSt
 
 
 def test_a_page_read_through_equality_columns_names_the_ordered_design() -> None:
-    orders = PageOrders([_page()], schema(), CandidateSettings())
+    orders = PageOrders([_page()], schema(), candidate_settings(Settings()))
     by_author = IndexDesign(POSTS, (KeyColumn.of("author_id"),))
     assert orders(by_author) == IndexDesign(
         POSTS, (KeyColumn.of("author_id"), KeyColumn.of("created_at"))
@@ -231,13 +233,13 @@ def test_a_page_read_through_equality_columns_names_the_ordered_design() -> None
     # Already ordered, another column set, or no LIMIT: nothing to add.
     assert orders(orders(by_author) or by_author) is None
     assert orders(IndexDesign(POSTS, (KeyColumn.of("status"),))) is None
-    unlimited = PageOrders([_page(limited=False)], schema(), CandidateSettings())
+    unlimited = PageOrders([_page(limited=False)], schema(), candidate_settings(Settings()))
     assert unlimited(by_author) is None
 
 
 def test_a_page_order_keeps_its_directions_and_drops_covered_include_columns() -> None:
     mixed = (OrderKey.of("score", descending=True), OrderKey.of("id"))
-    orders = PageOrders([_page(order=mixed)], schema(), CandidateSettings())
+    orders = PageOrders([_page(order=mixed)], schema(), candidate_settings(Settings()))
     covering = IndexDesign(POSTS, (KeyColumn.of("author_id"),), include=("score", "title"))
     assert orders(covering) == IndexDesign(
         POSTS,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
-from advisor.analyze.health import HealthSettings, find_problems, safe_drops
+from advisor.analyze.health import find_problems, safe_drops
+from advisor.config import Settings, health_settings
 from advisor.model import (
     Column,
     Delta,
@@ -24,7 +25,7 @@ from advisor.model import (
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 ORDERS = TableName("public", "orders")
 MB = 1 << 20
-SETTINGS = HealthSettings()
+SETTINGS = health_settings(Settings())
 
 
 def key(column: str, descending: bool = False, nulls_first: bool | None = None) -> KeyColumn:
@@ -497,7 +498,7 @@ def test_unique_primary_and_constraint_indexes_are_never_unused() -> None:
 
 def test_settings_change_the_thresholds() -> None:
     index = make_index("orders_b_idx", key("b"), size_bytes=100)
-    settings = HealthSettings(unused_min_observed_days=1.0, unused_min_size_bytes=0)
+    settings = health_settings(Settings(unused_min_observed_days=1.0, unused_min_size_mb=0))
     usage = usage_of(index, days=2.0)
     findings = find_problems(schema_of(index), usage, watched_since(index), NOW, settings)
     assert summary(findings) == [(FindingKind.UNUSED, "orders_b_idx", None)]

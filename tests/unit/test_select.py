@@ -13,6 +13,7 @@ from advisor.analyze.select import (
     _Search,
     select_indexes,
 )
+from advisor.config import Settings, selection_settings
 from advisor.model import IndexDesign, KeyColumn, PlanEstimate, Statement, TableName
 
 T = TableName("public", "t")
@@ -63,7 +64,7 @@ def target(queryid: int, total_ms: float, *tables: TableName) -> Target:
     return Target(Statement(queryid, f"q{queryid}", 100, total_ms), frozenset(tables or (T,)))
 
 
-SETTINGS = SelectionSettings(budget_bytes=10_000, min_cost_reduction=0.1, min_saved_ms_per_day=0)
+SETTINGS = selection_settings(Settings(min_cost_reduction=0.1, min_saved_ms_per_day=0), 10_000)
 DAY = 86_400.0
 
 
@@ -139,7 +140,7 @@ def test_small_cost_drops_do_not_count_as_help() -> None:
 
 def test_index_below_the_minimum_saving_per_day_is_not_recommended() -> None:
     planner = CostTable(base={1: 100}, with_index={(1, A): 10}, sizes={A: 10})
-    settings = SelectionSettings(budget_bytes=10_000, min_saved_ms_per_day=1_000)
+    settings = selection_settings(Settings(min_saved_ms_per_day=1_000), 10_000)
     # 100 ms over a week saves about 13 ms a day.
     assert select_indexes([target(1, 100)], {A: frozenset({1})}, planner, settings, 7 * DAY) == ()
 
@@ -262,7 +263,7 @@ def plain_greedy(
             return 0.0
         return targets[q].statement.total_ms * (current[q] - new) / base[q]
 
-    while len(chosen) < settings.max_indexes:
+    while len(chosen) < settings.max_recommendations:
         steps = []
         for d in candidates:
             if d in chosen:
@@ -313,9 +314,8 @@ def test_incremental_search_chooses_exactly_what_the_plain_greedy_does() -> None
             d: frozenset(q for q in targets if d.table in targets[q].tables and rng.random() < 0.4)
             for d in designs
         }
-        settings = SelectionSettings(
-            budget_bytes=rng.choice([2_000, 8_000, 40_000]), max_indexes=rng.choice([3, 20])
-        )
+        budget = rng.choice([2_000, 8_000, 40_000])
+        settings = selection_settings(Settings(max_recommendations=rng.choice([3, 20])), budget)
 
         def maintenance(d: IndexDesign) -> float:
             return 40.0 * len(d.keys)
@@ -342,7 +342,7 @@ def test_incremental_search_asks_the_planner_far_less() -> None:
     rng = random.Random(7)
     targets = {q: target(q, 100.0, *rng.sample(tables, rng.randint(1, 2))) for q in range(200)}
     candidates = {d: frozenset(q for q in targets if d.table in targets[q].tables) for d in designs}
-    settings = SelectionSettings(budget_bytes=100_000, max_indexes=10)
+    settings = selection_settings(Settings(max_recommendations=10), 100_000)
     planner.calls = 0
     plain_greedy(targets, candidates, planner, settings, lambda d: 0.0, per_byte=True)
     plain_calls = planner.calls
@@ -367,7 +367,7 @@ def test_drop_and_refill_repairs_an_early_greedy_choice() -> None:
         [target(1, 100, T), target(2, 100, U), target(3, 100, U)],
         {a: frozenset({1}), b: frozenset({2}), c: frozenset({3})},
         planner,
-        SelectionSettings(budget_bytes=10, min_cost_reduction=0.1, min_saved_ms_per_day=0),
+        selection_settings(Settings(min_cost_reduction=0.1, min_saved_ms_per_day=0), 10),
         DAY,
     )
     assert {r.design for r in chosen} == {b, c}
@@ -412,7 +412,7 @@ def test_insert_and_refill_finds_a_set_neither_greedy_nor_one_drop_reaches() -> 
         [target(q, 100) for q in range(1, 6)],
         {d: frozenset({q}) for q, d in enumerate(designs, 1)},
         planner,
-        SelectionSettings(budget_bytes=12, min_cost_reduction=0.1, min_saved_ms_per_day=0),
+        selection_settings(Settings(min_cost_reduction=0.1, min_saved_ms_per_day=0), 12),
         DAY,
     )
     assert {r.design.key_columns[0] for r in chosen} == {"c0", "c1", "c3"}

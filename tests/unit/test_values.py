@@ -8,8 +8,6 @@ import math
 import pytest
 
 from advisor.analyze.candidates import (
-    BrinSettings,
-    CandidateSettings,
     ValueCandidates,
     value_candidates,
 )
@@ -21,7 +19,14 @@ from advisor.analyze.values import (
     sql_literal,
     statistics_columns,
 )
-from advisor.analyze.writecost import BRIN_WRITE_SHARE, WriteCostModel, WriteCostSettings
+from advisor.analyze.writecost import BRIN_WRITE_SHARE, WriteCostModel
+from advisor.config import (
+    Settings,
+    brin_settings,
+    candidate_settings,
+    value_settings,
+    write_cost_settings,
+)
 from advisor.model import (
     Column,
     ColumnStatistics,
@@ -119,7 +124,7 @@ def model(
         statements,
         [parsed(s.queryid, s.text) for s in statements],
         SCHEMA,
-        settings or ValueSettings(),
+        settings or value_settings(Settings()),
     )
 
 
@@ -285,7 +290,9 @@ def test_pg_stats_values_are_used_only_for_skewed_columns() -> None:
 
 def test_scenarios_are_capped_and_renormalised() -> None:
     constants = tuple(qual(1, PAGE, "tenant_id", f"{n}::integer", 10 - n) for n in range(8))
-    values = model(PAGE, constants=constants, settings=ValueSettings(max_scenarios=2))
+    values = model(
+        PAGE, constants=constants, settings=value_settings(Settings(max_value_scenarios=2))
+    )
     scenarios = values.scenarios(1, {})
     assert len(scenarios) == 3  # two values, "the others", and nothing more
     assert math.fsum(s.weight for s in scenarios) == pytest.approx(1.0)
@@ -351,9 +358,9 @@ def test_no_partial_predicate_when_values_are_common_or_spread(
     constants = tuple(
         qual(1, PAGE, "status", f"'{v}'::task_status", n) for v, n in counts.items() if n
     )
-    settings = ValueSettings(partial_max_values=1 if "spread" in why else 3)
+    settings = value_settings(Settings(partial_max_values=1 if "spread" in why else 3))
     if "20%" in why:
-        settings = ValueSettings(partial_max_share_of_rows=0.1)
+        settings = value_settings(Settings(partial_max_share_of_rows=0.1))
     values = model(PAGE, constants=constants, settings=settings)
     assert values.partial_predicates(1) == [], why
 
@@ -383,10 +390,10 @@ def candidates(
     return value_candidates(
         values.statements,
         SCHEMA,
-        CandidateSettings(),
+        candidate_settings(Settings()),
         values,
         lambda table: table not in rates,
-        BrinSettings(8 * MIB, 0.9),
+        brin_settings(Settings()),
     )
 
 
@@ -434,7 +441,7 @@ def test_no_brin_for_updated_tables_or_uncorrelated_columns() -> None:
 
 def test_brin_and_partial_indexes_cost_the_writes_less() -> None:
     rates = {TASKS: TableWriteRate(TASKS, inserts_per_day=1_000_000)}
-    writes = WriteCostModel(rates, {}, {}, WriteCostSettings(ms_per_index_row=0.01))
+    writes = WriteCostModel(rates, {}, {}, write_cost_settings(Settings()))
     btree = IndexDesign(TASKS, (KeyColumn.of("created_at"),))
     brin = IndexDesign(TASKS, (KeyColumn.of("created_at"),), access_method="brin")
     partial = IndexDesign(TASKS, (KeyColumn.of("created_at"),), predicate="status = 'x'")
