@@ -68,6 +68,11 @@ def database_names(settings: Settings) -> list[str]:
     return [str(name)]
 
 
+def retry_wait(failures: int, max_seconds: float) -> float:
+    """Seconds to wait after the n-th collection failure in a row: 1, 2, 4, ... capped."""
+    return min(2.0 ** min(failures - 1, 64), max_seconds)
+
+
 @dataclass
 class _Backoff:
     failures: int = 0
@@ -257,7 +262,7 @@ class Daemon:
         if job == "collect":
             backoff = self._backoff[database]
             backoff.failures += 1
-            wait = min(2.0 ** (backoff.failures - 1), self.settings.retry_max_seconds)
+            wait = retry_wait(backoff.failures, self.settings.retry_max_seconds)
             backoff.next_attempt = time.monotonic() + wait
             log.warning("job.failed", job=job, database=database, error=message, retry_in=wait)
         else:
