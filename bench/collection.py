@@ -28,8 +28,8 @@ from structlog.testing import capture_logs
 from advisor.collect.snapshot import SnapshotReader
 from advisor.config import load_settings
 from advisor.daemon import Daemon
+from advisor.demo.sandbox import ThrowawayCluster
 from advisor.pg import session
-from advisor.sandbox import ThrowawayCluster
 from bench.common import environment, median, say, table, verdict
 
 DATABASE = "bench_collect"

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from advisor.sandbox import find_bindir
+from advisor.demo.sandbox import find_bindir
 
 
 def say(message: str) -> None:

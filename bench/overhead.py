@@ -26,7 +26,7 @@ from typing import Any
 
 import psycopg
 
-from advisor.sandbox import ThrowawayCluster, free_port
+from advisor.demo.sandbox import ThrowawayCluster, free_port
 from bench.common import cpu_seconds, environment, median, say, status_kib, table, verdict
 
 DATABASE = "pgbench"

@@ -34,11 +34,11 @@ from psycopg import errors as pg_errors
 from advisor.analyze.candidates import Extensions, existing_designs
 from advisor.analyze.select import select_indexes
 from advisor.config import Settings, load_settings, selection_settings
+from advisor.demo.sandbox import ThrowawayCluster
 from advisor.jobs.observe import observe
 from advisor.jobs.recommend import prepare, search_space, what_if
 from advisor.model import IndexDesign
 from advisor.pg import session
-from advisor.sandbox import ThrowawayCluster
 from bench import baselines
 from bench.baselines import Problem
 from bench.common import say, table

@@ -18,7 +18,7 @@ from typing import Any
 
 import psycopg
 
-from advisor.sandbox import ThrowawayCluster
+from advisor.demo.sandbox import ThrowawayCluster
 from bench.common import environment, median, say, table
 from bench.overhead import CLIENTS, DATABASE, SCALE, SERVER_SETTINGS, TPS_LINE
 

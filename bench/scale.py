@@ -24,10 +24,10 @@ import psycopg
 from structlog.testing import capture_logs
 
 from advisor.config import Settings, load_settings
+from advisor.demo.sandbox import ThrowawayCluster
 from advisor.jobs.recommend import recommend
 from advisor.model import Analysis
 from advisor.pg import session
-from advisor.sandbox import ThrowawayCluster
 from bench.workload import (
     DEFAULT_SEED,
     BenchSchema,

@@ -28,10 +28,10 @@ from typing import Any
 import psycopg
 
 from advisor.config import load_settings
+from advisor.demo.sandbox import ThrowawayCluster
 from advisor.jobs.recommend import recommend
 from advisor.model import Analysis, IndexDesign, Recommendation
 from advisor.pg import session
-from advisor.sandbox import ThrowawayCluster
 from bench.common import say, table
 from bench.quality import (
     CALL_TIMEOUT_MS,

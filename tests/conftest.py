@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from advisor.sandbox import ThrowawayCluster
+from advisor.demo.sandbox import ThrowawayCluster
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 
 from advisor.config import Settings, load_settings
-from advisor.sandbox import ThrowawayCluster
+from advisor.demo.sandbox import ThrowawayCluster
 
 Params = Callable[[random.Random], Sequence[Any]]
 
@@ -72,7 +72,7 @@ SAMPLE_TEMPLATE = "sample_template"
 def create_sample_database(cluster: ThrowawayCluster, name: str, extra_ddl: str = "") -> str:
     """A database with the sample application's schema and data, copied from a template
     that is loaded once per cluster (loading the data is the slow part)."""
-    from advisor import sample
+    from advisor.demo import sample
 
     with psycopg.connect(cluster.dsn(), autocommit=True) as conn:
         exists = conn.execute(

@@ -1,4 +1,4 @@
-// The sample application's schema (advisor/sample.py) as its Drizzle project declares it.
+// The sample application's schema (advisor/demo/sample.py) as its Drizzle project declares it.
 // It mixes the styles pg-advisor has to read: explicit SQL names (`integer('post_id')`),
 // names from the config's `casing: 'snake_case'` (`authorId: integer()`), a table with an
 // index callback under another parameter name, and tables without one.

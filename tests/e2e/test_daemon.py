@@ -19,8 +19,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from advisor import sample
-from advisor.sandbox import ThrowawayCluster, free_port, wait_until_ready
+from advisor.demo import sample
+from advisor.demo.sandbox import ThrowawayCluster, free_port, wait_until_ready
 from advisor.store import Store
 from tests.prometheus import PROMTOOL, PrometheusServer
 from tests.support import create_database, create_sample_database, reset_statements, run_workload

@@ -32,8 +32,8 @@ import psycopg
 import pytest
 import yaml
 
-from advisor import sample
-from advisor.sandbox import ThrowawayCluster, free_port
+from advisor.demo import sample
+from advisor.demo.sandbox import ThrowawayCluster, free_port
 from tests.e2e.test_daemon import DaemonProcess
 from tests.prometheus import PrometheusServer
 from tests.support import create_database, create_sample_database, run_workload

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from advisor import sample
-from advisor.sandbox import ThrowawayCluster
+from advisor.demo import sample
+from advisor.demo.sandbox import ThrowawayCluster
 from tests.support import create_sample_database, run_workload
 
 

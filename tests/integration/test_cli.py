@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from advisor import __version__
-from advisor.sandbox import ThrowawayCluster
+from advisor.demo.sandbox import ThrowawayCluster
 from tests.support import create_database, run_workload
 
 

@@ -7,10 +7,10 @@ import pytest
 
 from advisor.collect.schema import read_schema
 from advisor.collect.workload import read_workload
+from advisor.demo.sandbox import ThrowawayCluster
 from advisor.jobs.recommend import recommend
 from advisor.model import KeyColumn, TableName
 from advisor.pg import MARKER, session
-from advisor.sandbox import ThrowawayCluster
 from tests.support import create_database, reset_statements, settings_for
 
 SCHEMA = """

@@ -10,7 +10,7 @@ import psycopg
 
 from advisor.config import load_settings
 from advisor.daemon import Daemon, retry_wait
-from advisor.sandbox import ThrowawayCluster
+from advisor.demo.sandbox import ThrowawayCluster
 
 
 def test_the_wait_doubles_up_to_the_cap() -> None:

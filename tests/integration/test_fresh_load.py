@@ -9,11 +9,11 @@ import time
 import psycopg
 import pytest
 
+from advisor.demo.sandbox import ThrowawayCluster
 from advisor.jobs.observe import observe
 from advisor.jobs.recommend import recommend
 from advisor.model import Analysis, Recommendation
 from advisor.pg import session
-from advisor.sandbox import ThrowawayCluster
 from tests.support import create_database, run_workload, settings_for
 
 # Since PostgreSQL 13 inserts alone wake autovacuum, which sets the visibility map a minute

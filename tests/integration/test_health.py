@@ -10,9 +10,9 @@ import pytest
 from advisor.analyze.health import find_problems
 from advisor.collect.schema import read_schema
 from advisor.config import Settings, health_settings
+from advisor.demo.sandbox import ThrowawayCluster
 from advisor.model import Delta, Finding, FindingKind, IndexCounters, Schema, TableName
 from advisor.pg import session
-from advisor.sandbox import ThrowawayCluster
 from tests.support import create_database, settings_for
 
 NOW = datetime.now(UTC)

@@ -8,7 +8,7 @@ import subprocess
 
 import psycopg
 
-from advisor.sandbox import ThrowawayCluster
+from advisor.demo.sandbox import ThrowawayCluster
 from tests.integration.test_cli import run_cli
 from tests.support import create_database
 

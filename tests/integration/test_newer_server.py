@@ -19,9 +19,9 @@ import pytest
 
 from advisor.collect.snapshot import SnapshotReader
 from advisor.collect.workload import read_workload
+from advisor.demo.sandbox import ThrowawayCluster
 from advisor.model import ParsedStatement, StatementKind, TableAccess, TableName
 from advisor.pg import capabilities, session
-from advisor.sandbox import ThrowawayCluster
 from advisor.whatif import generic_plan
 from tests.support import create_database, reset_statements, run_workload, settings_for
 

@@ -8,9 +8,9 @@ import json
 import psycopg
 import pytest
 
+from advisor.demo.sandbox import ThrowawayCluster
 from advisor.jobs.recommend import recommend
 from advisor.pg import session
-from advisor.sandbox import ThrowawayCluster
 from tests.integration.test_cli import run_cli
 from tests.support import create_database, run_workload, settings_for
 

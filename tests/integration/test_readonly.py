@@ -10,10 +10,10 @@ from pathlib import Path
 
 from pglast import ast, parse_sql
 
+from advisor.demo.sandbox import ThrowawayCluster
 from advisor.jobs.recommend import recommend
 from advisor.jobs.report import report_now
 from advisor.pg import session
-from advisor.sandbox import ThrowawayCluster
 from tests.support import settings_for
 
 _ENTRY = re.compile(

@@ -8,11 +8,11 @@ import subprocess
 import psycopg
 import pytest
 
+from advisor.demo.sandbox import ThrowawayCluster
 from advisor.export.console import to_sql
 from advisor.jobs.recommend import recommend
 from advisor.model import Analysis, KeyColumn, Recommendation
 from advisor.pg import session
-from advisor.sandbox import ThrowawayCluster
 from tests.integration.conftest import drive_sample_workload
 from tests.support import create_sample_database, settings_for
 

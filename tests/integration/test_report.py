@@ -14,8 +14,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from advisor import sample
 from advisor.daemon import Daemon
+from advisor.demo import sample
+from advisor.demo.sandbox import ThrowawayCluster
 from advisor.export.drizzle import load_drizzle_schema
 from advisor.export.report import (
     Change,
@@ -49,7 +50,6 @@ from advisor.model import (
     ValueSource,
 )
 from advisor.pg import session
-from advisor.sandbox import ThrowawayCluster
 from tests.drizzle_project import (
     CASING,
     SCHEMA,
@@ -62,7 +62,7 @@ from tests.drizzle_project import (
 from tests.integration.test_cli import run_cli
 from tests.support import create_database, reset_statements, run_workload, settings_for
 
-# The sample application's schema (advisor/sample.py) with a tenth of its data, and a wide
+# The sample application's schema (advisor/demo/sample.py) with a tenth of its data, and a wide
 # table with a large column: enough for the planner to want indexes, quick to load.
 SMALL_DATA = """
 SELECT setseed(0.42);

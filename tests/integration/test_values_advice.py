@@ -16,10 +16,10 @@ from typing import Any
 import psycopg
 import pytest
 
+from advisor.demo.sandbox import ThrowawayCluster
 from advisor.jobs.recommend import recommend
 from advisor.model import Analysis, Recommendation, ValueSource
 from advisor.pg import session
-from advisor.sandbox import ThrowawayCluster
 from tests.support import create_database, reset_statements, settings_for
 
 DATABASE = "values_advice"

@@ -15,9 +15,9 @@ from advisor.collect.values import (
     read_qual_constants,
     read_value_knowledge,
 )
+from advisor.demo.sandbox import ThrowawayCluster
 from advisor.model import TableName
 from advisor.pg import Connection, capabilities, session
-from advisor.sandbox import ThrowawayCluster
 from tests.support import settings_for
 
 DATABASE = "values_collect"

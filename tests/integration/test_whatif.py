@@ -8,6 +8,7 @@ import pytest
 
 from advisor.analyze.parse import prepare_text
 from advisor.config import Settings
+from advisor.demo.sandbox import ThrowawayCluster
 from advisor.model import (
     IndexDesign,
     KeyColumn,
@@ -17,7 +18,6 @@ from advisor.model import (
     TableName,
 )
 from advisor.pg import Connection, capabilities, session
-from advisor.sandbox import ThrowawayCluster
 from advisor.whatif import PlanningError, WhatIf
 from tests.support import create_database, settings_for
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from advisor.demo.sandbox import ThrowawayCluster
 from advisor.jobs.recommend import recommend
 from advisor.model import Analysis
 from advisor.pg import session
-from advisor.sandbox import ThrowawayCluster
 from tests.support import create_database, run_workload, settings_for
 
 TABLES = """

@@ -16,12 +16,13 @@ from pathlib import Path
 import psycopg
 from rich.console import Console
 
-from advisor import logs, sample
+from advisor import logs
 from advisor.config import load_settings
+from advisor.demo import sample
+from advisor.demo.sandbox import ThrowawayCluster, free_port
 from advisor.export.console import print_table, to_sql
 from advisor.jobs.recommend import recommend
 from advisor.pg import session
-from advisor.sandbox import ThrowawayCluster, free_port
 
 
 def _run_workload(dsn: str, sample_values: bool = False) -> float:
