@@ -101,7 +101,7 @@ def recommend(
     ] = None,
     database: Annotated[
         list[str] | None,
-        typer.Option("--database", help="Database to analyse (repeatable).", show_default=False),
+        typer.Option("--database", help="Database to analyze (repeatable).", show_default=False),
     ] = None,
     no_drops: Annotated[
         bool,
@@ -254,8 +254,13 @@ def run(
     collect_interval: Annotated[
         float | None, typer.Option("--collect-interval", help="Seconds between collections.")
     ] = None,
-    analyse_interval: Annotated[
-        float | None, typer.Option("--analyse-interval", help="Seconds between analyses.")
+    analyze_interval: Annotated[
+        float | None,
+        typer.Option(
+            "--analyze-interval",
+            "--analyse-interval",
+            help="Seconds between analyses (--analyse-interval: deprecated spelling).",
+        ),
     ] = None,
     report_cron: Annotated[
         str | None, typer.Option("--report-cron", help="Crontab schedule of the report (UTC).")
@@ -267,7 +272,7 @@ def run(
     ] = None,
     log_level: Annotated[LogLevel, typer.Option("--log-level", help="Log level.")] = LogLevel.info,
 ) -> None:
-    """The daemon: collect, analyse and report on a schedule; serve metrics."""
+    """The daemon: collect, analyze and report on a schedule; serve metrics."""
     from advisor.daemon import Daemon
 
     logs.configure(log_level.value)
@@ -278,7 +283,7 @@ def run(
             listen=listen,
             state_dir=state_dir,
             collect_interval=collect_interval,
-            analyse_interval=analyse_interval,
+            analyze_interval=analyze_interval,
             report_cron=report_cron,
             out=out,
             databases=database or None,

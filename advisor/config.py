@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     )
     databases: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
-        description="Databases to analyse; empty means the DSN's own database.",
+        description="Databases to analyze; empty means the DSN's own database.",
     )
     application_name: str = "pg-advisor"
     # Catalog and statistics reads are small; a stuck one must not hang a job.
@@ -63,10 +63,10 @@ class Settings(BaseSettings):
 
     # --- workload
     min_calls: int = Field(
-        default=5, ge=1, description="Statements called fewer times are not analysed."
+        default=5, ge=1, description="Statements called fewer times are not analyzed."
     )
     max_statements: int = Field(
-        default=5_000, ge=1, description="Analyse at most this many statements, by total time."
+        default=5_000, ge=1, description="Analyze at most this many statements, by total time."
     )
 
     # --- values (see README "Values"): costing with the values statements really run with
@@ -138,7 +138,18 @@ class Settings(BaseSettings):
     state_dir: Path = Field(default=Path("state"), description="Where the SQLite state lives.")
     out: Path = Field(default=Path("reports"), description="Where reports are written.")
     collect_interval: float = Field(default=60.0, gt=0, description="Seconds between collections.")
-    analyse_interval: float = Field(default=900.0, gt=0, description="Seconds between analyses.")
+    analyze_interval: float = Field(
+        default=900.0,
+        gt=0,
+        description="Seconds between analyses.",
+        # analyse_interval / ADVISOR_ANALYSE_INTERVAL: deprecated spellings, for one release.
+        validation_alias=AliasChoices(
+            "analyze_interval",
+            "ADVISOR_ANALYZE_INTERVAL",
+            "analyse_interval",
+            "ADVISOR_ANALYSE_INTERVAL",
+        ),
+    )
     report_cron: str = Field(default="0 6 * * *", description="When the report is written (UTC).")
     # The advisor recommends for the workload of this window (ending now).
     analysis_window_hours: float = Field(default=24.0, gt=0)

@@ -1,6 +1,6 @@
 """`pg-advisor run`: the long-running sidecar.
 
-Three scheduled jobs per database (collect, analyse, report) and an HTTP server for
+Three scheduled jobs per database (collect, analyze, report) and an HTTP server for
 /metrics, /health and /ready. Every job step can fail: a failure is logged with context,
 counted, shown as `pg_advisor_up 0` / a 503 on /ready, and retried with backoff; the process
 itself keeps running. SIGTERM and SIGINT stop it cleanly with the state flushed.
@@ -126,7 +126,7 @@ class Daemon:
         log.info("daemon.started", databases=self.databases, listen=f"{host}:{port}")
 
     def _schedule(self, name: str) -> None:
-        """Add the collect, analyse and report jobs of one database."""
+        """Add the collect, analyze and report jobs of one database."""
         now = datetime.now(UTC)
         collect_every = self.settings.collect_interval
         self.scheduler.add_job(
@@ -136,9 +136,9 @@ class Daemon:
             next_run_time=now,
         )
         self.scheduler.add_job(
-            self._job("analyse", name, self.analyse),
-            IntervalTrigger(seconds=self.settings.analyse_interval),
-            id=f"analyse:{name}",
+            self._job("analyze", name, self.analyze),
+            IntervalTrigger(seconds=self.settings.analyze_interval),
+            id=f"analyze:{name}",
             # The first analysis needs a delta: two collections.
             next_run_time=now + timedelta(seconds=collect_every * 2 + 1),
         )
@@ -320,14 +320,14 @@ class Daemon:
         with self.status.edit(database) as editor:
             editor.update(snapshot=snapshot, top_statements=top, texts=texts)
 
-    def analyse(self, database: str) -> None:
+    def analyze(self, database: str) -> None:
         """Recommend for the window's workload; track created indexes; check index health."""
         now = datetime.now(UTC)
         with self._session(database) as conn:
             observation = observe_stored(conn, self.settings, self.store, database, now)
             workload = observation.workload
             if not workload.statements and not workload.excluded:
-                log.info("analyse.waiting", database=database, reason="no workload collected yet")
+                log.info("analyze.waiting", database=database, reason="no workload collected yet")
                 return
             analysis = recommend(conn, self.settings, observation)
         self._track_created(database, observation.schema, now)

@@ -595,7 +595,7 @@ class Analysis:
     recommendations: tuple[Recommendation, ...]
     skipped: tuple[Skipped, ...]
     statements_total: int
-    statements_analysed: int
+    statements_analyzed: int
     window_seconds: float
     budget_bytes: int
     whatif_explains: int = 0

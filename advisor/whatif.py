@@ -136,7 +136,7 @@ class WhatIf:
         it (`lower(email)`), and each expression design in `translations` as the column's
         design. HypoPG has no statistics for an expression, so the planner would guess
         its selectivity (0.5% for equality) with or without the index; the column's
-        statistics are close to what the real index gets once analysed. Other designs on
+        statistics are close to what the real index gets once analyzed. Other designs on
         the column are left out of these plans: they cannot serve the expression."""
         kept = self._plannable(variants)
         if not kept:

@@ -364,8 +364,8 @@ def section_quality(args: argparse.Namespace) -> list[Path]:
         paths.append(write_json(args.out, f"quality-{result.workload}", result.to_json()))
         print(f"\n--- {result.workload}: {result.description}")
         print(
-            f"data {result.data_bytes / 2**20:,.0f} MB, {result.analysed} of "
-            f"{result.statements} statements analysed, {result.candidates} candidates; "
+            f"data {result.data_bytes / 2**20:,.0f} MB, {result.analyzed} of "
+            f"{result.statements} statements analyzed, {result.candidates} candidates; "
             f"round without new indexes {result.round_ms / 1000:.1f} s "
             f"(pg_stat_statements: {result.pgss_ms / 1000:.1f} s)"
         )

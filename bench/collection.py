@@ -114,7 +114,7 @@ def statement_texts(count: int) -> list[str]:
 
 
 def create_schema(conn: psycopg.Connection[Any]) -> None:
-    """The wide tables, a few rows each, and a few indexes, analysed."""
+    """The wide tables, a few rows each, and a few indexes, analyzed."""
     columns = ", ".join(f"{column(k)} int" for k in range(WIDE_COLUMNS))
     values = ", ".join(f"(g * {k + 1}) % 97" for k in range(WIDE_COLUMNS))
     for t in range(WIDE_TABLES):

@@ -158,7 +158,7 @@ class DaemonProcess:
             dsn,
             "--collect-interval",
             "1",
-            "--analyse-interval",
+            "--analyze-interval",
             "3600",
             "--listen",
             f"127.0.0.1:{self.port}",
@@ -183,15 +183,15 @@ class DaemonProcess:
     def wait_steady(self, timeout: float = DAEMON_START_TIMEOUT) -> None:
         """Wait until /ready says yes and the first analysis has finished (either way)."""
         deadline = time.monotonic() + timeout
-        analysed = False
+        analyzed = False
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the daemon exited ({self.process.returncode}):\n{self.tail()}")
-            analysed = analysed or any(
-                e.get("job") == "analyse" and e.get("event") in ("job.done", "job.failed")
+            analyzed = analyzed or any(
+                e.get("job") == "analyze" and e.get("event") in ("job.done", "job.failed")
                 for e in self.events()
             )
-            if analysed and self._ready():
+            if analyzed and self._ready():
                 return
             time.sleep(0.25)
         raise RuntimeError(f"the daemon was not steady after {timeout:.0f} s:\n{self.tail()}")

@@ -63,7 +63,7 @@ class ScaleResult:
     statements_requested: int
     statements_seen: int
     statements_read: int
-    analysed: int
+    analyzed: int
     skipped: int
     candidates: int | None
     recommendations: int
@@ -169,7 +169,7 @@ def _run_one(
         workload_seconds = time.perf_counter() - started
         seen = _statements_seen(conn)
         major = int(conn.info.server_version // 10_000)
-    _say(progress, f"N={count}: ran {calls} calls in {workload_seconds:.1f} s, analysing")
+    _say(progress, f"N={count}: ran {calls} calls in {workload_seconds:.1f} s, analyzing")
     settings = load_settings(None, dsn=dsn, min_calls=2, min_saved_ms_per_day=0.0)
     timed = _timed_analysis(dsn, settings)
     analysis = timed.analysis
@@ -178,7 +178,7 @@ def _run_one(
         statements_requested=count,
         statements_seen=seen,
         statements_read=analysis.statements_total,
-        analysed=analysis.statements_analysed,
+        analyzed=analysis.statements_analyzed,
         skipped=len(analysis.skipped),
         candidates=timed.candidates,
         recommendations=len(analysis.recommendations),
@@ -187,7 +187,7 @@ def _run_one(
         whatif_explains=analysis.whatif_explains,
         cache_hits=analysis.whatif_cache_hits,
         explains_per_statement=round(
-            analysis.whatif_explains / max(analysis.statements_analysed, 1), 2
+            analysis.whatif_explains / max(analysis.statements_analyzed, 1), 2
         ),
         workload_calls=calls,
         workload_seconds=round(workload_seconds, 3),
@@ -215,12 +215,12 @@ def _statements_seen(conn: psycopg.Connection[Any]) -> int:
 
 def _timed_analysis(dsn: str, settings: Settings) -> _Timed:
     """recommend() with its wall and process time; the advisor's log lines are captured
-    (not printed) and the candidate count is taken from its `analyse.done` event."""
+    (not printed) and the candidate count is taken from its `analyze.done` event."""
     with session(dsn, settings) as conn, capture_logs() as events:
         wall, cpu = time.perf_counter(), time.process_time()
         analysis = recommend(conn, settings)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    done = [e for e in events if e.get("event") == "analyse.done"]
+    done = [e for e in events if e.get("event") == "analyze.done"]
     candidates = done[-1].get("candidates") if done else None
     return _Timed(analysis, wall, cpu, candidates if isinstance(candidates, int) else None)
 
@@ -254,7 +254,7 @@ def _enabled(profiler: cProfile.Profile) -> Iterator[None]:
 
 _COLUMNS = (
     ("statements", "statements_requested"),
-    ("analysed", "analysed"),
+    ("analyzed", "analyzed"),
     ("skipped", "skipped"),
     ("explains", "whatif_explains"),
     ("cache hits", "cache_hits"),
@@ -301,7 +301,7 @@ def _cell(value: object) -> str:
 def target_line(results: Sequence[ScaleResult]) -> str:
     """The targets: the time at N = TARGET_STATEMENTS, and how EXPLAINs and time grow
     between the smallest and the largest N (the slope on a log-log scale: 1 is linear)."""
-    line = f"target: {TARGET_STATEMENTS} statements analysed in under {TARGET_SECONDS:.0f} s"
+    line = f"target: {TARGET_STATEMENTS} statements analyzed in under {TARGET_SECONDS:.0f} s"
     for result in results:
         if result.statements_requested == TARGET_STATEMENTS:
             met = result.analysis_seconds < TARGET_SECONDS
@@ -320,11 +320,11 @@ def target_line(results: Sequence[ScaleResult]) -> str:
 
 def growth_slopes(results: Sequence[ScaleResult]) -> tuple[float, float] | None:
     """Log-log slopes of EXPLAINs and of analysis time from the smallest to the largest N."""
-    ordered = sorted(results, key=lambda r: r.analysed)
-    if len(ordered) < 2 or ordered[0].analysed < 1 or ordered[-1].analysed <= ordered[0].analysed:
+    ordered = sorted(results, key=lambda r: r.analyzed)
+    if len(ordered) < 2 or ordered[0].analyzed < 1 or ordered[-1].analyzed <= ordered[0].analyzed:
         return None
     small, large = ordered[0], ordered[-1]
-    span = math.log(large.analysed / small.analysed)
+    span = math.log(large.analyzed / small.analyzed)
     explains = math.log(max(large.whatif_explains, 1) / max(small.whatif_explains, 1)) / span
     seconds = math.log(max(large.analysis_seconds, 1e-3) / max(small.analysis_seconds, 1e-3)) / span
     return explains, seconds

@@ -9,7 +9,7 @@ module, never the JSON.
 Every dashboard has a `datasource` variable (any Prometheus) and `instance` and `database`
 variables (multi-value, "All" by default), so one dashboard serves a fleet of advisors.
 The metric names and labels are the ones `advisor/export/metrics.py` exports; its job
-metrics name the job (collect, analyse, report) in the label `task`, since Prometheus gives
+metrics name the job (collect, analyze, report) in the label `task`, since Prometheus gives
 every target a `job` label of its own.
 """
 
@@ -827,7 +827,7 @@ def advisor() -> Dashboard:
         .with_panel(
             series_panel(
                 "Duration of the last run",
-                "Collect, analyse and report, by database.",
+                "Collect, analyze and report, by database.",
                 [
                     query(
                         metric("pg_advisor_job_duration_seconds"),

@@ -20,7 +20,7 @@ def create_database(
     ddl: str,
     extensions: Sequence[str] = ("pg_stat_statements", "hypopg"),
 ) -> str:
-    """A fresh database with the given schema and data, analysed, its statistics left
+    """A fresh database with the given schema and data, analyzed, its statistics left
     alone as a user leaves them; returns its DSN."""
     with psycopg.connect(cluster.dsn(), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

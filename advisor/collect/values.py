@@ -83,7 +83,7 @@ _CAUSE_RANK = {
     "no privilege": 1,
     "row security": 2,
     "partitioned": 3,
-    "never analysed": 4,
+    "never analyzed": 4,
     "empty": 5,
     "no column": 6,
     "no stats": 7,
@@ -94,7 +94,7 @@ def read_column_statistics(
     conn: Connection, columns: Iterable[tuple[TableName, str]]
 ) -> tuple[dict[tuple[TableName, str], ColumnStatistics], list[str]]:
     """pg_stats of the given columns, read with one query, and one note per table whose
-    columns have no readable statistics (no SELECT right, never analysed, ...)."""
+    columns have no readable statistics (no SELECT right, never analyzed, ...)."""
     wanted = list(dict.fromkeys(columns))
     if not wanted:
         return {}, []
@@ -151,7 +151,7 @@ def _missing_cause(row: tuple[Any, ...]) -> str:
     if relkind == "p":
         return "partitioned"
     if reltuples is not None and reltuples < 0:
-        return "never analysed"
+        return "never analyzed"
     if reltuples == 0:
         return "empty"
     if not column_exists:
@@ -181,13 +181,13 @@ def _statistics_note(
     if cause == "partitioned":
         return (
             f"partitioned table {table} has no statistics of its own (autovacuum never "
-            f"analyses partitioned tables): run ANALYZE {table}; {_GENERIC}"
+            f"analyzes partitioned tables): run ANALYZE {table}; {_GENERIC}"
         )
-    if cause == "never analysed":
-        return f"{table} has never been analysed: run ANALYZE {table}; {_GENERIC}"
+    if cause == "never analyzed":
+        return f"{table} has never been analyzed: run ANALYZE {table}; {_GENERIC}"
     if cause == "empty":
         return (
-            f"{table} had no rows when it was last analysed (or was never analysed): "
+            f"{table} had no rows when it was last analyzed (or was never analyzed): "
             f"run ANALYZE {table}; {_GENERIC}"
         )
     if cause == "no column":

@@ -119,7 +119,7 @@ def read_workload(conn: Connection, database: str, min_calls: int, limit: int) -
 def _select(
     rows: Iterable[tuple[int | None, str | None, StatementCounters]], min_calls: int, limit: int
 ) -> tuple[list[Statement], Counter[str]]:
-    """The statements worth analysing, busiest first as given, and why the others are not."""
+    """The statements worth analyzing, busiest first as given, and why the others are not."""
     excluded: Counter[str] = Counter()
     statements: list[Statement] = []
     for queryid, text, counters in rows:

@@ -98,7 +98,7 @@ def main() -> None:
 
 
 def _run_daemon(console: Console, dsn: str) -> None:
-    """Start `pg-advisor run` in this process, let it collect and analyse, show its
+    """Start `pg-advisor run` in this process, let it collect and analyze, show its
     metrics; with DEMO_KEEP=1 keep it running until Ctrl-C."""
     from advisor.daemon import Daemon
 
@@ -111,7 +111,7 @@ def _run_daemon(console: Console, dsn: str) -> None:
         state_dir=state / "state",
         out=state / "reports",
         collect_interval=1,
-        analyse_interval=3,
+        analyze_interval=3,
         min_calls=2,
     )
     daemon = Daemon(settings)

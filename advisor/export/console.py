@@ -53,7 +53,7 @@ def print_table(analyses: Sequence[Analysis], console: Console) -> None:
     for analysis in analyses:
         console.print(
             f"[bold]Database {analysis.database}[/bold]: "
-            f"{analysis.statements_analysed} of {analysis.statements_total} statements analysed "
+            f"{analysis.statements_analyzed} of {analysis.statements_total} statements analyzed "
             f"over {human_ms(analysis.window_seconds * 1000)} of workload; "
             f"{len(analysis.skipped)} skipped; "
             f"{analysis.whatif_explains} what-if plans ({analysis.whatif_cache_hits} cached) "
@@ -186,7 +186,9 @@ def _analysis_dict(analysis: Analysis) -> dict[str, Any]:
     return {
         "database": analysis.database,
         "statements_total": analysis.statements_total,
-        "statements_analysed": analysis.statements_analysed,
+        "statements_analyzed": analysis.statements_analyzed,
+        # The same, under its deprecated spelling, for one release.
+        "statements_analysed": analysis.statements_analyzed,
         "window_seconds": round(analysis.window_seconds, 3),
         "budget_bytes": analysis.budget_bytes,
         "workload_ms_per_day": round(analysis.workload_ms_per_day, 3),

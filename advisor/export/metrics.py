@@ -22,7 +22,10 @@ from advisor.model import FindingKind
 from advisor.status import DatabaseStatus, RuntimeStatus
 
 PREFIX = "pg_advisor"
-JOBS = ("collect", "analyse", "report")
+JOBS = ("collect", "analyze", "report")
+# Job label values also served under their deprecated spelling, for one release, so that
+# dashboards and alert rules written for it keep working.
+DEPRECATED_TASKS = {"analyze": "analyse"}
 QUERY_LABEL_CHARS = 200
 
 
@@ -81,14 +84,25 @@ def _jobs(databases: list[DatabaseStatus]) -> Iterator[Metric]:
             outcome = db.jobs.get(job)
             if outcome is None:
                 continue
-            duration.add_metric([job, db.database], outcome.duration_seconds)
-            if outcome.last_success_at is not None:
-                last_success.add_metric([job, db.database], outcome.last_success_at.timestamp())
+            for task in _spellings(job):
+                duration.add_metric([task, db.database], outcome.duration_seconds)
+                if outcome.last_success_at is not None:
+                    last_success.add_metric(
+                        [task, db.database], outcome.last_success_at.timestamp()
+                    )
         for (job, result), count in sorted(db.runs.items()):
-            runs.add_metric([job, db.database, result], count)
+            for task in _spellings(job):
+                runs.add_metric([task, db.database, result], count)
         for stage, count in sorted(db.errors.items()):
-            errors.add_metric([stage, db.database], count)
+            for name in _spellings(stage):
+                errors.add_metric([name, db.database], count)
     yield from (duration, last_success, runs, errors)
+
+
+def _spellings(job: str) -> tuple[str, ...]:
+    """The job's label value, and its deprecated spelling where it has one."""
+    old = DEPRECATED_TASKS.get(job)
+    return (job, old) if old else (job,)
 
 
 def _whatif(databases: list[DatabaseStatus]) -> Iterator[Metric]:

@@ -52,7 +52,7 @@ IndexKey = tuple[TableName, str]
 class Observation:
     """What one job knows of one database.
 
-    `workload` holds the statements worth analysing (min_calls, max_statements applied),
+    `workload` holds the statements worth analyzing (min_calls, max_statements applied),
     each parsed once in `parsed`. `write_rates` are rows written per day to each table over
     the workload's own window; `writes` says how they were observed when they come from
     pg_stat_statements (None when they come from stored deltas, or when no statement

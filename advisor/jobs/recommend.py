@@ -137,7 +137,7 @@ def recommend(
         whatif.close()
     elapsed = time.monotonic() - started
     log.info(
-        "analyse.done",
+        "analyze.done",
         database=caps.database,
         statements=len(workload.statements),
         planned=len(prepared.targets),
@@ -153,7 +153,7 @@ def recommend(
         recommendations=recommendations,
         skipped=prepared.skipped,
         statements_total=len(workload.statements),
-        statements_analysed=len(prepared.targets),
+        statements_analyzed=len(prepared.targets),
         window_seconds=workload.window_seconds,
         budget_bytes=budget,
         whatif_explains=whatif.explains,
@@ -225,7 +225,7 @@ def prepare(
         targets.append(Target(statement, parsed.tables))
         parsed_ok.append(parsed)
     for reason in {s.reason for s in skipped}:
-        log.debug("analyse.skipped", reason=reason, count=sum(s.reason == reason for s in skipped))
+        log.debug("analyze.skipped", reason=reason, count=sum(s.reason == reason for s in skipped))
     return Prepared(tuple(targets), tuple(parsed_ok), tuple(skipped))
 
 
@@ -246,7 +246,7 @@ def learn_values(
         settings.parameter_log_dir,
     )
     for note in knowledge.notes:
-        log.info("analyse.values", note=note)
+        log.info("analyze.values", note=note)
     statements = [t.statement for t in prepared.targets]
     return ValueModel(
         knowledge, statements, prepared.parsed, schema, config.value_settings(settings)
@@ -378,7 +378,7 @@ def accepted(space: SearchSpace, whatif: WhatIf) -> SearchSpace:
         design for design in space.candidates if _derived(design) and not whatif.accepts(design)
     ]
     for design in refused:
-        log.info("analyse.refused_candidate", design=str(design))
+        log.info("analyze.refused_candidate", design=str(design))
     if not refused:
         return space
     candidates = {d: q for d, q in space.candidates.items() if d not in refused}

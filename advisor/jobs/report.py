@@ -1,7 +1,7 @@
 """`pg-advisor report` and the daemon's report job: gather what one database's dated report
 and handoff say (from a session, the state store and the latest analysis) and write them.
 
-The two entry points differ only in where the workload comes from: the command analyses
+The two entry points differ only in where the workload comes from: the command analyzes
 what the statistics hold now; the daemon reports on the window its last analysis used.
 """
 
@@ -41,7 +41,7 @@ TREND_WINDOW = timedelta(days=1)
 def report_now(
     conn: Connection, settings: Settings, store: Store | None, day: date, per_database: bool
 ) -> ReportPaths:
-    """`pg-advisor report`: analyse the connected database's workload as the statistics
+    """`pg-advisor report`: analyze the connected database's workload as the statistics
     hold it now, check index health, and write the report and the handoff."""
     drizzle = _drizzle(settings)  # a wrong path fails before any work
     observation = observe(conn, settings, store)

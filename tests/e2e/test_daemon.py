@@ -62,7 +62,7 @@ class DaemonProcess:
                 str(out),
                 "--collect-interval",
                 "1",
-                "--analyse-interval",
+                "--analyze-interval",
                 "2",
                 *(["--database", databases] if databases else []),
             ],

@@ -118,7 +118,7 @@ class Advisor(DaemonProcess):
         command = [sys.executable, "-m", "advisor.cli", "run", "--dsn", dsn]
         command += ["--listen", f"127.0.0.1:{self.port}", "--state-dir", str(workdir / "state")]
         command += ["--out", str(workdir / "reports")]
-        command += ["--collect-interval", "1", "--analyse-interval", "2"]
+        command += ["--collect-interval", "1", "--analyze-interval", "2"]
         for database in databases:
             command += ["--database", database]
         self.process = subprocess.Popen(

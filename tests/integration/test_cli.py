@@ -89,6 +89,13 @@ def test_malformed_dsn_is_a_configuration_error(command: str) -> None:
     assert "s3cret" not in result.stderr + result.stdout
 
 
+@pytest.mark.parametrize("flag", ["--analyze-interval", "--analyse-interval"])
+def test_run_takes_both_spellings_of_the_analysis_interval(flag: str) -> None:
+    result = run_cli("run", flag, "5", env={"DATABASE_URL": ""})
+    assert result.returncode == 2
+    assert "no DSN given" in result.stderr  # the flag itself was accepted
+
+
 def test_unknown_log_level_exits_2_with_the_choices() -> None:
     result = run_cli("run", "--dsn", "postgresql://x@127.0.0.1:1/x", "--log-level", "bogus")
     assert result.returncode == 2
@@ -144,7 +151,7 @@ def test_role_without_connect_privilege_exits_5(cluster: ThrowawayCluster) -> No
     assert "permission denied" in result.stderr
 
 
-def test_several_databases_are_analysed_and_the_sql_connects_to_each(
+def test_several_databases_are_analyzed_and_the_sql_connects_to_each(
     cluster: ThrowawayCluster, blog_dsn: str
 ) -> None:
     second = create_database(cluster, "second_app", "CREATE TABLE t (id int PRIMARY KEY, v int)")

@@ -81,7 +81,7 @@ def _leads(analysis: Analysis) -> set[tuple[str, str]]:
     return {(r.design.table.name, r.design.key_columns[0]) for r in analysis.recommendations}
 
 
-def _analyse(dsn: str) -> Analysis:
+def _analyze(dsn: str) -> Analysis:
     with session(dsn, settings_for(dsn)) as conn:
         return recommend(conn, settings_for(dsn))
 
@@ -104,7 +104,7 @@ def _on_customer(analysis: Analysis) -> Recommendation:
 
 
 def test_freshly_loaded_shop_gets_the_indexes_a_dba_adds(shop: str) -> None:
-    analysis = _analyse(shop)
+    analysis = _analyze(shop)
     leads = _leads(analysis)
     assert ("customers", "email") in leads
     assert ("order_items", "order_id") in leads
@@ -130,10 +130,10 @@ def test_the_load_is_listed_as_bulk_writes_not_counted_as_a_rate(shop: str) -> N
 
 
 def test_advice_on_the_fresh_load_equals_the_advice_after_a_reset(shop: str) -> None:
-    fresh = {r.design for r in _analyse(shop).recommendations}
+    fresh = {r.design for r in _analyze(shop).recommendations}
     with psycopg.connect(shop, autocommit=True) as conn:
         conn.execute("SELECT pg_stat_reset()")
-    assert {r.design for r in _analyse(shop).recommendations} == fresh
+    assert {r.design for r in _analyze(shop).recommendations} == fresh
 
 
 def test_analytical_statements_run_once_on_fresh_data_get_their_indexes(
@@ -148,7 +148,7 @@ def test_analytical_statements_run_once_on_fresh_data_get_their_indexes(
 
 
 def test_each_recommendation_says_what_its_write_cost_rests_on(shop: str) -> None:
-    orders = _on_customer(_analyse(shop))
+    orders = _on_customer(_analyze(shop))
     (basis,) = [n for n in orders.notes if n.startswith("write cost:")]
     assert "no writes to public.orders" in basis
     assert "bulk loads of 200,000 rows left out" in basis
@@ -172,7 +172,7 @@ def test_once_vacuumed_the_pending_count_gets_an_index_only_scan(
             time.sleep(0.5)
     assert visible > 0, "VACUUM set no page all-visible in 30 s"
     run_workload(dsn, STATEMENTS)
-    leads = _leads(_analyse(dsn))
+    leads = _leads(_analyze(dsn))
     # count(*) of the 2% pending orders: cheap from (status) alone once the heap is visible.
     assert ("orders", "status") in leads
     assert ("orders", "customer_id") in leads

@@ -184,7 +184,7 @@ def test_report_and_handoff_then_what_changed_the_next_day(
     # their evidence and code, anti-patterns with their fix.
     assert report.startswith("# pg-advisor report: report_days, 2026-11-23\n")
     summary = section(report, "## Summary")
-    assert "| Statements analysed |" in summary and "| Anti-patterns |" in summary
+    assert "| Statements analyzed |" in summary and "| Anti-patterns |" in summary
     top = section(report, "## Top statements by total time")
     assert "No trend: without the daemon's state" in top and "| trend |" not in top
     recommended = section(report, "## Recommended indexes")
@@ -314,7 +314,7 @@ def test_daemon_report_has_trends_and_the_benefit_of_created_indexes(
         daemon.collect("report_daemon")
         run_workload(dsn, sample_workload())
         daemon.collect("report_daemon")
-        daemon.analyse("report_daemon")
+        daemon.analyze("report_daemon")
         analysis = daemon.status.get("report_daemon").analysis
         assert analysis is not None and FEED_INDEX in {r.name for r in analysis.recommendations}
         with psycopg.connect(dsn, autocommit=True) as conn:
@@ -322,10 +322,10 @@ def test_daemon_report_has_trends_and_the_benefit_of_created_indexes(
                 next(r for r in analysis.recommendations if r.name == FEED_INDEX).create_sql
             )
         daemon.collect("report_daemon")
-        daemon.analyse("report_daemon")  # sees the index: the recommendation was created
+        daemon.analyze("report_daemon")  # sees the index: the recommendation was created
         run_workload(dsn, feed, seed=3)
         daemon.collect("report_daemon")
-        daemon.analyse("report_daemon")  # measures what it did
+        daemon.analyze("report_daemon")  # measures what it did
         # The day before, the feed statement ran half as long.
         now = datetime.now(UTC)
         last = daemon.store.window("report_daemon", now - timedelta(days=1))

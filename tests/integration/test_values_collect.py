@@ -44,7 +44,7 @@ CREATE TABLE events_2 PARTITION OF events FOR VALUES FROM (1000) TO (2000);
 INSERT INTO events SELECT g, CASE WHEN g % 10 = 0 THEN 'login' ELSE 'view' END
 FROM generate_series(0, 1999) AS g;
 ANALYZE;
--- Created after ANALYZE, with too few rows for autovacuum to analyse it.
+-- Created after ANALYZE, with too few rows for autovacuum to analyze it.
 CREATE TABLE fresh (a int);
 INSERT INTO fresh SELECT generate_series(1, 10);
 """
@@ -143,7 +143,7 @@ def test_partitioned_table_statistics_are_its_inherited_ones(values_db: ValuesDa
     )
 
 
-def test_never_analysed_and_missing_tables_get_one_note_each(values_db: ValuesDatabase) -> None:
+def test_never_analyzed_and_missing_tables_get_one_note_each(values_db: ValuesDatabase) -> None:
     fresh = TableName("public", "fresh")
     gone = TableName("public", "gone")
     wanted = [(fresh, "a"), (fresh, "a"), (gone, "x"), (gone, "y"), (TASKS, "status")]
@@ -152,7 +152,7 @@ def test_never_analysed_and_missing_tables_get_one_note_each(values_db: ValuesDa
     assert list(stats) == [(TASKS, "status")]
     assert len(notes) == 2
     (fresh_note,) = [note for note in notes if "fresh" in note]
-    assert "never been analysed" in fresh_note and "ANALYZE public.fresh" in fresh_note
+    assert "never been analyzed" in fresh_note and "ANALYZE public.fresh" in fresh_note
     assert any("public.gone does not exist" in note for note in notes)
 
 

@@ -64,3 +64,16 @@ def test_broken_toml_and_missing_file_are_usage_errors(tmp_path: Path) -> None:
         load_settings(broken)
     with pytest.raises(UsageError, match="does not exist"):
         load_settings(tmp_path / "missing.toml")
+
+
+def test_the_deprecated_analyse_interval_spelling_still_works(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "old.toml"
+    config.write_text("analyse_interval = 120\n")
+    assert load_settings(config).analyze_interval == 120
+    monkeypatch.setenv("ADVISOR_ANALYSE_INTERVAL", "60")
+    assert load_settings().analyze_interval == 60
+    monkeypatch.setenv("ADVISOR_ANALYZE_INTERVAL", "30")
+    assert load_settings().analyze_interval == 30
+    assert load_settings(analyze_interval=10).analyze_interval == 10

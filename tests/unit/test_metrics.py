@@ -58,7 +58,7 @@ def _status() -> RuntimeStatus:
             windows={"1h": (120, 3.5), "24h": (2400, 70.0)},
         )
         editor.job_succeeded("collect", 0.05, now)
-        editor.job_failed("analyse", 1.5, "analyse", "boom")
+        editor.job_failed("analyze", 1.5, "analyze", "boom")
     return status
 
 
@@ -111,9 +111,19 @@ def test_statement_series_are_bounded_to_the_top_n() -> None:
 
 def test_job_outcomes_and_errors_are_counted() -> None:
     text = _exposition()
-    assert 'pg_advisor_job_runs_total{database="app",outcome="failure",task="analyse"} 1.0' in text
-    assert 'pg_advisor_errors_total{database="app",stage="analyse"} 1.0' in text
+    assert 'pg_advisor_job_runs_total{database="app",outcome="failure",task="analyze"} 1.0' in text
+    assert 'pg_advisor_errors_total{database="app",stage="analyze"} 1.0' in text
     assert 'pg_advisor_realized_saved_ratio{database="app",index="posts_x_idx"} 0.9' in text
+
+
+def test_the_deprecated_analyse_label_still_carries_the_same_series() -> None:
+    text = _exposition()
+    for spelling in ("analyze", "analyse"):
+        assert (
+            f'pg_advisor_job_runs_total{{database="app",outcome="failure",task="{spelling}"}} 1.0'
+            in text
+        )
+        assert f'pg_advisor_errors_total{{database="app",stage="{spelling}"}} 1.0' in text
 
 
 def test_exposition_passes_promtool() -> None:
