@@ -48,9 +48,21 @@ class Variant:
 
 
 class WhatIf:
-    """What the planner would do with a set of hypothetical indexes."""
+    """What the planner would do with a set of hypothetical indexes.
 
-    def __init__(self, conn: Connection, caps: Capabilities, explain_timeout_ms: int) -> None:
+    Built whole: the size model and the real indexes to plan without are given to the
+    constructor. Then statements are registered and told how to be planned (register,
+    set_variants, set_proxy); the first plan with a hypothetical index ends that stage, and
+    configuring after it raises, since the costs already handed out would no longer hold."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        caps: Capabilities,
+        explain_timeout_ms: int,
+        size_model: Callable[[IndexDesign, int], int] | None = None,
+        hidden: Sequence[int] = (),
+    ) -> None:
         self._conn = conn
         self._generic_plan_explain = caps.generic_plan_explain
         self._statements: dict[int, ParsedStatement] = {}
@@ -65,20 +77,27 @@ class WhatIf:
         self._cache: dict[tuple[int, frozenset[IndexDesign]], PlanEstimate] = {}
         self._sizes: dict[IndexDesign, int] = {}
         self._created_since_reset = 0
-        self._hidden: tuple[int, ...] = ()  # real indexes the planner is to ignore (hide)
-        # HypoPG's size estimate -> the size to budget with (see set_size_model).
-        self._size_model: Callable[[IndexDesign, int], int] | None = None
+        self._hidden: tuple[int, ...] = ()  # real indexes the planner is to ignore
+        # HypoPG's size estimate -> the size to budget with (btree deduplication,
+        # analyze/sizes.py).
+        self._size_model = size_model
+        self._searching = False  # a plan with a hypothetical index was handed out
         self.explains = 0
         self.cache_hits = 0
         conn.execute(f"{MARKER} SET statement_timeout = {int(explain_timeout_ms)}")
         conn.execute(f"{MARKER} SET plan_cache_mode = force_generic_plan")
         self._stop_tracking_own_statements()
         conn.execute(f"{MARKER} SELECT hypopg_reset()")
+        # Whether the planner plans without the `hidden` indexes: HypoPG 1.4's
+        # hypopg_hide_index, for this session only (nothing is written); False where
+        # HypoPG lacks it (1.3.1 on Debian 12), and the planner still sees them.
+        self.hidden = self._hide(hidden)
 
     # ---------------------------------------------------------------- statements
 
     def register(self, statement: ParsedStatement) -> None:
         """Make a statement known; raises PlanningError if it cannot be planned at all."""
+        self._configuring()
         self._statements[statement.queryid] = statement
         self._tables[statement.queryid] = statement.tables
         self._variants[statement.queryid] = (
@@ -94,7 +113,7 @@ class WhatIf:
 
     def parameter_types(self, queryid: int) -> dict[int, str]:
         """The types the server infers for the statement's parameters (`$n` -> type)."""
-        statement = self._statements[queryid]
+        statement = self._registered(queryid)
         if not statement.parameter_count:
             return {}
         text = statement.plannable_text + "\n"
@@ -118,6 +137,7 @@ class WhatIf:
         """Plan the statement as these variants from now on, its cost their weighted sum.
         A variant the server cannot plan is dropped and the others' weights scaled up;
         with none left, the statement keeps its generic plan. Returns how many are kept."""
+        self._configuring(queryid)
         kept = self._plannable(variants)
         if not kept:
             return 0
@@ -138,6 +158,7 @@ class WhatIf:
         its selectivity (0.5% for equality) with or without the index; the column's
         statistics are close to what the real index gets once analyzed. Other designs on
         the column are left out of these plans: they cannot serve the expression."""
+        self._configuring(queryid)
         kept = self._plannable(variants)
         if not kept:
             return
@@ -148,6 +169,20 @@ class WhatIf:
             # came out at 7x its real size): measured as the column's index instead.
             self._sizes[design] = self.size_bytes(plain)
         self._forget(queryid)
+
+    def _registered(self, queryid: int) -> ParsedStatement:
+        statement = self._statements.get(queryid)
+        if statement is None:
+            raise ValueError(f"statement {queryid} is not registered")
+        return statement
+
+    def _configuring(self, queryid: int | None = None) -> None:
+        """Raise unless statements may still be registered and configured (no plan with a
+        hypothetical index handed out yet), and, with a queryid, it is registered."""
+        if self._searching:
+            raise RuntimeError("statements are configured before any what-if plan")
+        if queryid is not None:
+            self._registered(queryid)
 
     def _forget(self, queryid: int) -> None:
         """Drop the statement's cached costs (its texts changed)."""
@@ -196,6 +231,7 @@ class WhatIf:
         """Cost of the statement, and which of the given designs its plan uses."""
         tables = self._tables[queryid]
         relevant = frozenset(d for d in designs if d.table in tables)
+        self._searching = self._searching or bool(relevant)
         key = (queryid, relevant)
         cached = self._cache.get(key)
         if cached is not None:
@@ -238,6 +274,7 @@ class WhatIf:
         in one round trip per design: HypoPG's reset, the design's creation and size, and
         every EXPLAIN go as one simple query. A batch that fails is left to `plan()`, which
         plans its statements one at a time and reports what fails."""
+        self._searching = True
         for design, queryids in pairs.items():
             alone = frozenset({design})
             todo = [
@@ -298,11 +335,6 @@ class WhatIf:
                     self.explains += 1
                 self._cache[(queryid, alone)] = PlanEstimate(cost, alone if uses else frozenset())
 
-    def set_size_model(self, model: Callable[[IndexDesign, int], int]) -> None:
-        """Correct HypoPG's size estimates (btree deduplication, analyze/sizes.py)."""
-        self._size_model = model
-        self._sizes = {d: model(d, size) for d, size in self._sizes.items()}
-
     def accepts(self, design: IndexDesign) -> bool:
         """Whether HypoPG (and so PostgreSQL) accepts the design: an expression must be
         immutable, a predicate valid. Measures its size on the way."""
@@ -330,11 +362,8 @@ class WhatIf:
             self._sizes[design] = size
         return size
 
-    def hide(self, oids: Sequence[int]) -> bool:
-        """Plan from now on as if these real indexes were dropped: HypoPG 1.4's
-        hypopg_hide_index, for this session's planner only (nothing is written). Returns
-        False where HypoPG lacks the function (1.3.1 on Debian 12): the planner still
-        sees them."""
+    def _hide(self, oids: Sequence[int]) -> bool:
+        """Plan as if these real indexes were dropped, where HypoPG can."""
         if not oids:
             return True
         row = self._conn.execute(
@@ -344,7 +373,6 @@ class WhatIf:
             return False
         self._hidden = tuple(oids)
         self._hide_again()
-        self._cache.clear()
         return True
 
     def close(self) -> None:

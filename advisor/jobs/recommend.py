@@ -99,11 +99,11 @@ def recommend(
         )
     oids = _oids(schema, planned_drops)
     schema = schema.without((f.table, f.index) for f in planned_drops)
-    whatif = what_if(conn, caps, settings, schema)
+    whatif = what_if(conn, caps, settings, schema, oids)
     values: ValueModel | None = None
     valued: dict[int, Costing] = {}
     try:
-        drops_note = _drops_note(planned_drops, whatif.hide(oids))
+        drops_note = _drops_note(planned_drops, whatif.hidden)
         prepared = prepare(workload, observation.parsed, whatif)
         if settings.value_aware:
             values = learn_values(conn, caps, settings, schema, prepared)
@@ -194,14 +194,28 @@ def _drops_note(drops: Sequence[Finding], hidden: bool) -> str | None:
     )
 
 
-def what_if(conn: Connection, caps: Capabilities, settings: Settings, schema: Schema) -> WhatIf:
+def what_if(
+    conn: Connection,
+    caps: Capabilities,
+    settings: Settings,
+    schema: Schema,
+    hidden: Sequence[int] = (),
+) -> WhatIf:
     """The planner port for this database, with sizes corrected for btree deduplication
-    (PostgreSQL 13+; HypoPG does not model it)."""
-    whatif = WhatIf(conn, caps, settings.explain_timeout_ms)
-    if caps.major >= 13:
-        tables = schema.tables
-        whatif.set_size_model(lambda d, size: deduplicated_size(d, size, tables.get(d.table)))
-    return whatif
+    (PostgreSQL 13+; HypoPG does not model it), planning without the `hidden` indexes
+    where HypoPG can."""
+    tables = schema.tables
+    return WhatIf(
+        conn,
+        caps,
+        settings.explain_timeout_ms,
+        size_model=(
+            (lambda d, size: deduplicated_size(d, size, tables.get(d.table)))
+            if caps.major >= 13
+            else None
+        ),
+        hidden=hidden,
+    )
 
 
 def prepare(

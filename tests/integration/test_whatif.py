@@ -18,7 +18,7 @@ from advisor.model import (
     TableName,
 )
 from advisor.pg import Connection, capabilities, session
-from advisor.whatif import PlanningError, WhatIf
+from advisor.whatif import PlanningError, Variant, WhatIf
 from tests.support import create_database, settings_for
 
 EVENTS = TableName("public", "Events")
@@ -172,13 +172,16 @@ def test_hide_plans_as_if_a_real_index_were_dropped_where_hypopg_can(
         (hidable,) = conn.execute(
             "SELECT to_regprocedure('hypopg_hide_index(oid)') IS NOT NULL"
         ).fetchone() or (False,)
-        port = WhatIf(conn, capabilities(conn), explain_timeout_ms=2000)
         statement = _statement(1, 'SELECT "at" FROM "Events" WHERE "accountId" = $1', 1)
+        seeing = WhatIf(conn, capabilities(conn), explain_timeout_ms=2000)
+        seeing.register(statement)
+        served = seeing.cost(1, [])
+        seeing.close()
+        port = WhatIf(conn, capabilities(conn), explain_timeout_ms=2000, hidden=[int(oid)])
+        assert port.hidden is bool(hidable)
         port.register(statement)
-        served = port.cost(1, [])
-        assert port.hide([int(oid)]) is bool(hidable)
         if hidable:
-            # The cached cost is gone: planned again, the table is scanned.
+            # Planned without its index, the table is scanned.
             assert port.cost(1, []) > 10 * served
             assert port.cost(1, [BY_ACCOUNT]) < 2 * served  # a hypothetical index still helps
         else:
@@ -186,3 +189,29 @@ def test_hide_plans_as_if_a_real_index_were_dropped_where_hypopg_can(
         port.close()
         if hidable:  # closing gives the session its index back
             assert conn.execute("SELECT count(*) FROM hypopg_hidden_indexes()").fetchone() == (0,)
+
+
+def test_statements_are_configured_before_the_first_what_if_plan(whatif: WhatIf) -> None:
+    with pytest.raises(ValueError, match="not registered"):
+        whatif.set_variants(7, [Variant(1.0, PAGINATION, 2)])
+    with pytest.raises(ValueError, match="not registered"):
+        whatif.parameter_types(7)
+    whatif.register(_statement(1, PAGINATION, 2))
+    assert whatif.set_variants(1, [Variant(1.0, PAGINATION, 2)]) == 1  # still configuring
+    whatif.plan(1, [BY_ACCOUNT_TIME])
+    # Costs were handed out for these texts: changing them now would make them wrong.
+    with pytest.raises(RuntimeError, match="before any what-if plan"):
+        whatif.set_variants(1, [Variant(1.0, PAGINATION, 2)])
+    with pytest.raises(RuntimeError):
+        whatif.register(_statement(2, PAGINATION, 2))
+
+
+def test_the_size_model_is_part_of_the_port(conn: Connection) -> None:
+    halved = WhatIf(
+        conn, capabilities(conn), explain_timeout_ms=2000, size_model=lambda d, size: size // 2
+    )
+    raw = halved.size_bytes(BY_ACCOUNT) * 2
+    halved.close()
+    plain = WhatIf(conn, capabilities(conn), explain_timeout_ms=2000)
+    assert abs(plain.size_bytes(BY_ACCOUNT) - raw) <= 1
+    plain.close()
