@@ -36,9 +36,9 @@ from advisor.jobs.health import check_health
 from advisor.jobs.observe import observe_stored
 from advisor.jobs.recommend import recommend
 from advisor.jobs.report import report_from_state
-from advisor.model import Analysis, Schema, Snapshot
+from advisor.model import Analysis, Finding, Schema, Snapshot
 from advisor.pg import MARKER, Connection, capabilities, first_line, redact, session
-from advisor.status import OpenRecommendation, RealizedIndex, RuntimeStatus, busiest
+from advisor.status import RuntimeStatus, busiest
 from advisor.store import Store
 
 log = structlog.get_logger("advisor.daemon")
@@ -339,15 +339,9 @@ class Daemon:
         if removed:
             log.info("store.compacted", database=database, rows=removed)
 
-    def _publish(self, database: str, analysis: Analysis, findings: tuple[object, ...]) -> None:
-        open_recs = tuple(
-            OpenRecommendation(r.name, str(r.table), r.create_sql, r.first_seen)
-            for r in self.store.recommendations(database, "open")
-        )
-        realized = tuple(
-            RealizedIndex(r.name, r.before_mean_ms, r.after_mean_ms, r.statements)
-            for r in self.store.realized(database)
-        )
+    def _publish(self, database: str, analysis: Analysis, findings: tuple[Finding, ...]) -> None:
+        open_recs = tuple(self.store.recommendations(database, "open"))
+        realized = tuple(self.store.realized(database))
         with self.status.edit(database) as editor:
             previous = editor.status
             editor.update(

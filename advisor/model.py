@@ -79,7 +79,9 @@ class KeyColumn:
 
 @dataclass(frozen=True)
 class Index:
-    """An index that exists in the catalog."""
+    """An index that exists in the catalog: its name, oid, size, validity and the
+    constraint it backs besides its shape. IndexDesign is a shape alone, an index that
+    could be created (a candidate or a recommendation), named only by its shape."""
 
     name: str
     table: TableName
@@ -156,7 +158,10 @@ class Schema:
 
 @dataclass(frozen=True)
 class Statement:
-    """One normalized statement of the workload, summed over users and nesting levels."""
+    """One normalized statement of the workload to analyze, summed over users and nesting
+    levels: its text and its counters over the workload's window. StatementCounters is the
+    same counters without the text, as snapshots and deltas hold them (the texts are
+    stored once apart, since thousands of counters are kept per day)."""
 
     queryid: int
     text: str
@@ -545,8 +550,10 @@ class StatementEffect:
 
 @dataclass(frozen=True)
 class Recommendation:
-    """An index worth building. `estimated_ms_saved_per_day` is net: the reads it speeds up
-    minus `estimated_write_ms_per_day`, what maintaining it on every write costs."""
+    """An index worth building, as one analysis found it, with its evidence.
+    `estimated_ms_saved_per_day` is net: the reads it speeds up minus
+    `estimated_write_ms_per_day`, what maintaining it on every write costs. The daemon
+    remembers it across analyses as a StoredRecommendation."""
 
     design: IndexDesign
     estimated_size_bytes: int
@@ -653,7 +660,8 @@ def quote_ident(name: str) -> str:
 @dataclass(frozen=True)
 class StatementCounters:
     """pg_stat_statements counters of one queryid, summed over users and nesting levels.
-    In a snapshot they are cumulative; in a delta, what happened within it."""
+    In a snapshot they are cumulative; in a delta, what happened within it. No text: see
+    Statement."""
 
     queryid: int
     calls: int
@@ -731,6 +739,47 @@ class Delta:
     @property
     def seconds(self) -> float:
         return max((self.ended_at - self.started_at).total_seconds(), 0.0)
+
+
+# ------------------------------------------------------- recommendations over time
+
+
+class RecommendationStatus(enum.StrEnum):
+    OPEN = "open"  # recommended by the latest analysis
+    GONE = "gone"  # recommended before, not by the latest analysis
+    CREATED = "created"  # the index was built
+
+
+@dataclass(frozen=True)
+class StoredRecommendation:
+    """A recommendation as the daemon's state keeps it across analyses: its name, SQL and
+    estimates, and its history (first and last recommended, when built). Recommendation is
+    what one analysis found (its design and the evidence); this is what is remembered."""
+
+    database: str
+    name: str
+    table: TableName
+    create_sql: str
+    status: RecommendationStatus
+    first_seen: datetime
+    last_seen: datetime
+    created_at: datetime | None
+    estimated_ms_saved_per_day: float
+    estimated_size_bytes: int
+    statements: tuple[StatementEffect, ...]
+
+
+@dataclass(frozen=True)
+class RealizedBenefit:
+    """What a created index did to the statements it was recommended for (the latest
+    measure): their mean time before, as recommended, and since it was built."""
+
+    database: str
+    name: str
+    before_mean_ms: float
+    after_mean_ms: float
+    statements: int
+    measured_at: datetime
 
 
 # ----------------------------------------------------------------------- index health

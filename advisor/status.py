@@ -10,8 +10,16 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import TypedDict, Unpack
 
-from advisor.model import Analysis, Finding, Snapshot, StatementCounters
+from advisor.model import (
+    Analysis,
+    Finding,
+    RealizedBenefit,
+    Snapshot,
+    StatementCounters,
+    StoredRecommendation,
+)
 
 
 @dataclass(frozen=True)
@@ -21,24 +29,6 @@ class JobOutcome:
     duration_seconds: float = 0.0
     last_success_at: datetime | None = None
     last_error: str | None = None
-
-
-@dataclass(frozen=True)
-class RealizedIndex:
-    """What a recommended index really did once it was built."""
-
-    index: str
-    before_mean_ms: float
-    after_mean_ms: float
-    statements: int
-
-
-@dataclass(frozen=True)
-class OpenRecommendation:
-    index: str
-    table: str
-    definition: str
-    first_seen: datetime
 
 
 @dataclass(frozen=True)
@@ -59,10 +49,27 @@ class DatabaseStatus:
     # that a scrape does not sort thousands of rows).
     top_statements: tuple[StatementCounters, ...] = ()
     texts: dict[int, str] = field(default_factory=dict)
-    open_recommendations: tuple[OpenRecommendation, ...] = ()
+    open_recommendations: tuple[StoredRecommendation, ...] = ()
     # Workload totals over the standard windows ("1h", "24h", "7d"): (calls, seconds).
     windows: dict[str, tuple[int, float]] = field(default_factory=dict)
-    realized: tuple[RealizedIndex, ...] = ()
+    realized: tuple[RealizedBenefit, ...] = ()
+
+
+class StatusChanges(TypedDict, total=False):
+    """The fields of a DatabaseStatus a job may replace (the job counters change through
+    job_succeeded and job_failed)."""
+
+    up: bool
+    analysis: Analysis | None
+    findings: tuple[Finding, ...]
+    snapshot: Snapshot | None
+    top_statements: tuple[StatementCounters, ...]
+    texts: dict[int, str]
+    open_recommendations: tuple[StoredRecommendation, ...]
+    windows: dict[str, tuple[int, float]]
+    realized: tuple[RealizedBenefit, ...]
+    whatif_explains: int
+    whatif_cache_hits: int
 
 
 def busiest(statements: Iterable[StatementCounters], count: int) -> tuple[StatementCounters, ...]:
@@ -109,8 +116,8 @@ class _Editor:
             errors=Counter(status.errors),
         )
 
-    def update(self, **changes: object) -> None:
-        self.status = replace(self.status, **changes)  # type: ignore[arg-type]
+    def update(self, **changes: Unpack[StatusChanges]) -> None:
+        self.status = replace(self.status, **changes)
 
     def job_succeeded(self, job: str, seconds: float, at: datetime) -> None:
         self.status.jobs[job] = JobOutcome(seconds, at, None)

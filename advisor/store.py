@@ -9,14 +9,13 @@ seen. Every write is one transaction, so a crash or a full disk leaves the file 
 from __future__ import annotations
 
 import contextlib
-import enum
 import json
 import os
 import sqlite3
 import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -27,10 +26,13 @@ from advisor.errors import StateError
 from advisor.model import (
     Delta,
     IndexCounters,
+    RealizedBenefit,
     Recommendation,
+    RecommendationStatus,
     Snapshot,
     StatementCounters,
     StatementEffect,
+    StoredRecommendation,
     TableCounters,
     TableName,
 )
@@ -49,41 +51,6 @@ RETENTION_DAYS = 35.0
 # How long a write waits for another connection to the same file (another process sharing
 # the state directory) before failing.
 BUSY_TIMEOUT_SECONDS = 5.0
-
-
-class RecommendationStatus(enum.StrEnum):
-    OPEN = "open"  # recommended by the latest analysis
-    GONE = "gone"  # recommended before, not by the latest analysis
-    CREATED = "created"  # the index was built
-
-
-@dataclass(frozen=True)
-class StoredRecommendation:
-    """A recommendation with its history in the state file."""
-
-    database: str
-    name: str
-    table: TableName
-    create_sql: str
-    status: RecommendationStatus
-    first_seen: datetime
-    last_seen: datetime
-    created_at: datetime | None
-    estimated_ms_saved_per_day: float
-    estimated_size_bytes: int
-    statements: tuple[StatementEffect, ...]
-
-
-@dataclass(frozen=True)
-class RealizedBenefit:
-    """What a created index did to the statements it was recommended for (latest measure)."""
-
-    database: str
-    name: str
-    before_mean_ms: float
-    after_mean_ms: float
-    statements: int
-    measured_at: datetime
 
 
 # ------------------------------------------------------------------------------ schema

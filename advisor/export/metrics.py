@@ -155,7 +155,7 @@ def _recommendations(databases: list[DatabaseStatus]) -> Iterator[Metric]:
     now = datetime.now(UTC)
     for db in databases:
         recommendations = db.analysis.recommendations if db.analysis else ()
-        first_seen = {r.index: r.first_seen for r in db.open_recommendations}
+        first_seen = {r.name: r.first_seen for r in db.open_recommendations}
         count.add_metric([db.database], len(recommendations))
         for rec in recommendations:
             labels = [db.database, rec.name]
@@ -232,11 +232,11 @@ def _realized(databases: list[DatabaseStatus]) -> Iterator[Metric]:
     )
     for db in databases:
         for realized in db.realized:
-            mean.add_metric([db.database, realized.index, "before"], realized.before_mean_ms / 1000)
-            mean.add_metric([db.database, realized.index, "after"], realized.after_mean_ms / 1000)
+            mean.add_metric([db.database, realized.name, "before"], realized.before_mean_ms / 1000)
+            mean.add_metric([db.database, realized.name, "after"], realized.after_mean_ms / 1000)
             before = realized.before_mean_ms
             saved = 1 - realized.after_mean_ms / before if before > 0 else 0.0
-            ratio.add_metric([db.database, realized.index], saved)
+            ratio.add_metric([db.database, realized.name], saved)
     yield from (mean, ratio)
 
 

@@ -44,8 +44,10 @@ from advisor.model import (
     AntipatternKind,
     Finding,
     IndexDesign,
+    RealizedBenefit,
     Recommendation,
     Schema,
+    StoredRecommendation,
     TableName,
 )
 
@@ -75,14 +77,36 @@ class StatementTrend:
 
 @dataclass(frozen=True)
 class CreatedIndex:
-    """A recommended index that was built, and what it did to the statements it was for."""
+    """A recommended index that was built: its stored recommendation and the latest
+    measure of what it did to the statements it was for (two facts, joined by name)."""
 
-    name: str
-    table: TableName
-    created_on: date | None
-    before_mean_ms: float
-    after_mean_ms: float
-    statements: int
+    recommendation: StoredRecommendation
+    benefit: RealizedBenefit
+
+    @property
+    def name(self) -> str:
+        return self.recommendation.name
+
+    @property
+    def table(self) -> TableName:
+        return self.recommendation.table
+
+    @property
+    def created_on(self) -> date | None:
+        created = self.recommendation.created_at
+        return created.date() if created is not None else None
+
+    @property
+    def statements(self) -> int:
+        return self.benefit.statements
+
+    @property
+    def before_mean_ms(self) -> float:
+        return self.benefit.before_mean_ms
+
+    @property
+    def after_mean_ms(self) -> float:
+        return self.benefit.after_mean_ms
 
 
 @dataclass(frozen=True)

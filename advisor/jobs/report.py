@@ -154,14 +154,5 @@ def _created(store: Store, database: str) -> tuple[CreatedIndex, ...]:
         rec = created.get(measure.name)
         if rec is None:
             continue
-        rows.append(
-            CreatedIndex(
-                name=measure.name,
-                table=rec.table,
-                created_on=rec.created_at.date() if rec.created_at else None,
-                before_mean_ms=measure.before_mean_ms,
-                after_mean_ms=measure.after_mean_ms,
-                statements=measure.statements,
-            )
-        )
+        rows.append(CreatedIndex(rec, measure))
     return tuple(sorted(rows, key=lambda r: r.name))

@@ -15,12 +15,15 @@ from advisor.model import (
     FindingKind,
     IndexDesign,
     KeyColumn,
+    RealizedBenefit,
     Recommendation,
+    RecommendationStatus,
     Snapshot,
     StatementCounters,
+    StoredRecommendation,
     TableName,
 )
-from advisor.status import OpenRecommendation, RealizedIndex, RuntimeStatus, busiest
+from advisor.status import RuntimeStatus, busiest
 from tests.prometheus import PROMTOOL
 
 POSTS = TableName("public", "posts")
@@ -50,11 +53,21 @@ def _status() -> RuntimeStatus:
                 Finding(FindingKind.UNUSED, POSTS, "older_idx", 7000, "no scans", "DROP ..."),
             ),
             open_recommendations=(
-                OpenRecommendation(
-                    REC.name, "public.posts", REC.create_sql, now - timedelta(hours=2)
+                StoredRecommendation(
+                    "app",
+                    REC.name,
+                    POSTS,
+                    REC.create_sql,
+                    RecommendationStatus.OPEN,
+                    now - timedelta(hours=2),
+                    now,
+                    None,
+                    REC.estimated_ms_saved_per_day,
+                    REC.estimated_size_bytes,
+                    (),
                 ),
             ),
-            realized=(RealizedIndex("posts_x_idx", 10.0, 1.0, 2),),
+            realized=(RealizedBenefit("app", "posts_x_idx", 10.0, 1.0, 2, now),),
             windows={"1h": (120, 3.5), "24h": (2400, 70.0)},
         )
         editor.job_succeeded("collect", 0.05, now)

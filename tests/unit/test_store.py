@@ -25,12 +25,8 @@ from advisor.model import (
     TableCounters,
     TableName,
 )
-from advisor.store import (
-    STATE_FILE_NAME,
-    RealizedBenefit,
-    RecommendationStatus,
-    Store,
-)
+from advisor.model import RealizedBenefit, RecommendationStatus
+from advisor.store import STATE_FILE_NAME, Store
 
 T = datetime(2024, 5, 1, tzinfo=UTC)
 POSTS = TableName("public", "posts")
