@@ -18,14 +18,15 @@ from advisor.model import (
     IndexCounters,
     IndexDesign,
     KeyColumn,
+    RealizedBenefit,
     Recommendation,
+    RecommendationStatus,
     Snapshot,
     StatementCounters,
     StatementEffect,
     TableCounters,
     TableName,
 )
-from advisor.model import RealizedBenefit, RecommendationStatus
 from advisor.store import STATE_FILE_NAME, Store
 
 T = datetime(2024, 5, 1, tzinfo=UTC)
