@@ -189,6 +189,52 @@ class Workload:
 # --------------------------------------------------------------------------- parsing
 
 
+class TextEditKind(enum.Enum):
+    """Why the advisor changed a statement's text before planning it."""
+
+    TRIMMED = "trimmed"  # surrounding whitespace, trailing semicolons
+    TYPED_PARAMETER = "typed parameter"  # `timestamptz $1` -> `$1::timestamptz`
+    CAST_PARAMETER = "cast parameter"  # `$1 - $2` -> `$1::numeric - $2::numeric`
+    DATE_PART = "date_part"  # `extract($1 from d)` -> `date_part($1::text, d)`
+    ASSUMED_LIMIT = "assumed limit"  # `LIMIT $2` -> `LIMIT coalesce(20, $2::bigint)`
+    ASSUMED_OFFSET = "assumed offset"  # `OFFSET $3` -> `OFFSET coalesce(0, $3::bigint)`
+    PROXY_COLUMN = "proxy column"  # `lower(email)` -> `email` (see ExpressionUse.proxy)
+
+
+@dataclass(frozen=True)
+class TextEdit:
+    """`original[start:end]` became `replacement`."""
+
+    start: int
+    end: int
+    replacement: str
+    kind: TextEditKind
+
+
+@dataclass(frozen=True)
+class ParameterSlot:
+    """Where `$number` stands in a plannable text: `text[start:end]`. `page` is the span of
+    the assumed LIMIT or OFFSET it stands in (`coalesce(20, $2::bigint)`), which a known
+    value replaces whole."""
+
+    number: int
+    start: int
+    end: int
+    page: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
+class PlannableText:
+    """A statement's text as the advisor plans it: `original` with `edits` applied (in
+    order, apart, positions in `original`) is `text`, and `parameters` are the `$n` of
+    `text`, so values are bound at recorded positions."""
+
+    original: str
+    text: str
+    edits: tuple[TextEdit, ...] = ()
+    parameters: tuple[ParameterSlot, ...] = ()
+
+
 class Operator(enum.Enum):
     """How a statement restricts a column, from most to least index-friendly."""
 
@@ -229,7 +275,11 @@ class ExpressionUse:
     # as the column instead, it is as selective as the column, which is close to what the
     # real index gets once ANALYZE has seen it.
     proxy_column: str | None = None
-    proxy_text: str | None = None
+    proxy: PlannableText | None = None
+
+    @property
+    def proxy_text(self) -> str | None:
+        return self.proxy.text if self.proxy is not None else None
 
 
 @dataclass(frozen=True)
@@ -291,10 +341,14 @@ class ParsedStatement:
 
     queryid: int
     kind: StatementKind
-    plannable_text: str
+    plannable: PlannableText
     accesses: tuple[TableAccess, ...]
     parameter_count: int = 0
     parameters: tuple[ParameterUse, ...] = ()
+
+    @property
+    def plannable_text(self) -> str:
+        return self.plannable.text
 
     @property
     def tables(self) -> frozenset[TableName]:

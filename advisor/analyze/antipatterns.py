@@ -25,7 +25,7 @@ import pglast
 from pglast import ast
 from pglast.parser import ParseError as PglastParseError
 
-from advisor.analyze.parse import prepare_text
+from advisor.analyze.sqltext import prepare_text
 from advisor.model import (
     Antipattern,
     AntipatternKind,

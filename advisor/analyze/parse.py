@@ -1,24 +1,22 @@
 """Turn one normalized pg_stat_statements text into a description of how it reads tables.
 
-The statement is parsed with pglast (PostgreSQL's own grammar) and its tree is walked
-query block by query block. Every column reference is resolved to the table occurrence it
-belongs to (scope.py), through aliases, joins, subqueries, CTEs and LATERAL, and each use is
-classified: a filter an index key could serve, a join column, the block's sort order, its
-grouping, or just a column the block reads.
+The statement is made plannable (sqltext.py), parsed with pglast (PostgreSQL's own
+grammar) and its tree is walked query block by query block. Every column reference is
+resolved to the table occurrence it belongs to (scope.py), through aliases, joins,
+subqueries, CTEs and LATERAL, and each use is classified: a filter an index key could
+serve, a join column, the block's sort order, its grouping, or just a column the block
+reads.
 
 The module is pure: no database access, only the text, the parser and the schema.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pglast
 from pglast import ast, enums
 from pglast.parser import ParseError as PglastParseError
-from pglast.parser import scan
 
 from advisor.analyze.expressions import (
     bare_parameters,
@@ -42,6 +40,7 @@ from advisor.analyze.scope import (
     resolve_names,
     target_name,
 )
+from advisor.analyze.sqltext import prepared, unwrapped_call
 from advisor.analyze.syntax import nodes
 from advisor.model import (
     ExpressionUse,
@@ -49,6 +48,7 @@ from advisor.model import (
     OrderKey,
     ParameterUse,
     ParsedStatement,
+    PlannableText,
     Schema,
     Skipped,
     StatementKind,
@@ -67,34 +67,6 @@ class ParseError(Exception):
 # ------------------------------------------------------------------------ public API
 
 
-def prepare_text(text: str) -> str:
-    """Return `text` in a form the PostgreSQL server can parse and plan (EXPLAIN).
-
-    Trailing semicolons are stripped, and the typed-literal forms pg_stat_statements leaves
-    behind when it replaces a constant (`timestamptz $1`, `timestamp with time zone $2`,
-    `"char" $3`, `interval $4`) become casts (`$1::timestamptz`). A bare `LIMIT $n` becomes
-    `LIMIT coalesce(ASSUMED_LIMIT, $n::bigint)` and `OFFSET $n` `OFFSET coalesce(0,
-    $n::bigint)` (see ASSUMED_LIMIT). Never raises: a text that does not parse comes back
-    with only the semicolons stripped.
-    """
-    return _prepared(text)[0]
-
-
-def _prepared(text: str) -> tuple[str, tuple[Any, ...] | None]:
-    """prepare_text(), with the parse of the text it returns (None if it does not parse),
-    so that a statement is not parsed again to be analysed."""
-    stripped = _strip_trailing_semicolons(text)
-    statements = _parsed(stripped)
-    if statements is None:
-        return stripped, None
-    # libpg_query accepts `<type> $n` (it patches its grammar for normalized texts) but
-    # the server does not, so the rewrite works from the parse tree, not from a failure.
-    rewritten = _rewrite_spans(stripped, _spans(stripped, statements))
-    if rewritten != stripped and (reparsed := _parsed(rewritten)) is not None:
-        return rewritten, reparsed
-    return stripped, statements
-
-
 def parse_statement(queryid: int, text: str, schema: Schema) -> ParsedStatement | Skipped:
     """Describe how the statement reads the schema's tables, or say why it is skipped.
 
@@ -110,151 +82,6 @@ def parse_statement(queryid: int, text: str, schema: Schema) -> ParsedStatement 
         return Skipped(queryid, f"analyser error: {type(error).__name__}: {error}", text)
 
 
-# ------------------------------------------------------------------ text preparation
-
-_COMMENT_TOKENS = frozenset({"SQL_COMMENT", "C_COMMENT"})
-_SEMICOLON_TOKEN = "ASCII_59"
-
-
-def _strip_trailing_semicolons(text: str) -> str:
-    try:
-        tokens = [t for t in scan(text) if t.name not in _COMMENT_TOKENS]
-    except (PglastParseError, ValueError):
-        return text.strip()
-    end = len(text)
-    while tokens and tokens[-1].name == _SEMICOLON_TOKEN:
-        end = tokens.pop().start
-    return text[:end].strip()
-
-
-def _parsed(text: str) -> tuple[Any, ...] | None:
-    try:
-        return tuple(pglast.parse_sql(text))
-    except (PglastParseError, ValueError):
-        return None
-
-
-# ORMs bind LIMIT and OFFSET as parameters, and a generic plan cannot see their values: the
-# planner then assumes the statement reads 10% of its rows, which hides exactly the indexes
-# that serve ORDER BY ... LIMIT. Pages are small, so without better knowledge a bare
-# `LIMIT $n` is planned as this many rows, and `OFFSET $n` as the first page. The
-# `coalesce(constant, $n::bigint)` form keeps the parameter (PREPARE must still infer its
-# type) while the planner folds it to the constant.
-ASSUMED_LIMIT = 20
-
-Span = tuple[int, int, str]
-
-
-def _rewrite_spans(text: str, spans: list[Span]) -> str:
-    """Replace each (start, end) of `text` by its replacement, right to left so that the
-    offsets of the spans still to rewrite stay valid."""
-    for start, end, replacement in sorted(spans, reverse=True):
-        text = text[:start] + replacement + text[end:]
-    return text
-
-
-def _spans(text: str, statements: tuple[Any, ...]) -> list[Span]:
-    """Every rewrite the text needs, in one walk of its tree: typed literals to casts,
-    bound LIMIT/OFFSET to the assumed page, constants that lost their type."""
-    spans: list[Span] = []
-    for node in nodes(statements):
-        if isinstance(node, ast.TypeCast):
-            span = _typed_parameter_span(text, node)
-            if span is not None:
-                spans.append(span)
-        elif isinstance(node, ast.SelectStmt):
-            spans.extend(_limit_spans(text, node))
-        else:
-            spans.extend(_untyped_constant_spans(text, node))
-    return spans
-
-
-_ARITHMETIC = frozenset({"+", "-", "*", "/"})
-_NUMERIC_AGGREGATES = frozenset({"sum", "avg"})
-_EXTRACT = re.compile(r"extract\s*\(\s*(\$\d+)\s+from\s", re.IGNORECASE)
-
-
-def _untyped_constant_spans(text: str, node: ast.Node) -> list[Span]:
-    """Constants that told the server their type until pg_stat_statements replaced them:
-    `extract(year from d)` becomes `extract($1 from d)`, which is not even valid syntax;
-    `0.06 - 0.01` becomes `$1 - $2` and `sum(case ... then 1 else 0 end)` sums `$3` and
-    `$4`, both ambiguous for a server that has to infer the parameters' types. They are
-    written back in a form that plans the same: `date_part($1::text, d)`, numeric casts."""
-    spans: list[Span] = []
-    if isinstance(node, ast.FuncCall) and node.funcname:
-        name = str(node.funcname[-1].sval).lower()
-        first = node.args[0] if node.args else None
-        if name == "extract" and isinstance(first, ast.ParamRef) and node.location is not None:
-            match = _EXTRACT.match(text, node.location)
-            if match is not None:
-                spans.append((match.start(), match.end(), f"date_part({match[1]}::text, "))
-        elif name in _NUMERIC_AGGREGATES:
-            for case in (a for a in node.args or () if isinstance(a, ast.CaseExpr)):
-                results = [w.result for w in case.args or ()] + [case.defresult]
-                if all(isinstance(r, ast.ParamRef) for r in results):
-                    spans.extend(_cast_spans(text, results, "numeric"))
-    elif (
-        isinstance(node, ast.A_Expr)
-        and node.kind == enums.A_Expr_Kind.AEXPR_OP
-        and node.name is not None
-        and len(node.name) == 1
-        and str(node.name[0].sval) in _ARITHMETIC
-        and isinstance(node.lexpr, ast.ParamRef)
-        and isinstance(node.rexpr, ast.ParamRef)
-    ):
-        spans.extend(_cast_spans(text, (node.lexpr, node.rexpr), "numeric"))
-    return spans
-
-
-def _cast_spans(text: str, params: Iterable[ast.ParamRef], type_name: str) -> list[Span]:
-    """Each `$n` at its parameter's place becomes `$n::type_name`."""
-    spans = []
-    for param in params:
-        end = _parameter_end(text, param)
-        if end is not None and param.location is not None:
-            spans.append((param.location, end, f"${param.number}::{type_name}"))
-    return spans
-
-
-def _parameter_end(text: str, param: ast.ParamRef) -> int | None:
-    """Where `$n` ends in the text, if it stands where the tree says (else None)."""
-    start = param.location
-    if start is None:
-        return None
-    name = f"${param.number}"
-    end = start + len(name)
-    if text[start:end] != name or text[end : end + 1].isdigit():
-        return None
-    return end
-
-
-def _limit_spans(text: str, node: ast.SelectStmt) -> list[Span]:
-    """The bare parameters of a LIMIT or OFFSET, to become constants the planner sees."""
-    spans: list[Span] = []
-    for value, assumed in ((node.limitCount, ASSUMED_LIMIT), (node.limitOffset, 0)):
-        if isinstance(value, ast.ParamRef) and value.location is not None:
-            end = _parameter_end(text, value)
-            if end is not None:
-                replacement = f"coalesce({assumed}, ${value.number}::bigint)"
-                spans.append((value.location, end, replacement))
-    return spans
-
-
-def _typed_parameter_span(text: str, node: ast.Node) -> tuple[int, int, str] | None:
-    if not isinstance(node, ast.TypeCast) or not isinstance(node.arg, ast.ParamRef):
-        return None
-    type_start = node.typeName.location if node.typeName is not None else None
-    param_start = node.arg.location
-    # A cast (`$1::int`, `CAST($1 AS int)`) names its type after the parameter.
-    if type_start is None or param_start is None or type_start >= param_start:
-        return None
-    param_end = _parameter_end(text, node.arg)
-    if param_end is None:
-        return None
-    type_text = text[type_start:param_start].strip()
-    return type_start, param_end, f"${node.arg.number}::{type_text}"
-
-
 # ------------------------------------------------------------------ statement level
 
 _QUERY_NODES = (ast.SelectStmt, ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt)
@@ -267,8 +94,8 @@ _KINDS: dict[type[ast.Node], StatementKind] = {
 
 
 def _parse_statement(queryid: int, text: str, schema: Schema) -> ParsedStatement:
-    plannable, parsed = _prepared(text)
-    statement = _single_statement(plannable, parsed)
+    plannable, parsed = prepared(text)
+    statement = _single_statement(plannable.text, parsed)
     kind = _KINDS[type(statement)]
     analyser = _Analyser(schema, plannable)
     analyser.query(statement, Scope(None))
@@ -364,7 +191,7 @@ _Condition = tuple[ast.Node, list[Entry] | None]
 class _Analyser:
     """Walks one statement, block by block, accumulating one `Occurrence` per table."""
 
-    def __init__(self, schema: Schema, text: str = "") -> None:
+    def __init__(self, schema: Schema, text: PlannableText | None = None) -> None:
         self._schema = schema
         self._text = text
         self._occurrences: list[Occurrence] = []
@@ -779,7 +606,7 @@ class _Analyser:
                         operator,
                         parameters,
                         proxy_column=proxy[0] if proxy else None,
-                        proxy_text=proxy[1] if proxy else None,
+                        proxy=proxy[1] if proxy else None,
                     )
                 )
             return
@@ -795,9 +622,9 @@ class _Analyser:
                     if use not in occurrence.parameters:
                         occurrence.parameters.append(use)
 
-    def _proxy(self, node: object, scope: Scope) -> tuple[str, str] | None:
+    def _proxy(self, node: object, scope: Scope) -> tuple[str, PlannableText] | None:
         """For `lower(col)` and its like: the column, and the statement's text with the
-        call replaced by the column (see ExpressionUse.proxy_text)."""
+        call replaced by the column (see ExpressionUse.proxy)."""
         if not (
             isinstance(node, ast.FuncCall)
             and node.funcname
@@ -805,18 +632,14 @@ class _Analyser:
             and node.args
             and len(node.args) == 1
             and node.location is not None
-            and self._text
+            and self._text is not None
         ):
             return None
         column = self._local_column(node.args[0], scope)
-        span = _call_span(self._text, node.location)
-        if column is None or span is None:
+        proxy = unwrapped_call(self._text, node.location) if column is not None else None
+        if column is None or proxy is None:
             return None
-        start, open_paren, end = span
-        inner = self._text[open_paren + 1 : end - 1].strip()
-        if not _is_column_text(inner):  # `trim(both ' ' from x)` and the like
-            return None
-        return column[1], self._text[:start] + inner + self._text[end:]
+        return column[1], proxy
 
     def _local_expression(
         self, node: object, scope: Scope
@@ -963,79 +786,3 @@ class _Analyser:
 
 # Functions that keep a column about as selective as it is (case folding, trimming).
 _PROXY_FUNCTIONS = frozenset({"lower", "upper", "btrim", "ltrim", "rtrim"})
-
-
-def _is_column_text(text: str) -> bool:
-    parsed = _parsed(f"SELECT {text}")
-    if not parsed or len(parsed) != 1:
-        return False
-    statement = parsed[0].stmt
-    if not isinstance(statement, ast.SelectStmt) or not statement.targetList:
-        return False
-    targets = statement.targetList
-    return len(targets) == 1 and isinstance(targets[0].val, ast.ColumnRef)
-
-
-def _call_span(text: str, start: int) -> tuple[int, int, int] | None:
-    """(start, its opening parenthesis, the end after its closing one) of the function
-    call whose name starts at `start`; None when the tokens do not say."""
-    try:
-        tokens = [t for t in scan(text[start:]) if t.name not in _COMMENT_TOKENS]
-    except (PglastParseError, ValueError):
-        return None
-    depth, opening = 0, None
-    for token in tokens:
-        if token.name == "ASCII_40":
-            depth += 1
-            if opening is None:
-                opening = start + token.start
-        elif token.name == "ASCII_41":
-            depth -= 1
-            if depth == 0 and opening is not None:
-                return start, opening, start + token.end + 1
-    return None
-
-
-def bind_parameters(
-    text: str, literals: Mapping[int, str], types: Mapping[int, str] | None = None
-) -> tuple[str, int]:
-    """`text` with each `$n` in `literals` replaced by its SQL literal, and the others
-    renumbered `$1`, `$2` ... in order of their numbers (cast to their type from `types`,
-    when known, since the server can no longer infer it from a neighbour). A bound LIMIT
-    or OFFSET gets its value instead of the assumed page (see ASSUMED_LIMIT). Returns the
-    text and how many parameters it still has. Raises ParseError if `text` does not scan."""
-    try:
-        tokens = [t for t in scan(text) if t.name == "PARAM"]
-    except (PglastParseError, ValueError):
-        raise ParseError("cannot scan the statement's text") from None
-    remaining = sorted({int(text[t.start + 1 : t.end + 1]) for t in tokens} - set(literals))
-    renumbered = {number: i for i, number in enumerate(remaining, start=1)}
-    spans: list[Span] = []
-    for token in tokens:
-        number = int(text[token.start + 1 : token.end + 1])
-        if number in literals:
-            replacement = f"({literals[number]})"
-        else:
-            replacement = f"${renumbered[number]}"
-            if types and number in types:
-                replacement = f"({replacement}::{types[number]})"
-        spans.append((token.start, token.end + 1, replacement))
-    bound = _rewrite_spans(text, spans)
-    # A LIMIT or OFFSET whose value is known is planned with it, not the assumed page.
-    return _BOUND_PAGE.sub(r"(\1)::bigint", bound), len(remaining)
-
-
-# prepare_text()'s `coalesce(20, $n::bigint)` once `$n` is bound to a literal.
-_BOUND_PAGE = re.compile(
-    rf"coalesce\((?:{ASSUMED_LIMIT}|0), \(('(?:[^']|'')*'(?:::\w+)?|\d+(?:::\w+)?)\)::bigint\)"
-)
-
-
-def parameter_positions(text: str) -> dict[int, int]:
-    """Where each `$n` token starts in `text` -> n (pg_qualstats reports a constant by
-    its position in the statement's text). Empty if the text does not scan."""
-    try:
-        tokens = [t for t in scan(text) if t.name == "PARAM"]
-    except (PglastParseError, ValueError):
-        return {}
-    return {t.start: int(text[t.start + 1 : t.end + 1]) for t in tokens}
