@@ -32,11 +32,18 @@ from advisor.collect.snapshot import SnapshotReader
 from advisor.config import Settings
 from advisor.errors import AdvisorError, UsageError
 from advisor.export.metrics import make_registry
+from advisor.history import (
+    Snapshot,
+)
 from advisor.jobs.health import check_health
 from advisor.jobs.observe import observe_stored
 from advisor.jobs.recommend import recommend
 from advisor.jobs.report import report_from_state
-from advisor.model import Analysis, Finding, Schema, Snapshot
+from advisor.model import (
+    Analysis,
+    Finding,
+    Schema,
+)
 from advisor.pg import MARKER, Connection, capabilities, first_line, redact, session
 from advisor.status import RuntimeStatus, busiest
 from advisor.store import Store

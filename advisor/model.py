@@ -194,6 +194,52 @@ class Workload:
 # --------------------------------------------------------------------------- parsing
 
 
+class TextEditKind(enum.Enum):
+    """Why the advisor changed a statement's text before planning it."""
+
+    TRIMMED = "trimmed"  # surrounding whitespace, trailing semicolons
+    TYPED_PARAMETER = "typed parameter"  # `timestamptz $1` -> `$1::timestamptz`
+    CAST_PARAMETER = "cast parameter"  # `$1 - $2` -> `$1::numeric - $2::numeric`
+    DATE_PART = "date_part"  # `extract($1 from d)` -> `date_part($1::text, d)`
+    ASSUMED_LIMIT = "assumed limit"  # `LIMIT $2` -> `LIMIT coalesce(20, $2::bigint)`
+    ASSUMED_OFFSET = "assumed offset"  # `OFFSET $3` -> `OFFSET coalesce(0, $3::bigint)`
+    PROXY_COLUMN = "proxy column"  # `lower(email)` -> `email` (see ExpressionUse.proxy)
+
+
+@dataclass(frozen=True)
+class TextEdit:
+    """`original[start:end]` became `replacement`."""
+
+    start: int
+    end: int
+    replacement: str
+    kind: TextEditKind
+
+
+@dataclass(frozen=True)
+class ParameterSlot:
+    """Where `$number` stands in a plannable text: `text[start:end]`. `page` is the span of
+    the assumed LIMIT or OFFSET it stands in (`coalesce(20, $2::bigint)`), which a known
+    value replaces whole."""
+
+    number: int
+    start: int
+    end: int
+    page: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
+class PlannableText:
+    """A statement's text as the advisor plans it: `original` with `edits` applied (in
+    order, apart, positions in `original`) is `text`, and `parameters` are the `$n` of
+    `text`, so values are bound at recorded positions."""
+
+    original: str
+    text: str
+    edits: tuple[TextEdit, ...] = ()
+    parameters: tuple[ParameterSlot, ...] = ()
+
+
 class Operator(enum.Enum):
     """How a statement restricts a column, from most to least index-friendly."""
 
@@ -234,7 +280,11 @@ class ExpressionUse:
     # as the column instead, it is as selective as the column, which is close to what the
     # real index gets once ANALYZE has seen it.
     proxy_column: str | None = None
-    proxy_text: str | None = None
+    proxy: PlannableText | None = None
+
+    @property
+    def proxy_text(self) -> str | None:
+        return self.proxy.text if self.proxy is not None else None
 
 
 @dataclass(frozen=True)
@@ -296,10 +346,14 @@ class ParsedStatement:
 
     queryid: int
     kind: StatementKind
-    plannable_text: str
+    plannable: PlannableText
     accesses: tuple[TableAccess, ...]
     parameter_count: int = 0
     parameters: tuple[ParameterUse, ...] = ()
+
+    @property
+    def plannable_text(self) -> str:
+        return self.plannable.text
 
     @property
     def tables(self) -> frozenset[TableName]:
@@ -652,134 +706,6 @@ def quote_ident(name: str) -> str:
     ):
         return name
     return '"' + name.replace('"', '""') + '"'
-
-
-# ------------------------------------------------------------------ counters over time
-
-
-@dataclass(frozen=True)
-class StatementCounters:
-    """pg_stat_statements counters of one queryid, summed over users and nesting levels.
-    In a snapshot they are cumulative; in a delta, what happened within it. No text: see
-    Statement."""
-
-    queryid: int
-    calls: int
-    total_exec_ms: float
-    total_plan_ms: float = 0.0
-    rows: int = 0
-
-    @property
-    def total_ms(self) -> float:
-        return self.total_exec_ms + self.total_plan_ms
-
-
-@dataclass(frozen=True)
-class TableCounters:
-    """pg_stat_user_tables counters of one table (cumulative in a snapshot)."""
-
-    table: TableName
-    seq_scan: int = 0
-    seq_tup_read: int = 0
-    idx_scan: int = 0
-    n_tup_ins: int = 0
-    n_tup_upd: int = 0
-    n_tup_del: int = 0
-    n_tup_hot_upd: int = 0
-    # Gauges, not counters: a delta carries the newer snapshot's values.
-    n_live_tup: int = 0
-    size_bytes: int = 0
-
-
-@dataclass(frozen=True)
-class IndexCounters:
-    """pg_stat_user_indexes counters of one index (cumulative in a snapshot)."""
-
-    table: TableName
-    index: str
-    idx_scan: int = 0
-    idx_tup_read: int = 0
-    idx_tup_fetch: int = 0
-    # A gauge: a delta carries the newer snapshot's value.
-    size_bytes: int = 0
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """Cumulative counters of one database at one moment, with what tells a reset apart:
-    the server's start time and the statistics' reset times."""
-
-    database: str
-    taken_at: datetime
-    server_started_at: datetime
-    statements_reset_at: datetime | None
-    statements: tuple[StatementCounters, ...]
-    tables: tuple[TableCounters, ...] = ()
-    indexes: tuple[IndexCounters, ...] = ()
-    # pg_stat_statements_info.dealloc (PG 14+): entries evicted since the reset.
-    statements_evicted: int | None = None
-
-
-@dataclass(frozen=True)
-class Delta:
-    """What happened in a database between two moments: never negative, never doubled.
-
-    `reset` says counters restarted inside the interval (a server restart or a statistics
-    reset); the counts are then those since the restart, a lower bound."""
-
-    database: str
-    started_at: datetime
-    ended_at: datetime
-    statements: tuple[StatementCounters, ...]
-    tables: tuple[TableCounters, ...] = ()
-    indexes: tuple[IndexCounters, ...] = ()
-    reset: bool = False
-    statements_evicted: int = 0
-
-    @property
-    def seconds(self) -> float:
-        return max((self.ended_at - self.started_at).total_seconds(), 0.0)
-
-
-# ------------------------------------------------------- recommendations over time
-
-
-class RecommendationStatus(enum.StrEnum):
-    OPEN = "open"  # recommended by the latest analysis
-    GONE = "gone"  # recommended before, not by the latest analysis
-    CREATED = "created"  # the index was built
-
-
-@dataclass(frozen=True)
-class StoredRecommendation:
-    """A recommendation as the daemon's state keeps it across analyses: its name, SQL and
-    estimates, and its history (first and last recommended, when built). Recommendation is
-    what one analysis found (its design and the evidence); this is what is remembered."""
-
-    database: str
-    name: str
-    table: TableName
-    create_sql: str
-    status: RecommendationStatus
-    first_seen: datetime
-    last_seen: datetime
-    created_at: datetime | None
-    estimated_ms_saved_per_day: float
-    estimated_size_bytes: int
-    statements: tuple[StatementEffect, ...]
-
-
-@dataclass(frozen=True)
-class RealizedBenefit:
-    """What a created index did to the statements it was recommended for (the latest
-    measure): their mean time before, as recommended, and since it was built."""
-
-    database: str
-    name: str
-    before_mean_ms: float
-    after_mean_ms: float
-    statements: int
-    measured_at: datetime
 
 
 # ----------------------------------------------------------------------- index health

@@ -12,13 +12,15 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TypedDict, Unpack
 
-from advisor.model import (
-    Analysis,
-    Finding,
+from advisor.history import (
     RealizedBenefit,
     Snapshot,
     StatementCounters,
     StoredRecommendation,
+)
+from advisor.model import (
+    Analysis,
+    Finding,
 )
 
 

@@ -23,17 +23,19 @@ from typing import Any
 
 from advisor.collect.deltas import merge
 from advisor.errors import StateError
-from advisor.model import (
+from advisor.history import (
     Delta,
     IndexCounters,
     RealizedBenefit,
-    Recommendation,
     RecommendationStatus,
     Snapshot,
     StatementCounters,
-    StatementEffect,
     StoredRecommendation,
     TableCounters,
+)
+from advisor.model import (
+    Recommendation,
+    StatementEffect,
     TableName,
 )
 

@@ -25,7 +25,15 @@ from pathlib import Path
 from typing import Any
 
 from advisor.collect.deltas import delta
-from advisor.model import IndexCounters, Snapshot, StatementCounters, TableCounters, TableName
+from advisor.history import (
+    IndexCounters,
+    Snapshot,
+    StatementCounters,
+    TableCounters,
+)
+from advisor.model import (
+    TableName,
+)
 from advisor.store import Store
 from bench.common import peak_rss_kib, say, status_kib, table, verdict
 

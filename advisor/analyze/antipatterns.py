@@ -25,7 +25,10 @@ import pglast
 from pglast import ast
 from pglast.parser import ParseError as PglastParseError
 
-from advisor.analyze.parse import prepare_text
+from advisor.analyze.sqltext import prepare_text
+from advisor.history import (
+    TableCounters,
+)
 from advisor.model import (
     Antipattern,
     AntipatternKind,
@@ -41,7 +44,6 @@ from advisor.model import (
     Statement,
     StatementKind,
     Table,
-    TableCounters,
     TableName,
 )
 

@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from advisor.analyze.parse import bind_parameters
+from advisor.analyze.sqltext import as_written, bind_parameters
 from advisor.analyze.values import ValueModel
 from advisor.model import (
     ExpressionUse,
@@ -455,7 +455,7 @@ def _expression_designs(
 ) -> list[IndexDesign]:
     expression = use.expression
     if use.parameters:
-        expression, remaining = bind_parameters(expression, literals)
+        expression, remaining = bind_parameters(as_written(expression), literals)
         if remaining:
             return []
     key = KeyColumn(expression, use.descending, use.descending, is_expression=True)

@@ -26,12 +26,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from advisor.model import (
+from advisor.history import (
     Delta,
+    IndexCounters,
+)
+from advisor.model import (
     Finding,
     FindingKind,
     Index,
-    IndexCounters,
     Schema,
     Table,
     TableName,

@@ -1,39 +1,57 @@
 """Turn one normalized pg_stat_statements text into a description of how it reads tables.
 
-The statement is parsed with pglast (PostgreSQL's own grammar) and its tree is walked
-query block by query block. Every column reference is resolved to the table occurrence it
-belongs to, through aliases, joins, subqueries, CTEs and LATERAL, and each use is
-classified: a filter an index key could serve, a join column, the block's sort order, its
-grouping, or just a column the block reads.
+The statement is made plannable (sqltext.py), parsed with pglast (PostgreSQL's own
+grammar) and its tree is walked query block by query block. Every column reference is
+resolved to the table occurrence it belongs to (scope.py), through aliases, joins,
+subqueries, CTEs and LATERAL, and each use is classified: a filter an index key could
+serve, a join column, the block's sort order, its grouping, or just a column the block
+reads.
 
 The module is pure: no database access, only the text, the parser and the schema.
 """
 
 from __future__ import annotations
 
-import copy
-import re
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import pglast
 from pglast import ast, enums
 from pglast.parser import ParseError as PglastParseError
-from pglast.parser import scan
-from pglast.stream import RawStream
 
+from advisor.analyze.expressions import (
+    bare_parameters,
+    conjuncts,
+    expression_sql,
+    is_aggregate,
+    is_prefix_pattern,
+    operator_name,
+    order_key,
+)
+from advisor.analyze.scope import (
+    Derived,
+    Entry,
+    Occurrence,
+    Relation,
+    Scope,
+    alias_columns,
+    alias_name,
+    field_names,
+    resolve,
+    resolve_names,
+    target_name,
+)
+from advisor.analyze.sqltext import prepared, unwrapped_call
+from advisor.analyze.syntax import nodes
 from advisor.model import (
     ExpressionUse,
-    Filter,
     Operator,
     OrderKey,
     ParameterUse,
     ParsedStatement,
+    PlannableText,
     Schema,
     Skipped,
     StatementKind,
-    Table,
     TableAccess,
 )
 
@@ -47,34 +65,6 @@ class ParseError(Exception):
 
 
 # ------------------------------------------------------------------------ public API
-
-
-def prepare_text(text: str) -> str:
-    """Return `text` in a form the PostgreSQL server can parse and plan (EXPLAIN).
-
-    Trailing semicolons are stripped, and the typed-literal forms pg_stat_statements leaves
-    behind when it replaces a constant (`timestamptz $1`, `timestamp with time zone $2`,
-    `"char" $3`, `interval $4`) become casts (`$1::timestamptz`). A bare `LIMIT $n` becomes
-    `LIMIT coalesce(ASSUMED_LIMIT, $n::bigint)` and `OFFSET $n` `OFFSET coalesce(0,
-    $n::bigint)` (see ASSUMED_LIMIT). Never raises: a text that does not parse comes back
-    with only the semicolons stripped.
-    """
-    return _prepared(text)[0]
-
-
-def _prepared(text: str) -> tuple[str, tuple[Any, ...] | None]:
-    """prepare_text(), with the parse of the text it returns (None if it does not parse),
-    so that a statement is not parsed again to be analysed."""
-    stripped = _strip_trailing_semicolons(text)
-    statements = _parsed(stripped)
-    if statements is None:
-        return stripped, None
-    # libpg_query accepts `<type> $n` (it patches its grammar for normalized texts) but
-    # the server does not, so the rewrite works from the parse tree, not from a failure.
-    rewritten = _rewrite_spans(stripped, _spans(stripped, statements))
-    if rewritten != stripped and (reparsed := _parsed(rewritten)) is not None:
-        return rewritten, reparsed
-    return stripped, statements
 
 
 def parse_statement(queryid: int, text: str, schema: Schema) -> ParsedStatement | Skipped:
@@ -92,163 +82,6 @@ def parse_statement(queryid: int, text: str, schema: Schema) -> ParsedStatement 
         return Skipped(queryid, f"analyser error: {type(error).__name__}: {error}", text)
 
 
-# ------------------------------------------------------------------ text preparation
-
-_COMMENT_TOKENS = frozenset({"SQL_COMMENT", "C_COMMENT"})
-_SEMICOLON_TOKEN = "ASCII_59"
-
-
-def _strip_trailing_semicolons(text: str) -> str:
-    try:
-        tokens = [t for t in scan(text) if t.name not in _COMMENT_TOKENS]
-    except (PglastParseError, ValueError):
-        return text.strip()
-    end = len(text)
-    while tokens and tokens[-1].name == _SEMICOLON_TOKEN:
-        end = tokens.pop().start
-    return text[:end].strip()
-
-
-def _parsed(text: str) -> tuple[Any, ...] | None:
-    try:
-        return tuple(pglast.parse_sql(text))
-    except (PglastParseError, ValueError):
-        return None
-
-
-# ORMs bind LIMIT and OFFSET as parameters, and a generic plan cannot see their values: the
-# planner then assumes the statement reads 10% of its rows, which hides exactly the indexes
-# that serve ORDER BY ... LIMIT. Pages are small, so without better knowledge a bare
-# `LIMIT $n` is planned as this many rows, and `OFFSET $n` as the first page. The
-# `coalesce(constant, $n::bigint)` form keeps the parameter (PREPARE must still infer its
-# type) while the planner folds it to the constant.
-ASSUMED_LIMIT = 20
-
-Span = tuple[int, int, str]
-
-
-def _rewrite_spans(text: str, spans: list[Span]) -> str:
-    """Replace each (start, end) of `text` by its replacement, right to left so that the
-    offsets of the spans still to rewrite stay valid."""
-    for start, end, replacement in sorted(spans, reverse=True):
-        text = text[:start] + replacement + text[end:]
-    return text
-
-
-def _spans(text: str, statements: tuple[Any, ...]) -> list[Span]:
-    """Every rewrite the text needs, in one walk of its tree: typed literals to casts,
-    bound LIMIT/OFFSET to the assumed page, constants that lost their type."""
-    spans: list[Span] = []
-    for node in _nodes(statements):
-        if isinstance(node, ast.TypeCast):
-            span = _typed_parameter_span(text, node)
-            if span is not None:
-                spans.append(span)
-        elif isinstance(node, ast.SelectStmt):
-            spans.extend(_limit_spans(text, node))
-        else:
-            spans.extend(_untyped_constant_spans(text, node))
-    return spans
-
-
-_ARITHMETIC = frozenset({"+", "-", "*", "/"})
-_NUMERIC_AGGREGATES = frozenset({"sum", "avg"})
-_EXTRACT = re.compile(r"extract\s*\(\s*(\$\d+)\s+from\s", re.IGNORECASE)
-
-
-def _untyped_constant_spans(text: str, node: ast.Node) -> list[Span]:
-    """Constants that told the server their type until pg_stat_statements replaced them:
-    `extract(year from d)` becomes `extract($1 from d)`, which is not even valid syntax;
-    `0.06 - 0.01` becomes `$1 - $2` and `sum(case ... then 1 else 0 end)` sums `$3` and
-    `$4`, both ambiguous for a server that has to infer the parameters' types. They are
-    written back in a form that plans the same: `date_part($1::text, d)`, numeric casts."""
-    spans: list[Span] = []
-    if isinstance(node, ast.FuncCall) and node.funcname:
-        name = str(node.funcname[-1].sval).lower()
-        first = node.args[0] if node.args else None
-        if name == "extract" and isinstance(first, ast.ParamRef) and node.location is not None:
-            match = _EXTRACT.match(text, node.location)
-            if match is not None:
-                spans.append((match.start(), match.end(), f"date_part({match[1]}::text, "))
-        elif name in _NUMERIC_AGGREGATES:
-            for case in (a for a in node.args or () if isinstance(a, ast.CaseExpr)):
-                results = [w.result for w in case.args or ()] + [case.defresult]
-                if all(isinstance(r, ast.ParamRef) for r in results):
-                    spans.extend(_cast_spans(text, results, "numeric"))
-    elif (
-        isinstance(node, ast.A_Expr)
-        and node.kind == enums.A_Expr_Kind.AEXPR_OP
-        and node.name is not None
-        and len(node.name) == 1
-        and str(node.name[0].sval) in _ARITHMETIC
-        and isinstance(node.lexpr, ast.ParamRef)
-        and isinstance(node.rexpr, ast.ParamRef)
-    ):
-        spans.extend(_cast_spans(text, (node.lexpr, node.rexpr), "numeric"))
-    return spans
-
-
-def _cast_spans(text: str, params: Iterable[ast.ParamRef], type_name: str) -> list[Span]:
-    """Each `$n` at its parameter's place becomes `$n::type_name`."""
-    spans = []
-    for param in params:
-        end = _parameter_end(text, param)
-        if end is not None and param.location is not None:
-            spans.append((param.location, end, f"${param.number}::{type_name}"))
-    return spans
-
-
-def _parameter_end(text: str, param: ast.ParamRef) -> int | None:
-    """Where `$n` ends in the text, if it stands where the tree says (else None)."""
-    start = param.location
-    if start is None:
-        return None
-    name = f"${param.number}"
-    end = start + len(name)
-    if text[start:end] != name or text[end : end + 1].isdigit():
-        return None
-    return end
-
-
-def _limit_spans(text: str, node: ast.SelectStmt) -> list[Span]:
-    """The bare parameters of a LIMIT or OFFSET, to become constants the planner sees."""
-    spans: list[Span] = []
-    for value, assumed in ((node.limitCount, ASSUMED_LIMIT), (node.limitOffset, 0)):
-        if isinstance(value, ast.ParamRef) and value.location is not None:
-            end = _parameter_end(text, value)
-            if end is not None:
-                replacement = f"coalesce({assumed}, ${value.number}::bigint)"
-                spans.append((value.location, end, replacement))
-    return spans
-
-
-def _typed_parameter_span(text: str, node: ast.Node) -> tuple[int, int, str] | None:
-    if not isinstance(node, ast.TypeCast) or not isinstance(node.arg, ast.ParamRef):
-        return None
-    type_start = node.typeName.location if node.typeName is not None else None
-    param_start = node.arg.location
-    # A cast (`$1::int`, `CAST($1 AS int)`) names its type after the parameter.
-    if type_start is None or param_start is None or type_start >= param_start:
-        return None
-    param_end = _parameter_end(text, node.arg)
-    if param_end is None:
-        return None
-    type_text = text[type_start:param_start].strip()
-    return type_start, param_end, f"${node.arg.number}::{type_text}"
-
-
-def _nodes(root: object) -> Iterator[ast.Node]:
-    """Every node of a tree, iteratively (deep expressions must not exhaust the stack)."""
-    stack: list[object] = [root]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, ast.Node):
-            yield item
-            stack.extend(getattr(item, name) for name in item)
-        elif isinstance(item, (tuple, list)):
-            stack.extend(item)
-
-
 # ------------------------------------------------------------------ statement level
 
 _QUERY_NODES = (ast.SelectStmt, ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt)
@@ -261,11 +94,11 @@ _KINDS: dict[type[ast.Node], StatementKind] = {
 
 
 def _parse_statement(queryid: int, text: str, schema: Schema) -> ParsedStatement:
-    plannable, parsed = _prepared(text)
-    statement = _single_statement(plannable, parsed)
+    plannable, parsed = prepared(text)
+    statement = _single_statement(plannable.text, parsed)
     kind = _KINDS[type(statement)]
     analyser = _Analyser(schema, plannable)
-    analyser.query(statement, _Scope(None))
+    analyser.query(statement, Scope(None))
     accesses = analyser.accesses()
     if not accesses:
         if kind is StatementKind.INSERT and not _inserts_a_query(statement):
@@ -312,225 +145,12 @@ def _inserts_a_query(statement: ast.Node) -> bool:
 
 
 def _parameter_count(statement: ast.Node) -> int:
-    numbers = (n.number or 0 for n in _nodes(statement) if isinstance(n, ast.ParamRef))
+    numbers = (n.number or 0 for n in nodes(statement) if isinstance(n, ast.ParamRef))
     return max(numbers, default=0)
 
 
 # `$1 < col` is `col > $1`.
 _COMMUTED = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}
-
-
-# ----------------------------------------------------------------- scopes and names
-
-
-@dataclass(eq=False)
-class _Occurrence:
-    """One occurrence of a schema table in one query block, and what the statement does
-    with it. Compared by identity: a self-join has two distinct occurrences."""
-
-    table: Table
-    filters: list[Filter] = field(default_factory=list)
-    join_columns: list[str] = field(default_factory=list)
-    order_by: tuple[OrderKey, ...] = ()
-    group_by: list[str] = field(default_factory=list)
-    used: set[str] = field(default_factory=set)
-    all_columns: bool = False
-    limited: bool = False
-    written: list[str] = field(default_factory=list)
-    expressions: list[ExpressionUse] = field(default_factory=list)
-    parameters: list[ParameterUse] = field(default_factory=list)
-
-    def known_columns(self) -> frozenset[str] | None:
-        return self.table.column_names
-
-    def add_expression(self, use: ExpressionUse) -> None:
-        if use not in self.expressions:
-            self.expressions.append(use)
-
-    def use(self, column: str) -> bool:
-        """Record a read of `column`; False when the table has no such column."""
-        if column not in self.table.column_names:
-            return False
-        self.used.add(column)
-        return True
-
-    def add_filter(self, column: str, operator: Operator) -> None:
-        restriction = Filter(column, operator)
-        if self.use(column) and restriction not in self.filters:
-            self.filters.append(restriction)
-
-    def add_join_column(self, column: str) -> None:
-        if self.use(column) and column not in self.join_columns:
-            self.join_columns.append(column)
-
-    def add_group_column(self, column: str) -> None:
-        if self.use(column) and column not in self.group_by:
-            self.group_by.append(column)
-
-    def access(self) -> TableAccess:
-        return TableAccess(
-            table=self.table.name,
-            filters=tuple(self.filters),
-            join_columns=tuple(self.join_columns),
-            order_by=self.order_by,
-            group_by=tuple(self.group_by),
-            used_columns=None if self.all_columns else frozenset(self.used),
-            limited=self.limited,
-            written_columns=tuple(self.written),
-            expressions=tuple(self.expressions),
-        )
-
-
-@dataclass(eq=False)
-class _Derived:
-    """A FROM item that is not a schema table: subquery, CTE, function, unknown table.
-
-    `columns` is None when its column names are unknown (then an unqualified name in its
-    block cannot be resolved with certainty)."""
-
-    columns: frozenset[str] | None
-
-    def known_columns(self) -> frozenset[str] | None:
-        return self.columns
-
-
-_Relation = _Occurrence | _Derived
-
-
-@dataclass(eq=False)
-class _Entry:
-    """A FROM item as a query block sees it: the name it is referred by, and what it is."""
-
-    refname: str | None
-    # Set for an unaliased table, so `schema.table.column` references resolve too.
-    schema: str | None
-    relation: _Relation
-
-
-@dataclass(eq=False)
-class _Scope:
-    """The names one query block sees: its own FROM items, then its parents' (outer
-    references of correlated and LATERAL subqueries), and the CTEs defined around it."""
-
-    parent: _Scope | None
-    entries: list[_Entry] = field(default_factory=list)
-    ctes: dict[str, _Derived] = field(default_factory=dict)
-
-    def chain(self) -> Iterator[_Scope]:
-        scope: _Scope | None = self
-        while scope is not None:
-            yield scope
-            scope = scope.parent
-
-    def cte(self, name: str) -> _Derived | None:
-        for scope in self.chain():
-            if name in scope.ctes:
-                return scope.ctes[name]
-        return None
-
-    def occurrences(self) -> list[_Occurrence]:
-        return [e.relation for e in self.entries if isinstance(e.relation, _Occurrence)]
-
-
-@dataclass(frozen=True, eq=False)
-class _Resolved:
-    """Where a column reference points: the scope (query block) it resolves in, the entry
-    (None when ambiguous there) and the column (None for a whole-row reference)."""
-
-    scope: _Scope
-    entry: _Entry | None
-    column: str | None
-
-
-def _field_names(ref: ast.ColumnRef) -> list[str]:
-    return ["*" if isinstance(f, ast.A_Star) else str(f.sval) for f in ref.fields or ()]
-
-
-def _resolve(ref: ast.ColumnRef, scope: _Scope) -> _Resolved | None:
-    """Resolve a column reference the way PostgreSQL does, innermost block first."""
-    return _resolve_names(_field_names(ref), scope)
-
-
-def _resolve_names(names: list[str], scope: _Scope) -> _Resolved | None:
-    if not names:
-        return None
-    *qualifier, column = names
-    if not qualifier:
-        return _resolve_unqualified(column, scope)
-    table = qualifier[-1]
-    schema = qualifier[-2] if len(qualifier) > 1 else None
-    for level in scope.chain():
-        for entry in level.entries:
-            if entry.refname == table and (schema is None or entry.schema == schema):
-                return _Resolved(level, entry, None if column == "*" else column)
-    return None
-
-
-def _resolve_unqualified(column: str, scope: _Scope) -> _Resolved | None:
-    for level in scope.chain():
-        known = [e for e in level.entries if column in (e.relation.known_columns() or ())]
-        unknown = any(e.relation.known_columns() is None for e in level.entries)
-        if len(known) == 1 and not unknown:
-            return _Resolved(level, known[0], column)
-        if known or unknown:
-            # Ambiguous, or possibly a column of an item whose columns are unknown: the
-            # name belongs to this block, but to no table we can name for sure.
-            return _Resolved(level, None, column)
-    # No column of that name anywhere: PostgreSQL then reads it as a whole-row reference.
-    for level in scope.chain():
-        for entry in level.entries:
-            if entry.refname == column:
-                return _Resolved(level, entry, None)
-    return None
-
-
-def _alias_name(alias: ast.Alias | None) -> str | None:
-    return alias.aliasname if alias is not None else None
-
-
-def _names(nodes: tuple[Any, ...] | None) -> frozenset[str] | None:
-    """The names of a column alias list (`AS t(a, b)`), None when there is none."""
-    if not nodes:
-        return None
-    return frozenset(str(n.sval) for n in nodes if isinstance(n, ast.String))
-
-
-def _conjuncts(node: ast.Node | None) -> list[ast.Node]:
-    """The top-level AND-ed terms of a condition (nested ANDs flattened)."""
-    terms: list[ast.Node] = []
-    stack: list[ast.Node | None] = [node]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, ast.BoolExpr) and item.boolop == enums.BoolExprType.AND_EXPR:
-            stack.extend(reversed(item.args or ()))
-        elif item is not None:
-            terms.append(item)
-    return terms
-
-
-def _operator_name(expr: ast.A_Expr) -> str | None:
-    name = expr.name or ()
-    last = name[-1] if name else None
-    return last.sval if isinstance(last, ast.String) else None
-
-
-def _is_prefix_pattern(node: object) -> bool:
-    """True for a LIKE pattern a btree can serve: a parameter or a constant that does not
-    start with a wildcard (`'abc%'`, `$1`, `$1 || '%'`)."""
-    # Follow the leftmost operand of casts and concatenations (iteratively: `||` chains
-    # nest to the left and can be long).
-    while True:
-        if isinstance(node, ast.TypeCast):
-            node = node.arg
-        elif isinstance(node, ast.A_Expr) and _operator_name(node) == "||":
-            node = node.lexpr
-        else:
-            break
-    if isinstance(node, ast.ParamRef):
-        return True
-    if isinstance(node, ast.A_Const) and isinstance(node.val, ast.String):
-        return not str(node.val.sval).startswith(("%", "_"))
-    return False
 
 
 def _has_limit(stmt: ast.SelectStmt) -> bool:
@@ -541,7 +161,7 @@ def _has_limit(stmt: ast.SelectStmt) -> bool:
     return count is not None and not (isinstance(count, ast.A_Const) and count.isnull)
 
 
-def _joined_filterable(join: ast.JoinExpr, left: list[_Entry], right: list[_Entry]) -> list[_Entry]:
+def _joined_filterable(join: ast.JoinExpr, left: list[Entry], right: list[Entry]) -> list[Entry]:
     """The FROM items a join's ON condition restricts: a LEFT JOIN's ON clause cannot
     remove rows of its preserved (left) side, so it filters only the right one."""
     if join.jointype == enums.JoinType.JOIN_LEFT:
@@ -565,19 +185,19 @@ _COMPARISONS = {
 _BETWEEN = (enums.A_Expr_Kind.AEXPR_BETWEEN, enums.A_Expr_Kind.AEXPR_BETWEEN_SYM)
 
 # A JOIN ON condition with the FROM items it may filter (None: any item of the block).
-_Condition = tuple[ast.Node, list[_Entry] | None]
+_Condition = tuple[ast.Node, list[Entry] | None]
 
 
 class _Analyser:
-    """Walks one statement, block by block, accumulating one `_Occurrence` per table."""
+    """Walks one statement, block by block, accumulating one `Occurrence` per table."""
 
-    def __init__(self, schema: Schema, text: str = "") -> None:
+    def __init__(self, schema: Schema, text: PlannableText | None = None) -> None:
         self._schema = schema
         self._text = text
-        self._occurrences: list[_Occurrence] = []
+        self._occurrences: list[Occurrence] = []
         # One set per expression being walked: the scopes its column references hit.
         # A term is a filter value when it does not touch the block's own scope.
-        self._dependencies: list[set[_Scope]] = []
+        self._dependencies: list[set[Scope]] = []
 
     def accesses(self) -> tuple[TableAccess, ...]:
         return tuple(o.access() for o in self._occurrences)
@@ -587,7 +207,7 @@ class _Analyser:
 
     # ------------------------------------------------------------- query blocks
 
-    def query(self, node: ast.Node | None, parent: _Scope) -> frozenset[str] | None:
+    def query(self, node: ast.Node | None, parent: Scope) -> frozenset[str] | None:
         """Analyse a statement or subquery; return its output column names if known."""
         if isinstance(node, ast.SelectStmt):
             return self._select(node, parent)
@@ -599,12 +219,12 @@ class _Analyser:
             self._delete(node, parent)
         return None
 
-    def _select(self, stmt: ast.SelectStmt, parent: _Scope) -> frozenset[str] | None:
+    def _select(self, stmt: ast.SelectStmt, parent: Scope) -> frozenset[str] | None:
         if stmt.withClause is not None:
             parent = self._with(stmt.withClause, parent)
         if stmt.op not in (None, enums.SetOperation.SETOP_NONE):
             return self._set_operation(stmt, parent)
-        scope = _Scope(parent)
+        scope = Scope(parent)
         if stmt.valuesLists:
             self._walk(stmt.valuesLists, scope)
             return None
@@ -631,38 +251,38 @@ class _Analyser:
                 occurrence.limited = True
         return self._output_columns(targets, scope)
 
-    def _set_operation(self, stmt: ast.SelectStmt, parent: _Scope) -> frozenset[str] | None:
+    def _set_operation(self, stmt: ast.SelectStmt, parent: Scope) -> frozenset[str] | None:
         # Each branch is a block of its own; the ORDER BY and LIMIT of a UNION apply to
         # its result, which no single table's index can deliver (and its ORDER BY names
         # only output columns, so it reads no table column either).
         columns = self.query(stmt.larg, parent)
         self.query(stmt.rarg, parent)
-        self._walk((stmt.limitCount, stmt.limitOffset), _Scope(parent))
+        self._walk((stmt.limitCount, stmt.limitOffset), Scope(parent))
         return columns
 
-    def _with(self, clause: ast.WithClause, parent: _Scope) -> _Scope:
+    def _with(self, clause: ast.WithClause, parent: Scope) -> Scope:
         """Analyse each CTE body as its own query; return the scope that names them."""
-        scope = _Scope(parent)
+        scope = Scope(parent)
         for cte in clause.ctes or ():
             name = str(cte.ctename)
-            aliases = _names(cte.aliascolnames)
+            aliases = alias_columns(cte.aliascolnames)
             if clause.recursive:
-                scope.ctes[name] = _Derived(aliases)  # the body may refer to itself
+                scope.ctes[name] = Derived(aliases)  # the body may refer to itself
             columns = self.query(cte.ctequery, scope)
-            scope.ctes[name] = _Derived(aliases or columns)
+            scope.ctes[name] = Derived(aliases or columns)
         return scope
 
-    def _insert(self, stmt: ast.InsertStmt, parent: _Scope) -> None:
+    def _insert(self, stmt: ast.InsertStmt, parent: Scope) -> None:
         # Only the query producing the rows reads tables; the target, ON CONFLICT and
         # RETURNING act on the rows being written.
         if stmt.withClause is not None:
             parent = self._with(stmt.withClause, parent)
         self.query(stmt.selectStmt, parent)
 
-    def _update(self, stmt: ast.UpdateStmt, parent: _Scope) -> None:
+    def _update(self, stmt: ast.UpdateStmt, parent: Scope) -> None:
         if stmt.withClause is not None:
             parent = self._with(stmt.withClause, parent)
-        scope = _Scope(parent)
+        scope = Scope(parent)
         target = self._range_var(stmt.relation, scope) if stmt.relation else None
         conditions = self._from_clause(stmt.fromClause, scope)
         for item in stmt.targetList or ():
@@ -672,10 +292,10 @@ class _Analyser:
         self._condition(stmt.whereClause, scope, None)
         self._walk(stmt.returningClause, scope)
 
-    def _assignment(self, item: ast.Node, target: _Entry | None, scope: _Scope) -> None:
+    def _assignment(self, item: ast.Node, target: Entry | None, scope: Scope) -> None:
         if not isinstance(item, ast.ResTarget):
             return
-        if target is not None and isinstance(target.relation, _Occurrence) and item.name:
+        if target is not None and isinstance(target.relation, Occurrence) and item.name:
             occurrence = target.relation
             if occurrence.use(item.name) and item.name not in occurrence.written:
                 occurrence.written.append(item.name)
@@ -688,10 +308,10 @@ class _Analyser:
             return
         self._walk((item.indirection, value), scope)
 
-    def _delete(self, stmt: ast.DeleteStmt, parent: _Scope) -> None:
+    def _delete(self, stmt: ast.DeleteStmt, parent: Scope) -> None:
         if stmt.withClause is not None:
             parent = self._with(stmt.withClause, parent)
-        scope = _Scope(parent)
+        scope = Scope(parent)
         if stmt.relation is not None:
             self._range_var(stmt.relation, scope)
         conditions = self._from_clause(stmt.usingClause, scope)
@@ -702,15 +322,15 @@ class _Analyser:
 
     # -------------------------------------------------------------- FROM items
 
-    def _from_clause(self, items: tuple[Any, ...] | None, scope: _Scope) -> list[_Condition]:
+    def _from_clause(self, items: tuple[Any, ...] | None, scope: Scope) -> list[_Condition]:
         conditions: list[_Condition] = []
         for item in items or ():
             self._from_item(item, scope, conditions)
         return conditions
 
     def _from_item(
-        self, item: ast.Node | None, scope: _Scope, conditions: list[_Condition]
-    ) -> list[_Entry]:
+        self, item: ast.Node | None, scope: Scope, conditions: list[_Condition]
+    ) -> list[Entry]:
         """Add a FROM item's entries to `scope` (left to right, so LATERAL sees the items
         before it) and collect its join conditions; return the entries it added."""
         if isinstance(item, ast.RangeVar):
@@ -719,10 +339,10 @@ class _Analyser:
             return self._join(item, scope, conditions)
         if isinstance(item, ast.RangeSubselect):
             # A plain subquery in FROM cannot see its sibling FROM items; a LATERAL one can.
-            outer = scope if item.lateral else (scope.parent or _Scope(None))
+            outer = scope if item.lateral else (scope.parent or Scope(None))
             columns = self.query(item.subquery, outer)
-            derived = _Derived(_names(item.alias.colnames if item.alias else None) or columns)
-            return [self._add(scope, _alias_name(item.alias), None, derived)]
+            derived = Derived(alias_columns(item.alias.colnames if item.alias else None) or columns)
+            return [self._add(scope, alias_name(item.alias), None, derived)]
         if isinstance(item, ast.RangeTableSample):
             entries = self._from_item(item.relation, scope, conditions)
             self._walk((item.args, item.repeatable), scope)
@@ -730,33 +350,31 @@ class _Analyser:
         # Functions, XMLTABLE, JSON_TABLE: their arguments may refer to earlier items.
         self._walk(item, scope)
         alias: ast.Alias | None = getattr(item, "alias", None)
-        derived = _Derived(_names(alias.colnames) if alias is not None else None)
-        return [self._add(scope, _alias_name(alias), None, derived)]
+        derived = Derived(alias_columns(alias.colnames) if alias is not None else None)
+        return [self._add(scope, alias_name(alias), None, derived)]
 
-    def _range_var(self, node: ast.RangeVar, scope: _Scope) -> _Entry:
+    def _range_var(self, node: ast.RangeVar, scope: Scope) -> Entry:
         name = str(node.relname)
-        refname = _alias_name(node.alias) or name
+        refname = alias_name(node.alias) or name
         cte = scope.cte(name) if node.schemaname is None else None
         if cte is not None:
             return self._add(scope, refname, None, cte)
         table = self._schema.resolve(name, node.schemaname)
         if table is None:  # a catalog table, a view, a table of another schema ...
             schema = None if node.alias else node.schemaname
-            return self._add(scope, refname, schema, _Derived(None))
-        occurrence = _Occurrence(table)
+            return self._add(scope, refname, schema, Derived(None))
+        occurrence = Occurrence(table)
         self._occurrences.append(occurrence)
         schema = None if node.alias else table.name.schema
         return self._add(scope, refname, schema, occurrence)
 
     @staticmethod
-    def _add(scope: _Scope, refname: str | None, schema: str | None, relation: _Relation) -> _Entry:
-        entry = _Entry(refname, schema, relation)
+    def _add(scope: Scope, refname: str | None, schema: str | None, relation: Relation) -> Entry:
+        entry = Entry(refname, schema, relation)
         scope.entries.append(entry)
         return entry
 
-    def _join(
-        self, join: ast.JoinExpr, scope: _Scope, conditions: list[_Condition]
-    ) -> list[_Entry]:
+    def _join(self, join: ast.JoinExpr, scope: Scope, conditions: list[_Condition]) -> list[Entry]:
         left = self._from_item(join.larg, scope, conditions)
         right = self._from_item(join.rarg, scope, conditions)
         for name in join.usingClause or ():
@@ -767,18 +385,18 @@ class _Analyser:
         return left + right
 
     @staticmethod
-    def _using_column(column: str, left: list[_Entry], right: list[_Entry]) -> None:
+    def _using_column(column: str, left: list[Entry], right: list[Entry]) -> None:
         for side in (left, right):
             having = [e for e in side if column in (e.relation.known_columns() or ())]
-            if len(having) == 1 and isinstance(having[0].relation, _Occurrence):
+            if len(having) == 1 and isinstance(having[0].relation, Occurrence):
                 having[0].relation.add_join_column(column)
 
     # ------------------------------------------------------------- expressions
 
-    def _walk(self, node: object, scope: _Scope) -> set[_Scope]:
+    def _walk(self, node: object, scope: Scope) -> set[Scope]:
         """Record every column an expression reads and analyse its subqueries as blocks of
         their own; return the scopes its column references resolve in."""
-        dependencies: set[_Scope] = set()
+        dependencies: set[Scope] = set()
         self._dependencies.append(dependencies)
         try:
             stack: list[object] = [node]
@@ -801,32 +419,32 @@ class _Analyser:
                 self._dependencies[-1] |= dependencies
         return dependencies
 
-    def _column_reference(self, ref: ast.ColumnRef, scope: _Scope) -> None:
-        if _field_names(ref) == ["*"]:
+    def _column_reference(self, ref: ast.ColumnRef, scope: Scope) -> None:
+        if field_names(ref) == ["*"]:
             for entry in scope.entries:
-                if isinstance(entry.relation, _Occurrence):
+                if isinstance(entry.relation, Occurrence):
                     entry.relation.all_columns = True
             self._dependencies[-1].add(scope)
             return
-        resolved = _resolve(ref, scope)
+        resolved = resolve(ref, scope)
         # A name we cannot place is treated as belonging to this block: it then never
         # passes for a constant in a filter.
         self._dependencies[-1].add(resolved.scope if resolved else scope)
         if resolved is None or resolved.entry is None:
             return
         relation = resolved.entry.relation
-        if isinstance(relation, _Occurrence):
+        if isinstance(relation, Occurrence):
             if resolved.column is None:
                 relation.all_columns = True
             else:
                 relation.use(resolved.column)
 
     @staticmethod
-    def _local_column(node: object, scope: _Scope) -> tuple[_Entry, str] | None:
+    def _local_column(node: object, scope: Scope) -> tuple[Entry, str] | None:
         """The (entry, column) a plain column reference of this very block points to."""
         if not isinstance(node, ast.ColumnRef):
             return None
-        resolved = _resolve(node, scope)
+        resolved = resolve(node, scope)
         if resolved is None or resolved.scope is not scope or resolved.entry is None:
             return None
         if resolved.column is None:
@@ -836,12 +454,12 @@ class _Analyser:
     # -------------------------------------------------------------- conditions
 
     def _condition(
-        self, node: ast.Node | None, scope: _Scope, filterable: list[_Entry] | None
+        self, node: ast.Node | None, scope: Scope, filterable: list[Entry] | None
     ) -> None:
-        for term in _conjuncts(node):
+        for term in conjuncts(node):
             self._term(term, scope, filterable)
 
-    def _term(self, term: ast.Node, scope: _Scope, filterable: list[_Entry] | None) -> None:
+    def _term(self, term: ast.Node, scope: Scope, filterable: list[Entry] | None) -> None:
         """Classify one AND-ed term; terms under OR or NOT only count as column reads."""
         if isinstance(term, ast.A_Expr):
             self._a_expr(term, scope, filterable)
@@ -859,8 +477,8 @@ class _Analyser:
         else:
             self._walk(term, scope)
 
-    def _a_expr(self, expr: ast.A_Expr, scope: _Scope, filterable: list[_Entry] | None) -> None:
-        kind, name = expr.kind, _operator_name(expr)
+    def _a_expr(self, expr: ast.A_Expr, scope: Scope, filterable: list[Entry] | None) -> None:
+        kind, name = expr.kind, operator_name(expr)
         lexpr, rexpr = expr.lexpr, expr.rexpr
         if kind == enums.A_Expr_Kind.AEXPR_OP and name in _COMPARISONS:
             if isinstance(lexpr, ast.RowExpr) and isinstance(rexpr, ast.RowExpr):
@@ -873,7 +491,7 @@ class _Analyser:
         operator: Operator | None = None
         if kind in (enums.A_Expr_Kind.AEXPR_OP_ANY, enums.A_Expr_Kind.AEXPR_IN) and name == "=":
             operator = Operator.IN_LIST
-        elif kind == enums.A_Expr_Kind.AEXPR_LIKE and name == "~~" and _is_prefix_pattern(rexpr):
+        elif kind == enums.A_Expr_Kind.AEXPR_LIKE and name == "~~" and is_prefix_pattern(rexpr):
             operator = Operator.LIKE_PREFIX
         elif kind in _BETWEEN:
             operator = Operator.RANGE
@@ -890,7 +508,7 @@ class _Analyser:
         self._filter(lexpr, operator, scope, filterable, values)
 
     def _comparison(
-        self, lexpr: Any, rexpr: Any, name: str, scope: _Scope, filterable: list[_Entry] | None
+        self, lexpr: Any, rexpr: Any, name: str, scope: Scope, filterable: list[Entry] | None
     ) -> None:
         left_value = scope not in self._walk(lexpr, scope)
         right_value = scope not in self._walk(rexpr, scope)
@@ -909,8 +527,8 @@ class _Analyser:
         lrow: ast.RowExpr,
         rrow: ast.RowExpr,
         name: str,
-        scope: _Scope,
-        filterable: list[_Entry] | None,
+        scope: Scope,
+        filterable: list[Entry] | None,
     ) -> None:
         lefts, rights = lrow.args or (), rrow.args or ()
         if len(lefts) != len(rights) or not lefts:
@@ -924,18 +542,18 @@ class _Analyser:
             self._comparison(lefts[0], rights[0], name, scope, filterable)
             self._walk((lefts[1:], rights[1:]), scope)
 
-    def _join_columns(self, lexpr: object, rexpr: object, scope: _Scope) -> bool:
+    def _join_columns(self, lexpr: object, rexpr: object, scope: Scope) -> bool:
         """Record `a.x = b.y` between two items of this block; False if it is not one."""
         left = self._local_column(lexpr, scope)
         right = self._local_column(rexpr, scope)
         if left is None or right is None or left[0] is right[0]:
             return False
         for entry, column in (left, right):
-            if isinstance(entry.relation, _Occurrence):
+            if isinstance(entry.relation, Occurrence):
                 entry.relation.add_join_column(column)
         return True
 
-    def _join_expressions(self, lexpr: object, rexpr: object, scope: _Scope) -> None:
+    def _join_expressions(self, lexpr: object, rexpr: object, scope: Scope) -> None:
         """`lower(a.email) = b.email`: a join an index on the expression could serve."""
         sides = [(lexpr, rexpr), (rexpr, lexpr)]
         for this, other in sides:
@@ -948,24 +566,24 @@ class _Analyser:
             other_relation = column[0].relation if column else partner[1] if partner else None
             if other_relation is not None and other_relation is not occurrence:
                 occurrence.add_expression(ExpressionUse(text, "join", None, parameters))
-                if column is not None and isinstance(column[0].relation, _Occurrence):
+                if column is not None and isinstance(column[0].relation, Occurrence):
                     column[0].relation.add_join_column(column[1])
 
-    def _semi_join(self, sublink: ast.SubLink, scope: _Scope) -> None:
+    def _semi_join(self, sublink: ast.SubLink, scope: Scope) -> None:
         # `col IN (SELECT ...)` joins col to the subquery's output (a semi-join).
         operator = sublink.operName or ()
         if operator and not (isinstance(operator[-1], ast.String) and operator[-1].sval == "="):
             return
         column = self._local_column(sublink.testexpr, scope)
-        if column is not None and isinstance(column[0].relation, _Occurrence):
+        if column is not None and isinstance(column[0].relation, Occurrence):
             column[0].relation.add_join_column(column[1])
 
     def _filter(
         self,
         node: object,
         operator: Operator,
-        scope: _Scope,
-        filterable: list[_Entry] | None,
+        scope: Scope,
+        filterable: list[Entry] | None,
         values: tuple[tuple[object, str], ...] = (),
     ) -> None:
         """Record `operator` on `node` if it is a plain column of this block's table, and
@@ -988,25 +606,25 @@ class _Analyser:
                         operator,
                         parameters,
                         proxy_column=proxy[0] if proxy else None,
-                        proxy_text=proxy[1] if proxy else None,
+                        proxy=proxy[1] if proxy else None,
                     )
                 )
             return
         entry, name = column
         if filterable is not None and entry not in filterable:
             return
-        if isinstance(entry.relation, _Occurrence):
+        if isinstance(entry.relation, Occurrence):
             occurrence = entry.relation
             occurrence.add_filter(name, operator)
             for value, symbol in values:
-                for number in _bare_parameters(value):
+                for number in bare_parameters(value):
                     use = ParameterUse(number, occurrence.table.name, name, operator, symbol)
                     if use not in occurrence.parameters:
                         occurrence.parameters.append(use)
 
-    def _proxy(self, node: object, scope: _Scope) -> tuple[str, str] | None:
+    def _proxy(self, node: object, scope: Scope) -> tuple[str, PlannableText] | None:
         """For `lower(col)` and its like: the column, and the statement's text with the
-        call replaced by the column (see ExpressionUse.proxy_text)."""
+        call replaced by the column (see ExpressionUse.proxy)."""
         if not (
             isinstance(node, ast.FuncCall)
             and node.funcname
@@ -1014,37 +632,33 @@ class _Analyser:
             and node.args
             and len(node.args) == 1
             and node.location is not None
-            and self._text
+            and self._text is not None
         ):
             return None
         column = self._local_column(node.args[0], scope)
-        span = _call_span(self._text, node.location)
-        if column is None or span is None:
+        proxy = unwrapped_call(self._text, node.location) if column is not None else None
+        if column is None or proxy is None:
             return None
-        start, open_paren, end = span
-        inner = self._text[open_paren + 1 : end - 1].strip()
-        if not _is_column_text(inner):  # `trim(both ' ' from x)` and the like
-            return None
-        return column[1], self._text[:start] + inner + self._text[end:]
+        return column[1], proxy
 
     def _local_expression(
-        self, node: object, scope: _Scope
-    ) -> tuple[_Entry, _Occurrence, str, tuple[int, ...]] | None:
+        self, node: object, scope: Scope
+    ) -> tuple[Entry, Occurrence, str, tuple[int, ...]] | None:
         """An expression over the columns of one table occurrence of this block (no
         subquery, no aggregate), as SQL over bare column names, with its parameters."""
         if not isinstance(node, (ast.FuncCall, ast.A_Expr, ast.TypeCast, ast.CoalesceExpr)):
             return None
         expression: ast.Node = node
-        entry: _Entry | None = None
-        occurrence: _Occurrence | None = None
-        for item in _nodes(node):
+        entry: Entry | None = None
+        occurrence: Occurrence | None = None
+        for item in nodes(node):
             if isinstance(item, (ast.SubLink, *_QUERY_NODES)):
                 return None
-            if isinstance(item, ast.FuncCall) and _is_aggregate(item):
+            if isinstance(item, ast.FuncCall) and is_aggregate(item):
                 return None
             if isinstance(item, ast.ColumnRef):
                 local = self._local_column(item, scope)
-                if local is None or not isinstance(local[0].relation, _Occurrence):
+                if local is None or not isinstance(local[0].relation, Occurrence):
                     return None
                 if occurrence is None:
                     entry, occurrence = local[0], local[0].relation
@@ -1053,16 +667,16 @@ class _Analyser:
         if entry is None or occurrence is None:
             return None
         parameters = tuple(
-            sorted({n.number or 0 for n in _nodes(node) if isinstance(n, ast.ParamRef)})
+            sorted({n.number or 0 for n in nodes(node) if isinstance(n, ast.ParamRef)})
         )
         return entry, occurrence, expression_sql(expression), parameters
 
     # ---------------------------------------------------- ORDER BY and GROUP BY
 
-    def _order_by(self, items: tuple[Any, ...], targets: tuple[Any, ...], scope: _Scope) -> None:
+    def _order_by(self, items: tuple[Any, ...], targets: tuple[Any, ...], scope: Scope) -> None:
         """Give the block's ORDER BY to a table only when every key is a plain column of
         that one occurrence (only then can one index deliver the order)."""
-        keys: list[tuple[_Entry, OrderKey]] = []
+        keys: list[tuple[Entry, OrderKey]] = []
         attributable = True
         for item in items:
             if not isinstance(item, ast.SortBy):
@@ -1085,15 +699,15 @@ class _Analyser:
             if column is None or item.sortby_dir == enums.SortByDir.SORTBY_USING:
                 attributable = False
                 continue
-            keys.append((column[0], _order_key(column[1], item)))
+            keys.append((column[0], order_key(column[1], item)))
         entries = {id(entry) for entry, _ in keys}
         if not (attributable and keys and len(entries) == 1):
             return
         relation = keys[0][0].relation
-        if isinstance(relation, _Occurrence):
+        if isinstance(relation, Occurrence):
             relation.order_by = tuple(key for _, key in keys)
 
-    def _group_by(self, items: tuple[Any, ...], targets: tuple[Any, ...], scope: _Scope) -> None:
+    def _group_by(self, items: tuple[Any, ...], targets: tuple[Any, ...], scope: Scope) -> None:
         for item in items:
             node: object = item
             # GROUP BY prefers an input column; an output name or position comes second.
@@ -1103,7 +717,7 @@ class _Analyser:
             if node is item:
                 self._walk(item, scope)
             column = self._local_column(node, scope)
-            if column is not None and isinstance(column[0].relation, _Occurrence):
+            if column is not None and isinstance(column[0].relation, Occurrence):
                 column[0].relation.add_group_column(column[1])
             elif (expression := self._local_expression(node, scope)) is not None:
                 _, occurrence, text, parameters = expression
@@ -1114,11 +728,11 @@ class _Analyser:
         """The select-list expression an output name (`ORDER BY total`) or a position
         (`ORDER BY 2`) refers to; None when `node` is neither."""
         if isinstance(node, ast.ColumnRef):
-            names = _field_names(node)
+            names = field_names(node)
             if len(names) != 1:
                 return None
             for target in targets:
-                if isinstance(target, ast.ResTarget) and _target_name(target) == names[0]:
+                if isinstance(target, ast.ResTarget) and target_name(target) == names[0]:
                     return target.val
             return None
         if isinstance(node, ast.A_Const) and isinstance(node.val, ast.Integer):
@@ -1127,7 +741,7 @@ class _Analyser:
             stars = any(
                 isinstance(t, ast.ResTarget)
                 and isinstance(t.val, ast.ColumnRef)
-                and _field_names(t.val)[-1] == "*"
+                and field_names(t.val)[-1] == "*"
                 for t in targets
             )
             if not stars and 1 <= position <= len(targets):
@@ -1136,26 +750,26 @@ class _Analyser:
 
     # ---------------------------------------------------------- output columns
 
-    def _output_columns(self, targets: tuple[Any, ...], scope: _Scope) -> frozenset[str] | None:
+    def _output_columns(self, targets: tuple[Any, ...], scope: Scope) -> frozenset[str] | None:
         """The names a subquery's result can be referenced by; None when unknown."""
         names: set[str] = set()
         for target in targets:
             if not isinstance(target, ast.ResTarget):
                 continue
-            name = _target_name(target)
+            name = target_name(target)
             if name is not None:
                 names.add(name)
             elif isinstance(target.val, ast.ColumnRef):  # a star: `*` or `alias.*`
-                expanded = self._star_columns(_field_names(target.val)[:-1], scope)
+                expanded = self._star_columns(field_names(target.val)[:-1], scope)
                 if expanded is None:
                     return None
                 names |= expanded
         return frozenset(names)
 
     @staticmethod
-    def _star_columns(qualifier: list[str], scope: _Scope) -> frozenset[str] | None:
+    def _star_columns(qualifier: list[str], scope: Scope) -> frozenset[str] | None:
         if qualifier:
-            resolved = _resolve_names([*qualifier, "*"], scope)
+            resolved = resolve_names([*qualifier, "*"], scope)
             entries = [resolved.entry] if resolved and resolved.entry else []
             if not entries:
                 return None
@@ -1170,143 +784,5 @@ class _Analyser:
         return frozenset(columns)
 
 
-def _target_name(target: ast.ResTarget) -> str | None:
-    """The name of a select-list item: its alias, else what PostgreSQL derives from a
-    column or a function call; None for a star or an unnamed expression."""
-    if target.name:
-        return target.name
-    value = target.val
-    if isinstance(value, ast.ColumnRef):
-        last = _field_names(value)[-1]
-        return None if last == "*" else last
-    if isinstance(value, ast.FuncCall) and value.funcname:
-        return str(value.funcname[-1].sval)
-    return None
-
-
-_AGGREGATES = frozenset(
-    {
-        "count", "sum", "avg", "min", "max", "array_agg", "string_agg", "json_agg",
-        "jsonb_agg", "json_object_agg", "jsonb_object_agg", "bool_and", "bool_or", "every",
-        "stddev", "variance", "percentile_cont", "percentile_disc", "mode",
-    }
-)  # fmt: skip
-
-
 # Functions that keep a column about as selective as it is (case folding, trimming).
 _PROXY_FUNCTIONS = frozenset({"lower", "upper", "btrim", "ltrim", "rtrim"})
-
-
-def _is_column_text(text: str) -> bool:
-    parsed = _parsed(f"SELECT {text}")
-    if not parsed or len(parsed) != 1:
-        return False
-    statement = parsed[0].stmt
-    if not isinstance(statement, ast.SelectStmt) or not statement.targetList:
-        return False
-    targets = statement.targetList
-    return len(targets) == 1 and isinstance(targets[0].val, ast.ColumnRef)
-
-
-def _call_span(text: str, start: int) -> tuple[int, int, int] | None:
-    """(start, its opening parenthesis, the end after its closing one) of the function
-    call whose name starts at `start`; None when the tokens do not say."""
-    try:
-        tokens = [t for t in scan(text[start:]) if t.name not in _COMMENT_TOKENS]
-    except (PglastParseError, ValueError):
-        return None
-    depth, opening = 0, None
-    for token in tokens:
-        if token.name == "ASCII_40":
-            depth += 1
-            if opening is None:
-                opening = start + token.start
-        elif token.name == "ASCII_41":
-            depth -= 1
-            if depth == 0 and opening is not None:
-                return start, opening, start + token.end + 1
-    return None
-
-
-def _is_aggregate(call: ast.FuncCall) -> bool:
-    if call.agg_star or call.agg_distinct or call.over or call.agg_order or call.agg_filter:
-        return True
-    name = call.funcname[-1].sval if call.funcname else ""
-    return str(name).lower() in _AGGREGATES
-
-
-def _bare_parameters(value: object) -> list[int]:
-    """The parameters a column is compared with directly: `$1`, `$1::int`, `($1, $2)`,
-    `ANY($1)`; not those under a function (`lower($1)`)."""
-    if isinstance(value, ast.ParamRef):
-        return [value.number or 0]
-    if isinstance(value, ast.TypeCast):
-        return _bare_parameters(value.arg)
-    if isinstance(value, (list, tuple)):
-        return [n for item in value for n in _bare_parameters(item)]
-    return []
-
-
-def expression_sql(node: ast.Node) -> str:
-    """An expression as SQL over bare column names (an index's key is written that way):
-    `lower(u.email)` becomes `lower(email)`."""
-    stripped = copy.deepcopy(node)
-    for item in _nodes(stripped):
-        if isinstance(item, ast.ColumnRef) and item.fields:
-            item.fields = item.fields[-1:]
-    return str(RawStream()(stripped))
-
-
-def bind_parameters(
-    text: str, literals: Mapping[int, str], types: Mapping[int, str] | None = None
-) -> tuple[str, int]:
-    """`text` with each `$n` in `literals` replaced by its SQL literal, and the others
-    renumbered `$1`, `$2` ... in order of their numbers (cast to their type from `types`,
-    when known, since the server can no longer infer it from a neighbour). A bound LIMIT
-    or OFFSET gets its value instead of the assumed page (see ASSUMED_LIMIT). Returns the
-    text and how many parameters it still has. Raises ParseError if `text` does not scan."""
-    try:
-        tokens = [t for t in scan(text) if t.name == "PARAM"]
-    except (PglastParseError, ValueError):
-        raise ParseError("cannot scan the statement's text") from None
-    remaining = sorted({int(text[t.start + 1 : t.end + 1]) for t in tokens} - set(literals))
-    renumbered = {number: i for i, number in enumerate(remaining, start=1)}
-    spans: list[Span] = []
-    for token in tokens:
-        number = int(text[token.start + 1 : token.end + 1])
-        if number in literals:
-            replacement = f"({literals[number]})"
-        else:
-            replacement = f"${renumbered[number]}"
-            if types and number in types:
-                replacement = f"({replacement}::{types[number]})"
-        spans.append((token.start, token.end + 1, replacement))
-    bound = _rewrite_spans(text, spans)
-    # A LIMIT or OFFSET whose value is known is planned with it, not the assumed page.
-    return _BOUND_PAGE.sub(r"(\1)::bigint", bound), len(remaining)
-
-
-# prepare_text()'s `coalesce(20, $n::bigint)` once `$n` is bound to a literal.
-_BOUND_PAGE = re.compile(
-    rf"coalesce\((?:{ASSUMED_LIMIT}|0), \(('(?:[^']|'')*'(?:::\w+)?|\d+(?:::\w+)?)\)::bigint\)"
-)
-
-
-def parameter_positions(text: str) -> dict[int, int]:
-    """Where each `$n` token starts in `text` -> n (pg_qualstats reports a constant by
-    its position in the statement's text). Empty if the text does not scan."""
-    try:
-        tokens = [t for t in scan(text) if t.name == "PARAM"]
-    except (PglastParseError, ValueError):
-        return {}
-    return {t.start: int(text[t.start + 1 : t.end + 1]) for t in tokens}
-
-
-def _order_key(column: str, item: ast.SortBy) -> OrderKey:
-    descending = item.sortby_dir == enums.SortByDir.SORTBY_DESC
-    nulls: bool | None = None
-    if item.sortby_nulls == enums.SortByNulls.SORTBY_NULLS_FIRST:
-        nulls = True
-    elif item.sortby_nulls == enums.SortByNulls.SORTBY_NULLS_LAST:
-        nulls = False
-    return OrderKey.of(column, descending, nulls)

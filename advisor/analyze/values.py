@@ -33,7 +33,7 @@ from pglast import ast
 from pglast.parser import ParseError as PglastParseError
 from pglast.parser import fingerprint
 
-from advisor.analyze.parse import parameter_positions
+from advisor.analyze.sqltext import parameter_positions
 from advisor.model import (
     ColumnStatistics,
     Operator,

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from advisor.model import Delta, TableName, TableWriteRate
+from advisor.history import (
+    Delta,
+)
+from advisor.model import (
+    TableName,
+    TableWriteRate,
+)
 
 SECONDS_PER_DAY = 86_400.0
 

@@ -13,7 +13,13 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import fields, replace
 from typing import TypeVar
 
-from advisor.model import Delta, IndexCounters, Snapshot, StatementCounters, TableCounters
+from advisor.history import (
+    Delta,
+    IndexCounters,
+    Snapshot,
+    StatementCounters,
+    TableCounters,
+)
 
 Row = TypeVar("Row", StatementCounters, TableCounters, IndexCounters)
 

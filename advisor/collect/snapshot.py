@@ -12,12 +12,14 @@ from datetime import datetime
 from psycopg import sql
 
 from advisor.collect.workload import extension_schema, statement_columns
-from advisor.model import (
+from advisor.history import (
     Delta,
     IndexCounters,
     Snapshot,
     StatementCounters,
     TableCounters,
+)
+from advisor.model import (
     TableName,
 )
 from advisor.pg import MARKER, Connection

@@ -9,7 +9,14 @@ from datetime import UTC, datetime
 
 from psycopg import sql
 
-from advisor.model import Delta, Statement, StatementCounters, Workload
+from advisor.history import (
+    Delta,
+    StatementCounters,
+)
+from advisor.model import (
+    Statement,
+    Workload,
+)
 from advisor.pg import MARKER, Connection
 
 EXTENSION_SCHEMA_SQL = f"""{MARKER}

@@ -38,16 +38,18 @@ from advisor.export.drizzle import (
     narrow_columns_code,
     relational_load_code,
 )
+from advisor.history import (
+    RealizedBenefit,
+    StoredRecommendation,
+)
 from advisor.model import (
     Analysis,
     Antipattern,
     AntipatternKind,
     Finding,
     IndexDesign,
-    RealizedBenefit,
     Recommendation,
     Schema,
-    StoredRecommendation,
     TableName,
 )
 

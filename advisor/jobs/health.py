@@ -13,8 +13,13 @@ from datetime import datetime
 
 from advisor.analyze.health import find_problems
 from advisor.config import Settings, health_settings
+from advisor.history import (
+    Delta,
+)
 from advisor.jobs.observe import IndexKey, Observation
-from advisor.model import Delta, HealthReport
+from advisor.model import (
+    HealthReport,
+)
 
 
 def check_health(observation: Observation, settings: Settings) -> HealthReport:

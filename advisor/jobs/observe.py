@@ -26,13 +26,15 @@ from advisor.collect.schema import read_schema
 from advisor.collect.snapshot import read_usage
 from advisor.collect.workload import read_workload, workload_from_delta
 from advisor.config import Settings
-from advisor.model import (
+from advisor.history import (
     Delta,
+    TableCounters,
+)
+from advisor.model import (
     ForeignKey,
     ParsedStatement,
     Schema,
     Skipped,
-    TableCounters,
     TableName,
     TableWriteRate,
     Workload,

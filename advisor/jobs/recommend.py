@@ -22,9 +22,9 @@ from advisor.analyze.candidates import (
     value_candidates,
 )
 from advisor.analyze.health import safe_drops
-from advisor.analyze.parse import ParseError, bind_parameters
 from advisor.analyze.select import Target, select_indexes
 from advisor.analyze.sizes import deduplicated_size
+from advisor.analyze.sqltext import bind_parameters
 from advisor.analyze.values import Scenario, ValueModel, statistics_columns
 from advisor.analyze.writecost import WriteCostModel, written_columns
 from advisor.analyze.writerates import WriteRates
@@ -37,6 +37,7 @@ from advisor.model import (
     Finding,
     IndexDesign,
     ParsedStatement,
+    PlannableText,
     Recommendation,
     Schema,
     Skipped,
@@ -286,19 +287,18 @@ def cost_with_values(values: ValueModel, prepared: Prepared, whatif: WhatIf) -> 
         scenarios = values.scenarios(queryid, types)
         if not any(s.literals for s in scenarios):
             continue
-        variants = _variants(by_id[queryid].plannable_text, scenarios, types)
+        variants = _variants(by_id[queryid].plannable, scenarios, types)
         if whatif.set_variants(queryid, variants):
             valued[queryid] = Costing(scenarios, types)
     return valued
 
 
-def _variants(text: str, scenarios: Sequence[Scenario], types: Mapping[int, str]) -> list[Variant]:
+def _variants(
+    text: PlannableText, scenarios: Sequence[Scenario], types: Mapping[int, str]
+) -> list[Variant]:
     variants = []
     for scenario in scenarios:
-        try:
-            bound, count = bind_parameters(text, scenario.literals, types)
-        except ParseError:
-            continue
+        bound, count = bind_parameters(text, scenario.literals, types)
         variants.append(Variant(scenario.weight, bound, count))
     return variants
 
@@ -316,13 +316,13 @@ def plan_as_columns(
     for statement in prepared.parsed:
         for access in statement.accesses:
             use = next((e for e in access.expressions if e.proxy_text and e.proxy_column), None)
-            if use is None or use.proxy_text is None or use.proxy_column is None:
+            if use is None or use.proxy is None or use.proxy_column is None:
                 continue
             costing = valued.get(statement.queryid)
             if costing is None:
-                variants = [Variant(1.0, use.proxy_text, statement.parameter_count)]
+                variants = [Variant(1.0, use.proxy.text, statement.parameter_count)]
             else:
-                variants = _variants(use.proxy_text, costing.scenarios, costing.types)
+                variants = _variants(use.proxy, costing.scenarios, costing.types)
             column = (access.table, use.proxy_column)
             whatif.set_proxy(statement.queryid, column, variants, translations.get(column, {}))
             break

@@ -11,7 +11,16 @@ from advisor.analyze.health import find_problems
 from advisor.collect.schema import read_schema
 from advisor.config import Settings, health_settings
 from advisor.demo.sandbox import ThrowawayCluster
-from advisor.model import Delta, Finding, FindingKind, IndexCounters, Schema, TableName
+from advisor.history import (
+    Delta,
+    IndexCounters,
+)
+from advisor.model import (
+    Finding,
+    FindingKind,
+    Schema,
+    TableName,
+)
 from advisor.pg import session
 from tests.support import create_database, settings_for
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from advisor.analyze.sqltext import as_written
 from advisor.collect.snapshot import SnapshotReader
 from advisor.collect.workload import read_workload
 from advisor.demo.sandbox import ThrowawayCluster
@@ -75,7 +76,10 @@ def test_generic_plan_explain_plans_parameters_directly(dsn: str) -> None:
     statement = ParsedStatement(
         1,
         StatementKind.SELECT,
-        "SELECT id FROM events WHERE account = $1 AND at > $2::timestamptz ORDER BY at DESC LIMIT $3",
+        as_written(
+            "SELECT id FROM events WHERE account = $1 AND at > $2::timestamptz "
+            "ORDER BY at DESC LIMIT $3"
+        ),
         (TableAccess(TableName("public", "events")),),
         3,
     )

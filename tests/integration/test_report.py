@@ -37,14 +37,16 @@ from advisor.export.report import (
     table_changes,
     write_atomically,
 )
+from advisor.history import (
+    Delta,
+    StatementCounters,
+)
 from advisor.jobs.recommend import recommend
 from advisor.model import (
-    Delta,
     IndexDesign,
     KeyColumn,
     Recommendation,
     Schema,
-    StatementCounters,
     TableName,
     ValueAssumption,
     ValueSource,

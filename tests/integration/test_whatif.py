@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from advisor.analyze.parse import prepare_text
+from advisor.analyze.sqltext import as_written, prepare_text
 from advisor.config import Settings
 from advisor.demo.sandbox import ThrowawayCluster
 from advisor.model import (
@@ -27,7 +27,9 @@ BY_ACCOUNT_TIME = IndexDesign(EVENTS, (KeyColumn.of("accountId"), KeyColumn.of("
 
 
 def _statement(queryid: int, text: str, parameters: int) -> ParsedStatement:
-    return ParsedStatement(queryid, StatementKind.SELECT, text, (TableAccess(EVENTS),), parameters)
+    return ParsedStatement(
+        queryid, StatementKind.SELECT, as_written(text), (TableAccess(EVENTS),), parameters
+    )
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,9 @@ from advisor.analyze.antipatterns import (
 )
 from advisor.analyze.parse import parse_statement
 from advisor.config import Settings, antipattern_settings
+from advisor.history import (
+    TableCounters,
+)
 from advisor.model import (
     Antipattern,
     AntipatternKind,
@@ -25,7 +28,6 @@ from advisor.model import (
     Schema,
     Statement,
     Table,
-    TableCounters,
     TableName,
 )
 

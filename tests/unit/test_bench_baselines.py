@@ -7,6 +7,7 @@ from collections.abc import Iterable
 import pytest
 
 from advisor.analyze.select import Target, select_indexes
+from advisor.analyze.sqltext import as_written
 from advisor.config import Settings, selection_settings
 from advisor.model import (
     Filter,
@@ -95,7 +96,7 @@ def problem(
         for q, acc in accesses.items()
     }
     parsed = {
-        q: ParsedStatement(q, StatementKind.SELECT, f"q{q}", tuple(acc))
+        q: ParsedStatement(q, StatementKind.SELECT, as_written(f"q{q}"), tuple(acc))
         for q, acc in accesses.items()
     }
     return Problem(

@@ -7,6 +7,7 @@ from advisor.analyze.candidates import (
     PageOrders,
     generate_candidates,
 )
+from advisor.analyze.sqltext import as_written
 from advisor.config import Settings, candidate_settings
 from advisor.model import (
     Column,
@@ -40,7 +41,7 @@ def schema(*indexes: Index) -> Schema:
 def statement(
     queryid: int, access: TableAccess, kind: StatementKind = StatementKind.SELECT
 ) -> ParsedStatement:
-    return ParsedStatement(queryid, kind, "select 1", (access,))
+    return ParsedStatement(queryid, kind, as_written("select 1"), (access,))
 
 
 def keys(*columns: str) -> tuple[KeyColumn, ...]:

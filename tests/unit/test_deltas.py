@@ -12,12 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from advisor.collect.deltas import delta, merge
-from advisor.model import (
+from advisor.history import (
     Delta,
     IndexCounters,
     Snapshot,
     StatementCounters,
     TableCounters,
+)
+from advisor.model import (
     TableName,
 )
 

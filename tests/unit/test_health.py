@@ -7,17 +7,19 @@ from datetime import UTC, datetime, timedelta
 
 from advisor.analyze.health import find_problems, safe_drops
 from advisor.config import Settings, health_settings
+from advisor.history import (
+    Delta,
+    IndexCounters,
+    TableCounters,
+)
 from advisor.model import (
     Column,
-    Delta,
     Finding,
     FindingKind,
     Index,
-    IndexCounters,
     KeyColumn,
     Schema,
     Table,
-    TableCounters,
     TableName,
     quote_ident,
 )

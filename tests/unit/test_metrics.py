@@ -9,18 +9,20 @@ import pytest
 from prometheus_client.exposition import generate_latest
 
 from advisor.export.metrics import make_registry
+from advisor.history import (
+    RealizedBenefit,
+    RecommendationStatus,
+    Snapshot,
+    StatementCounters,
+    StoredRecommendation,
+)
 from advisor.model import (
     Analysis,
     Finding,
     FindingKind,
     IndexDesign,
     KeyColumn,
-    RealizedBenefit,
     Recommendation,
-    RecommendationStatus,
-    Snapshot,
-    StatementCounters,
-    StoredRecommendation,
     TableName,
 )
 from advisor.status import RuntimeStatus, busiest

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from advisor.analyze import parse as parse_module
-from advisor.analyze.parse import ASSUMED_LIMIT, parse_statement, prepare_text
+from advisor.analyze.parse import parse_statement
 from advisor.model import (
     Column,
     Filter,
@@ -777,61 +777,6 @@ def test_an_analyser_bug_becomes_a_skip_instead_of_an_exception(
 # ------------------------------------------------------------------ text preparation
 
 
-@pytest.mark.parametrize(
-    ("text", "prepared"),
-    [
-        (
-            "select id from posts where created_at > timestamptz $1 limit $2",
-            "select id from posts where created_at > $1::timestamptz "
-            "limit coalesce(20, $2::bigint)",
-        ),
-        ("select date $1, interval $2", "select $1::date, $2::interval"),
-        ("select int4 $1 + numeric $2", "select $1::int4 + $2::numeric"),
-        ('select text $1, "char" $2', 'select $1::text, $2::"char"'),
-        (
-            "select timestamp with time zone $1",
-            "select $1::timestamp with time zone",
-        ),
-        ("select varchar(10) $1", "select $1::varchar(10)"),
-    ],
-)
-def test_typed_literal_parameters_become_casts(text: str, prepared: str) -> None:
-    assert prepare_text(text) == prepared
-
-
-def test_casts_and_parameters_after_keywords_are_left_alone() -> None:
-    text = "select $1, cast($2 as int), $3::date from posts where id = $4 and author_id in ($5, $6)"
-    assert prepare_text(text) == text
-    assert (
-        prepare_text("select id from posts limit $1::int") == "select id from posts limit $1::int"
-    )
-
-
-def test_bound_limit_and_offset_are_planned_as_a_small_first_page() -> None:
-    """A generic plan would take LIMIT $n as 10% of the rows; the rewrite keeps the
-    parameter but lets the planner fold it to ASSUMED_LIMIT (and OFFSET to 0)."""
-    text = 'select "id" from "posts" where "a" = $1 order by "b" desc limit $2 offset $3'
-    assert prepare_text(text) == (
-        'select "id" from "posts" where "a" = $1 order by "b" desc '
-        f"limit coalesce({ASSUMED_LIMIT}, $2::bigint) offset coalesce(0, $3::bigint)"
-    )
-    nested = "select * from t, lateral (select * from u where u.t = t.id limit $1) s limit 5"
-    assert "limit coalesce(20, $1::bigint)) s limit 5" in prepare_text(nested)
-
-
-def test_typed_literal_inside_a_string_constant_is_left_alone() -> None:
-    assert prepare_text("select 'date $1' from posts") == "select 'date $1' from posts"
-
-
-def test_trailing_semicolons_and_whitespace_are_stripped() -> None:
-    assert prepare_text("  select 1 ;; \n") == "select 1"
-    assert prepare_text("select ';' ; -- done") == "select ';'"
-
-
-def test_prepare_text_returns_unparseable_text_with_only_semicolons_stripped() -> None:
-    assert prepare_text("not sql at all;") == "not sql at all"
-
-
 def test_plannable_text_of_a_parsed_statement_is_the_prepared_text() -> None:
     parsed = parse("select id from posts where created_at >= timestamptz $1 and id = int8 $2;")
     assert (
@@ -899,7 +844,6 @@ _SQL_PIECES = st.sampled_from(
 @given(st.text(max_size=200))
 def test_random_text_never_raises(text: str) -> None:
     assert isinstance(parse_statement(7, text, SCHEMA), ParsedStatement | Skipped)
-    assert isinstance(prepare_text(text), str)
 
 
 @settings(max_examples=300, deadline=None)
@@ -926,30 +870,3 @@ def _schema_for_written_columns() -> Schema:
     name = TableName("public", "tasks")
     columns = tuple(Column(c, "text") for c in ("id", "status", "updated_at"))
     return Schema({name: Table(name, columns)})
-
-
-@pytest.mark.parametrize(
-    ("normalized", "plannable"),
-    [
-        (
-            "select extract($1 from d), count(*) from t group by 1",
-            "select date_part($1::text, d), count(*) from t group by 1",
-        ),
-        (
-            "select * from t where x between $1 - $2 and $3 + $4",
-            "select * from t where x between $1::numeric - $2::numeric "
-            "and $3::numeric + $4::numeric",
-        ),
-        (
-            "select sum(case when a = $1 then $2 else $3 end) from t",
-            "select sum(case when a = $1 then $2::numeric else $3::numeric end) from t",
-        ),
-        # One typed side is enough for the server: left alone.
-        ("select * from t where x > y - $1", "select * from t where x > y - $1"),
-        ("select max(case when a then $1 else $2 end) from t", None),
-    ],
-)
-def test_constants_that_lost_their_type_get_one_back(
-    normalized: str, plannable: str | None
-) -> None:
-    assert prepare_text(normalized) == (plannable or normalized)

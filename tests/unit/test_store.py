@@ -13,18 +13,20 @@ from pathlib import Path
 import pytest
 
 from advisor.errors import StateError
-from advisor.model import (
+from advisor.history import (
     Delta,
     IndexCounters,
-    IndexDesign,
-    KeyColumn,
     RealizedBenefit,
-    Recommendation,
     RecommendationStatus,
     Snapshot,
     StatementCounters,
-    StatementEffect,
     TableCounters,
+)
+from advisor.model import (
+    IndexDesign,
+    KeyColumn,
+    Recommendation,
+    StatementEffect,
     TableName,
 )
 from advisor.store import STATE_FILE_NAME, Store

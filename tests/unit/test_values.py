@@ -11,7 +11,7 @@ from advisor.analyze.candidates import (
     ValueCandidates,
     value_candidates,
 )
-from advisor.analyze.parse import bind_parameters, parameter_positions, parse_statement
+from advisor.analyze.parse import parse_statement
 from advisor.analyze.values import (
     ValueModel,
     ValueSettings,
@@ -213,22 +213,6 @@ def test_aggregates_and_subqueries_are_not_index_expressions() -> None:
         1, "select status from tasks group by status order by count(*) desc"
     ).accesses
     assert access.expressions == ()
-
-
-def test_bind_parameters_replaces_some_and_renumbers_the_rest() -> None:
-    text, count = bind_parameters(
-        "select * from t where a = $1 and b = $2 and c > $3 limit coalesce(20, $4::bigint)",
-        {2: "'x'::st", 4: "50"},
-        {1: "integer", 3: "timestamp with time zone"},
-    )
-    assert count == 2
-    assert text == (
-        "select * from t where a = ($1::integer) and b = ('x'::st) "
-        "and c > ($2::timestamp with time zone) limit (50)::bigint"  # the real page size
-    )
-    unbound, _ = bind_parameters("select * from t limit coalesce(20, $1::bigint)", {}, {})
-    assert unbound == "select * from t limit coalesce(20, $1::bigint)"
-    assert parameter_positions("select $1, $12") == {7: 1, 11: 12}
 
 
 def test_literals() -> None:

@@ -1,0 +1,46 @@
+"""Reading SQL with pglast, safely on any text: its parse tree, its tokens, a tree's nodes.
+
+The helpers the rewriting (sqltext.py) and the analysis (parse.py) share; none of them
+raises on a text pglast cannot read, they return None instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pglast
+from pglast import ast
+from pglast.parser import ParseError as PglastParseError
+from pglast.parser import scan
+
+_COMMENT_TOKENS = frozenset({"SQL_COMMENT", "C_COMMENT"})
+
+
+def parsed(text: str) -> tuple[Any, ...] | None:
+    """The raw statements of `text`, or None when it does not parse."""
+    try:
+        return tuple(pglast.parse_sql(text))
+    except (PglastParseError, ValueError):  # ValueError: not encodable as UTF-8
+        return None
+
+
+def tokens(text: str) -> list[Any] | None:
+    """The tokens of `text` without its comments (each with `start`, inclusive `end` and
+    `name`: "PARAM", "FROM", "ASCII_40" for `(` ...), or None when it does not scan."""
+    try:
+        return [t for t in scan(text) if t.name not in _COMMENT_TOKENS]
+    except (PglastParseError, ValueError):
+        return None
+
+
+def nodes(root: object) -> Iterator[ast.Node]:
+    """Every node of a tree, iteratively (deep expressions must not exhaust the stack)."""
+    stack: list[object] = [root]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, ast.Node):
+            yield item
+            stack.extend(getattr(item, name) for name in item)
+        elif isinstance(item, (tuple, list)):
+            stack.extend(item)

@@ -1,0 +1,140 @@
+"""The nouns of time: pg_stat_* counters as snapshots and deltas hold them, and the
+recommendations the daemon remembers across analyses with what they realized.
+
+Plain frozen dataclasses, like model.py's, which they build on.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+from advisor.model import StatementEffect, TableName
+
+# ------------------------------------------------------------------ counters over time
+
+
+@dataclass(frozen=True)
+class StatementCounters:
+    """pg_stat_statements counters of one queryid, summed over users and nesting levels.
+    In a snapshot they are cumulative; in a delta, what happened within it. No text: see
+    Statement."""
+
+    queryid: int
+    calls: int
+    total_exec_ms: float
+    total_plan_ms: float = 0.0
+    rows: int = 0
+
+    @property
+    def total_ms(self) -> float:
+        return self.total_exec_ms + self.total_plan_ms
+
+
+@dataclass(frozen=True)
+class TableCounters:
+    """pg_stat_user_tables counters of one table (cumulative in a snapshot)."""
+
+    table: TableName
+    seq_scan: int = 0
+    seq_tup_read: int = 0
+    idx_scan: int = 0
+    n_tup_ins: int = 0
+    n_tup_upd: int = 0
+    n_tup_del: int = 0
+    n_tup_hot_upd: int = 0
+    # Gauges, not counters: a delta carries the newer snapshot's values.
+    n_live_tup: int = 0
+    size_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class IndexCounters:
+    """pg_stat_user_indexes counters of one index (cumulative in a snapshot)."""
+
+    table: TableName
+    index: str
+    idx_scan: int = 0
+    idx_tup_read: int = 0
+    idx_tup_fetch: int = 0
+    # A gauge: a delta carries the newer snapshot's value.
+    size_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Cumulative counters of one database at one moment, with what tells a reset apart:
+    the server's start time and the statistics' reset times."""
+
+    database: str
+    taken_at: datetime
+    server_started_at: datetime
+    statements_reset_at: datetime | None
+    statements: tuple[StatementCounters, ...]
+    tables: tuple[TableCounters, ...] = ()
+    indexes: tuple[IndexCounters, ...] = ()
+    # pg_stat_statements_info.dealloc (PG 14+): entries evicted since the reset.
+    statements_evicted: int | None = None
+
+
+@dataclass(frozen=True)
+class Delta:
+    """What happened in a database between two moments: never negative, never doubled.
+
+    `reset` says counters restarted inside the interval (a server restart or a statistics
+    reset); the counts are then those since the restart, a lower bound."""
+
+    database: str
+    started_at: datetime
+    ended_at: datetime
+    statements: tuple[StatementCounters, ...]
+    tables: tuple[TableCounters, ...] = ()
+    indexes: tuple[IndexCounters, ...] = ()
+    reset: bool = False
+    statements_evicted: int = 0
+
+    @property
+    def seconds(self) -> float:
+        return max((self.ended_at - self.started_at).total_seconds(), 0.0)
+
+
+# ------------------------------------------------------- recommendations over time
+
+
+class RecommendationStatus(enum.StrEnum):
+    OPEN = "open"  # recommended by the latest analysis
+    GONE = "gone"  # recommended before, not by the latest analysis
+    CREATED = "created"  # the index was built
+
+
+@dataclass(frozen=True)
+class StoredRecommendation:
+    """A recommendation as the daemon's state keeps it across analyses: its name, SQL and
+    estimates, and its history (first and last recommended, when built). Recommendation is
+    what one analysis found (its design and the evidence); this is what is remembered."""
+
+    database: str
+    name: str
+    table: TableName
+    create_sql: str
+    status: RecommendationStatus
+    first_seen: datetime
+    last_seen: datetime
+    created_at: datetime | None
+    estimated_ms_saved_per_day: float
+    estimated_size_bytes: int
+    statements: tuple[StatementEffect, ...]
+
+
+@dataclass(frozen=True)
+class RealizedBenefit:
+    """What a created index did to the statements it was recommended for (the latest
+    measure): their mean time before, as recommended, and since it was built."""
+
+    database: str
+    name: str
+    before_mean_ms: float
+    after_mean_ms: float
+    statements: int
+    measured_at: datetime
