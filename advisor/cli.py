@@ -203,7 +203,8 @@ def report(
         Path | None,
         typer.Option(
             "--state-dir",
-            help="The daemon's state directory: trends, created indexes and their benefit.",
+            help="The state directory (default ./state, state_dir): the reports' history "
+            "and, where the daemon collects into it, trends and what created indexes did.",
             show_default=False,
         ),
     ] = None,
@@ -229,9 +230,15 @@ def report(
     logs.configure("info" if verbose else "warning")
     with _exit_codes():
         settings = load_settings(
-            config, dsn=dsn, out=out, drizzle_schema=drizzle_schema, databases=database or None
+            config,
+            dsn=dsn,
+            out=out,
+            drizzle_schema=drizzle_schema,
+            databases=database or None,
+            state_dir=state_dir,
         )
-        store = Store(state_dir) if state_dir is not None else None
+        # The report's history lives in the store, the daemon's or a report's own.
+        store = Store(settings.state_dir)
         report_day = (day or datetime.now(UTC)).date()
         written = _each_database(
             settings,

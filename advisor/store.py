@@ -14,9 +14,9 @@ import os
 import sqlite3
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, fields
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -118,6 +118,16 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             PRIMARY KEY (database, table_schema, table_name, index_name)
         ) WITHOUT ROWID""",
     ),
+    (
+        # What each dated report said, for the next report to compare with (the report's
+        # history; JSON files beside the reports held it before).
+        """CREATE TABLE report_history (
+            database TEXT NOT NULL,
+            day TEXT NOT NULL,
+            document TEXT NOT NULL,
+            PRIMARY KEY (database, day)
+        ) WITHOUT ROWID""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -213,6 +223,14 @@ REALIZED_SQL = """
 SELECT database, name, before_mean_ms, after_mean_ms, statements, measured_at
 FROM realized_benefit WHERE database = ? ORDER BY name
 """
+
+SAVE_REPORT_SQL = """
+INSERT OR REPLACE INTO report_history (database, day, document) VALUES (?, ?, ?)
+"""
+PREVIOUS_REPORTS_SQL = """
+SELECT document FROM report_history WHERE database = ? AND day < ? ORDER BY day DESC
+"""
+DELETE_EXPIRED_REPORTS_SQL = "DELETE FROM report_history WHERE day < ?"
 
 OBSERVE_INDEX_SQL = """
 INSERT OR IGNORE INTO index_seen (database, table_schema, table_name, index_name, first_seen)
@@ -432,6 +450,8 @@ class Store:
         with self._writing("compact stored deltas") as conn:
             removed = conn.execute(DELETE_EXPIRED_BUCKETS_SQL, (_iso(now - self._retention),))
             removed_rows = max(removed.rowcount, 0)
+            expired = (now - self._retention).date().isoformat()
+            removed_rows += max(conn.execute(DELETE_EXPIRED_REPORTS_SQL, (expired,)).rowcount, 0)
             aged = conn.execute(AGED_BUCKETS_SQL, (_iso(raw_cutoff),)).fetchall()
             for ids in _groups_to_merge(aged, fine_cutoff, hourly_cutoff):
                 _merge_buckets(conn, ids)
@@ -497,6 +517,30 @@ class Store:
             RealizedBenefit(db, name, before, after, count, _datetime(at))
             for db, name, before, after, count, at in rows
         ]
+
+    # -------------------------------------------------------------------- reports
+
+    def save_report(self, database: str, day: date, document: Mapping[str, Any]) -> None:
+        """Keep what the report of `day` said (replacing a report of the same day)."""
+        text = json.dumps(document, sort_keys=True)
+        with self._writing("save the report's history") as conn:
+            conn.execute(SAVE_REPORT_SQL, (database, day.isoformat(), text))
+
+    def previous_report(
+        self, database: str, day: date, accept: Callable[[Mapping[str, Any]], bool]
+    ) -> dict[str, Any] | None:
+        """What the newest report of `database` before `day` said, among those `accept`
+        takes (a document of another format is passed over), or None."""
+        with self._reading("read the report's history") as conn:
+            rows = conn.execute(PREVIOUS_REPORTS_SQL, (database, day.isoformat())).fetchall()
+        for (text,) in rows:
+            try:
+                document = json.loads(text)
+            except ValueError:
+                continue
+            if isinstance(document, dict) and accept(document):
+                return document
+        return None
 
     # -------------------------------------------------------------------- indexes
 

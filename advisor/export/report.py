@@ -4,8 +4,8 @@ Two files per database and day: `<date>.md`, the periodic report (summary, top s
 with their trend, recommendations with their evidence and code, index health, anti-patterns,
 what changed since the previous report, what created indexes really saved), and the
 handoff `role-comm-database.md` an application team on Drizzle ORM acts on (Schema changes,
-New queries available, Migration instructions). A JSON sidecar `<date>.json` beside each
-report keeps what the next report compares with.
+New queries available, Migration instructions). What each report said is kept in the state
+store (Store.save_report), for the next report to compare with.
 
 The same inputs always give the same bytes: everything is sorted, and the only date in the
 text is the report's own.
@@ -13,7 +13,6 @@ text is the report's own.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import tempfile
@@ -54,8 +53,7 @@ from advisor.model import (
 )
 
 HANDOFF_FILE_NAME = "role-comm-database.md"
-SIDECAR_FORMAT = 1
-_SIDECAR_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})\.json$")
+HISTORY_FORMAT = 1
 
 
 # ------------------------------------------------------------------------ inputs
@@ -281,11 +279,11 @@ DRIFT_CALLS = 0.2
 DRIFT_ROWS = 2.0
 
 
-def sidecar(inputs: ReportInputs) -> dict[str, Any]:
+def history_entry(inputs: ReportInputs) -> dict[str, Any]:
     """What the next report compares with: recommendations, findings, anti-patterns and
     the top statements' means, keyed by stable identities."""
     return {
-        "format": SIDECAR_FORMAT,
+        "format": HISTORY_FORMAT,
         "database": inputs.database,
         "day": inputs.day.isoformat(),
         "recommendations": {
@@ -326,7 +324,7 @@ def diff(
     existing_indexes: frozenset[str],
     regression_ratio: float,
 ) -> Changes:
-    """New, resolved and regressed items between two sidecars."""
+    """New, resolved and regressed items between two history entries."""
     if previous is None:
         return Changes(None)
     new: list[Change] = []
@@ -594,14 +592,10 @@ def render_handoff(inputs: ReportInputs) -> str:
 
 @dataclass(frozen=True)
 class ReportPaths:
-    """Where one database's report, its sidecar and the handoff go."""
+    """Where one database's report and the handoff go."""
 
     report: Path
     handoff: Path
-
-    @property
-    def sidecar(self) -> Path:
-        return self.report.with_suffix(".json")
 
 
 def report_paths(
@@ -625,24 +619,6 @@ def report_paths(
     return ReportPaths(directory / f"{day.isoformat()}.md", handoff)
 
 
-def previous_sidecar(directory: Path, day: date) -> dict[str, Any] | None:
-    """The sidecar of the newest report in `directory` older than `day`, if any."""
-    older = []
-    if directory.is_dir():
-        for path in directory.iterdir():
-            match = _SIDECAR_NAME.match(path.name)
-            if match and match.group(1) < day.isoformat():
-                older.append(path)
-    for path in sorted(older, reverse=True):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue  # a damaged sidecar: compare with the one before
-        if isinstance(data, dict) and data.get("format") == SIDECAR_FORMAT:
-            return data
-    return None
-
-
 def write_atomically(path: Path, text: str) -> None:
     """Write to a temporary file beside `path`, then rename it over `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -658,13 +634,18 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def write_report(inputs: ReportInputs, paths: ReportPaths) -> ReportPaths:
-    """Write the report (compared with the newest older one), its sidecar and the handoff,
-    each atomically; returns the paths."""
-    current = sidecar(inputs)
-    previous = previous_sidecar(paths.report.parent, inputs.day)
+def comparable(entry: Mapping[str, Any]) -> bool:
+    """Whether a stored history entry is one this version compares with."""
+    return entry.get("format") == HISTORY_FORMAT
+
+
+def write_report(
+    inputs: ReportInputs, paths: ReportPaths, previous: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """Write the report (compared with `previous`, the newest older history entry) and the
+    handoff, each atomically; returns this report's history entry, for the caller to keep."""
+    current = history_entry(inputs)
     changes = diff(previous, current, inputs.existing_indexes, inputs.regression_ratio)
     write_atomically(paths.report, render_report(inputs, changes))
-    write_atomically(paths.sidecar, json.dumps(current, indent=2, sort_keys=True) + "\n")
     write_atomically(paths.handoff, render_handoff(inputs))
-    return paths
+    return current

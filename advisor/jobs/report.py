@@ -20,6 +20,7 @@ from advisor.export.report import (
     ReportInputs,
     ReportPaths,
     StatementTrend,
+    comparable,
     report_paths,
     write_report,
 )
@@ -39,10 +40,12 @@ TREND_WINDOW = timedelta(days=1)
 
 
 def report_now(
-    conn: Connection, settings: Settings, store: Store | None, day: date, per_database: bool
+    conn: Connection, settings: Settings, store: Store, day: date, per_database: bool
 ) -> ReportPaths:
     """`pg-advisor report`: analyze the connected database's workload as the statistics
-    hold it now, check index health, and write the report and the handoff."""
+    hold it now, check index health, and write the report and the handoff. The store
+    keeps the report's history; where the daemon has collected into it, the report also
+    shows trends and what created indexes did."""
     drizzle = _drizzle(settings)  # a wrong path fails before any work
     observation = observe(conn, settings, store)
     if not observation.caps.pg_stat_statements:
@@ -76,7 +79,7 @@ def _write(
     analysis: Analysis | None,
     findings: Sequence[Finding],
     observation: Observation,
-    store: Store | None,
+    store: Store,
     day: date,
     per_database: bool,
     now: datetime | None = None,
@@ -104,13 +107,16 @@ def _write(
         trend=trend,
         antipatterns=find_antipatterns(facts, antipattern_settings(settings)),
         texts={s.queryid: s.text for s in workload.statements},
-        created=_created(store, database) if store is not None else None,
+        created=_created(store, database) if store.last_snapshot(database) else None,
         schema=observation.schema,
         drizzle=drizzle,
         regression_ratio=settings.report_regression_ratio,
     )
     paths = report_paths(settings.out, settings.handoff_path, database, day, per_database)
-    return write_report(inputs, paths)
+    previous = store.previous_report(database, day, comparable)
+    entry = write_report(inputs, paths, previous)
+    store.save_report(database, day, entry)
+    return paths
 
 
 def _drizzle(settings: Settings) -> DrizzleSchema | None:

@@ -14,6 +14,7 @@ from advisor.demo.sandbox import ThrowawayCluster
 from advisor.jobs.recommend import recommend
 from advisor.jobs.report import report_now
 from advisor.pg import session
+from advisor.store import Store
 from tests.support import settings_for
 
 _ENTRY = re.compile(
@@ -91,7 +92,7 @@ def test_one_report_reads_each_catalog_and_statistic_once(
     log_start = len(cluster.server_log())
     settings = settings_for(blog_dsn, application_name="pg-advisor-once-test", out=tmp_path)
     with session(blog_dsn, settings) as conn:
-        report_now(conn, settings, None, date(2026, 12, 3), per_database=False)
+        report_now(conn, settings, Store(tmp_path / "state"), date(2026, 12, 3), False)
     statements = _logged_statements(cluster.server_log()[log_start:], "pg-advisor-once-test")
     reads = [text for text in statements if _reads_catalog_or_statistics(text)]
     assert len(reads) > 5

@@ -3,7 +3,6 @@ change from one day to the next, and migration steps that work with drizzle-kit 
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ from advisor.export.report import (
     StatementTrend,
     cell,
     code,
+    comparable,
     concurrent_script,
     diff,
     fence,
@@ -52,6 +52,7 @@ from advisor.model import (
     ValueSource,
 )
 from advisor.pg import session
+from advisor.store import Store
 from tests.drizzle_project import (
     CASING,
     SCHEMA,
@@ -152,12 +153,15 @@ def section(markdown: str, heading: str) -> str:
 
 
 def report_cli(dsn: str, out: Path, day: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    """`pg-advisor report` into `out`, its history in the state directory beside it."""
     return run_cli(
         "report",
         "--dsn",
         dsn,
         "--out",
         str(out),
+        "--state-dir",
+        str(out.parent / "state"),
         "--drizzle-schema",
         str(SCHEMA),
         "--date",
@@ -193,7 +197,11 @@ def test_report_and_handoff_then_what_changed_the_next_day(
     ranks = [int(n) for n in re.findall(r"^### (\d+)\. ", recommended, flags=re.MULTILINE)]
     assert ranks == list(range(1, len(ranks) + 1)) and len(ranks) >= 3
     ranked = re.findall(r"^### \d+\. `([^`]+)`", recommended, flags=re.MULTILINE)
-    saved = json.loads((out / "2026-11-23.json").read_text())["recommendations"]
+    history = Store(out.parent / "state")
+    saved = history.previous_report("report_days", date(2026, 11, 24), comparable)
+    assert saved is not None and saved["day"] == "2026-11-23"
+    saved = saved["recommendations"]
+    assert not list(out.glob("*.json"))  # the history is in the store, not beside the report
     assert ranked == sorted(saved, key=lambda name: (-saved[name]["ms_saved_per_day"], name))
     feed = section(
         report, next(h for h in re.findall(r"^### .*$", report, re.M) if FEED_INDEX in h)
@@ -265,7 +273,8 @@ def test_report_and_handoff_then_what_changed_the_next_day(
     assert '(parent) select "id", "title" from "posts" order by' in n_plus_one
     handoff = (out / "role-comm-database.md").read_text()
     assert "**N+1 queries** (public.comments)" in section(handoff, "### Query changes worth making")
-    assert json.loads((out / "2026-11-24.json").read_text())["day"] == "2026-11-24"
+    kept = history.previous_report("report_days", date(2026, 11, 25), comparable)
+    assert kept is not None and kept["day"] == "2026-11-24"
 
     # Written again the same day, it replaces that day's files and still compares with
     # the day before.
@@ -279,23 +288,17 @@ def test_report_and_handoff_then_what_changed_the_next_day(
 def test_report_exit_codes_follow_the_other_commands(
     cluster: ThrowawayCluster, tmp_path: Path
 ) -> None:
+    out = tmp_path / "reports"
+    where = ("--out", str(out), "--state-dir", str(tmp_path / "state"))
     missing = run_cli(
-        "report",
-        "--dsn",
-        cluster.dsn("postgres"),
-        "--out",
-        str(tmp_path),
-        "--drizzle-schema",
-        str(tmp_path / "nope.ts"),
+        "report", "--dsn", cluster.dsn("postgres"), *where, "--drizzle-schema", "nope.ts"
     )
     assert missing.returncode == 2 and "cannot read the Drizzle schema" in missing.stderr
-    no_statistics = run_cli("report", "--dsn", cluster.dsn("postgres"), "--out", str(tmp_path))
+    no_statistics = run_cli("report", "--dsn", cluster.dsn("postgres"), *where)
     assert no_statistics.returncode == 4 and "pg_stat_statements" in no_statistics.stderr
-    unreachable = run_cli(
-        "report", "--dsn", "postgresql://nobody@127.0.0.1:1/x", "--out", str(tmp_path)
-    )
+    unreachable = run_cli("report", "--dsn", "postgresql://nobody@127.0.0.1:1/x", *where)
     assert unreachable.returncode == 3
-    assert not list(tmp_path.iterdir())
+    assert not out.exists() or not list(out.iterdir())
 
 
 def test_daemon_report_has_trends_and_the_benefit_of_created_indexes(
@@ -625,9 +628,8 @@ def test_report_and_handoff_state_the_values_and_the_drift(advised: ReportInputs
 def test_paths_per_database_and_a_configured_handoff(tmp_path: Path) -> None:
     day = date(2026, 11, 24)
     one = report_paths(tmp_path, None, "app", day, per_database=False)
-    assert (one.report, one.sidecar, one.handoff) == (
+    assert (one.report, one.handoff) == (
         tmp_path / "2026-11-24.md",
-        tmp_path / "2026-11-24.json",
         tmp_path / "role-comm-database.md",
     )
     many = report_paths(tmp_path, Path("docs/{database}/handoff.md"), "app", day, per_database=True)

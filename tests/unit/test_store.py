@@ -6,8 +6,8 @@ import os
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta, timezone
+from collections.abc import Iterator, Mapping
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -544,3 +544,39 @@ def test_frequent_collections_are_merged_into_five_minute_buckets_after_a_quarte
     assert count == 9 + 15 * 6
     assert removed == 60 * 6 - count
     assert summary(store.window("app", start)) == before
+
+
+def test_the_reports_history_gives_the_newest_earlier_report_it_can_compare_with(
+    store: Store,
+) -> None:
+    def current(entry: Mapping[str, object]) -> bool:
+        return entry.get("format") == 1
+
+    store.save_report("app", date(2026, 11, 20), {"format": 1, "day": "2026-11-20"})
+    store.save_report("app", date(2026, 11, 22), {"format": 0, "day": "2026-11-22"})
+    store.save_report("other", date(2026, 11, 23), {"format": 1, "day": "2026-11-23"})
+    store.save_report("app", date(2026, 11, 24), {"format": 1, "day": "2026-11-24"})
+    # The newest before the day, of this database, passing over an older format.
+    assert store.previous_report("app", date(2026, 11, 24), current) == {
+        "format": 1,
+        "day": "2026-11-20",
+    }
+    assert store.previous_report("app", date(2026, 11, 20), current) is None
+    # A report written again the same day replaces that day's entry.
+    store.save_report("app", date(2026, 11, 24), {"format": 1, "day": "again"})
+    assert store.previous_report("app", date(2026, 11, 25), current) == {
+        "format": 1,
+        "day": "again",
+    }
+
+
+def test_compaction_forgets_reports_past_the_retention(store: Store) -> None:
+    now = datetime(2026, 12, 31, tzinfo=UTC)
+    store.save_report("app", date(2026, 11, 1), {"format": 1})
+    store.save_report("app", date(2026, 12, 30), {"format": 1, "kept": True})
+    assert store.compact(now) >= 1
+    assert store.previous_report("app", date(2026, 12, 31), lambda e: True) == {
+        "format": 1,
+        "kept": True,
+    }
+    assert store.previous_report("app", date(2026, 12, 30), lambda e: True) is None
