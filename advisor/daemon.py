@@ -12,7 +12,7 @@ import json
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -305,9 +305,19 @@ class Daemon:
         with self._session(database) as conn:
             reader = SnapshotReader(conn, database)
             snapshot = reader.take(conn)
-            known = self.store.known_queryids(database)
-            new = {s.queryid for s in snapshot.statements} - known
+            new = self.unknown_queryids(database, snapshot)
             texts = reader.texts(conn, new) if new else {}
+        self.record(database, snapshot, texts)
+
+    def unknown_queryids(self, database: str, snapshot: Snapshot) -> set[int]:
+        """The snapshot's statements whose text the store does not hold yet."""
+        return {s.queryid for s in snapshot.statements} - self.store.known_queryids(database)
+
+    def record(self, database: str, snapshot: Snapshot, texts: Mapping[int, str]) -> None:
+        """Keep a snapshot just read (with the texts of its unknown statements): the texts,
+        the snapshot and its delta since the last one in the store, the last snapshot in
+        memory, the indexes seen, and the busiest statements in the status. Everything
+        `collect` does after reading the server (the memory bench drives it too)."""
         if texts:
             self.store.save_texts(database, texts)
         # The last snapshot stays in memory between collections; the store has it after a

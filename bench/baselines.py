@@ -241,7 +241,8 @@ def ilp(problem: Problem, budget: int, per_table: int = 3, time_limit: float = 6
     designs = sorted({d for ds in relevant.values() for d in ds})
     column = {d: i for i, d in enumerate(designs)}
 
-    h = highspy.Highs()
+    # highspy's Highs.__init__ has no annotations (its stubs cover the methods only).
+    h = highspy.Highs()  # type: ignore[no-untyped-call]
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", float(time_limit))
     h.setOptionValue("mip_rel_gap", 1e-6)

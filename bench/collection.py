@@ -255,6 +255,7 @@ def _profiled(daemon: Daemon, dsn: str, texts: Sequence[str]) -> dict[str, float
     profiler = cProfile.Profile()
     with _enabled(profiler):
         daemon.collect(DATABASE)
+    # typeshed does not declare pstats.Stats.stats, the raw table print_stats reads.
     stats: dict[tuple[str, int, str], tuple[Any, ...]] = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
     found: dict[str, float] = {}
     for (filename, _line, name), (_cc, _nc, _tt, cumulative, _callers) in stats.items():

@@ -8,9 +8,11 @@ For each workload (bench/tpch.py, bench/oltp.py) on one throwaway cluster:
 2. On a copy: run every statement once (warm-up), then one round of the workload (each
    statement `weight` times). No statistics are reset, as on a user's server: what
    pg_stat_statements holds then, the warm-up included, is the workload the advisors see.
-3. Read the workload the way `pg-advisor recommend` does, then for every budget ask the
-   advisor and each baseline (bench/baselines.py) for a set, and score every set with the
-   same estimate: every statement planned with the whole set (HypoPG).
+3. Analyze the workload with `pg-advisor recommend`'s own planning (`planning` in
+   advisor/jobs/recommend.py), then for every budget ask the advisor (`choose_indexes`,
+   what `recommend` runs with that budget) and each baseline (bench/baselines.py) for a
+   set, and score every set with the same estimate: every statement planned with the whole
+   set (HypoPG), on the planner the advisor planned with.
 4. For the budgets chosen for real runs, build each distinct set on a fresh copy (plain
    CREATE INDEX), and the empty set on one more; warm them all up, then time `repeats`
    rounds interleaved across the copies; per statement the median counts (this 2-core
@@ -23,7 +25,7 @@ import importlib
 import statistics
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -31,12 +33,10 @@ from typing import Any
 import psycopg
 from psycopg import errors as pg_errors
 
-from advisor.analyze.candidates import Extensions, existing_designs
-from advisor.analyze.select import select_indexes
-from advisor.config import Settings, load_settings, selection_settings
+from advisor.analyze.candidates import existing_designs
+from advisor.config import Settings, load_settings
 from advisor.demo.sandbox import ThrowawayCluster
-from advisor.jobs.observe import observe
-from advisor.jobs.recommend import prepare, search_space, what_if
+from advisor.jobs.recommend import Planning, choose_indexes, planning
 from advisor.model import IndexDesign
 from advisor.pg import session
 from bench import baselines
@@ -102,9 +102,9 @@ class QualityResult:
     data_bytes: int
     load_seconds: float
     statements: int
-    analysed: int
+    analyzed: int
     candidates: int
-    skipped: dict[str, int]  # why the statements not analysed were skipped
+    skipped: dict[str, int]  # why the statements not analyzed were skipped
     round_ms: float  # the real round without new indexes, as timed by the client
     pgss_ms: float  # the same round as pg_stat_statements saw it (what the advisors see)
     sets: list[SetResult] = field(default_factory=list)
@@ -238,67 +238,67 @@ class Databases:
 
 @dataclass
 class Analysis:
+    """The advisor's planning of one workload, and the same problem as the baselines see it."""
+
     problem: Problem
     settings: Settings
-    window_seconds: float
-    write_ms_per_day: Callable[[IndexDesign], float]
-    analysed: int
+    planned: Planning
+    analyzed: int
     candidates: int
     skipped: dict[str, int]
-    extensions: Extensions
+
+
+def advisor_problem(planned: Planning) -> Problem:
+    """The advisor's statements, candidates, planner and write costs as one Problem."""
+    workload, schema = planned.observation.workload, planned.schema
+    writes, whatif = planned.space.writes, planned.whatif
+    window_days = max(workload.window_seconds, 1.0) / 86_400.0
+    targets = {t.statement.queryid: t for t in planned.prepared.targets}
+    return Problem(
+        targets=targets,
+        parsed={p.queryid: p for p in planned.prepared.parsed},
+        candidates=planned.space.candidates,
+        planner=whatif,
+        base_cost={q: whatif.plan(q, ()).cost for q in targets},
+        maintenance_ms=lambda d: writes.ms_per_day(d) * window_days,
+        existing={name: existing_designs(t) for name, t in schema.tables.items()},
+    )
+
+
+def bench_settings(dsn: str, budget_mb: float | None = None) -> Settings:
+    """The advisor's settings in this section: the defaults, except that every statement
+    counts (min_calls 1: a TPC-H query runs once or twice in a round) and statements are
+    costed with generic plans only (value_aware off). The baselines are generic-plan
+    strategies and every set is scored on the advisor's planner, which value-aware costing
+    would change for all of them; value-aware advice has its own section (bench/values.py).
+    The bench passes each budget to the selection itself; `budget_mb` is for running
+    `recommend` the same way."""
+    return load_settings(None, dsn=dsn, min_calls=1, value_aware=False, budget_mb=budget_mb)
 
 
 @contextmanager
 def analysis(dsn: str) -> Iterator[Analysis]:
     """What `pg-advisor recommend` sees and plans with, kept open for every strategy."""
-    settings = load_settings(None, dsn=dsn, min_calls=1)
-    with session(dsn, settings) as conn:
-        observation = observe(conn, settings)
-        workload, schema = observation.workload, observation.schema
-        rates = observation.write_rates
-        whatif = what_if(conn, observation.caps, settings, schema)
-        prepared = prepare(workload, observation.parsed, whatif)
-        space = search_space(settings, schema, prepared, rates)
-        window_days = max(workload.window_seconds, 1.0) / 86_400.0
-        targets = {t.statement.queryid: t for t in prepared.targets}
-        problem = Problem(
-            targets=targets,
-            parsed={p.queryid: p for p in prepared.parsed},
-            candidates=space.candidates,
-            planner=whatif,
-            base_cost={q: whatif.plan(q, ()).cost for q in targets},
-            maintenance_ms=lambda d: space.writes.ms_per_day(d) * window_days,
-            existing={name: existing_designs(t) for name, t in schema.tables.items()},
+    settings = bench_settings(dsn)
+    # No drops: the baselines only add indexes, and every set is scored on the schema as it
+    # is; a plan that also dropped indexes would be planned against another one.
+    with session(dsn, settings) as conn, planning(conn, settings, drops=False) as planned:
+        problem = advisor_problem(planned)
+        yield Analysis(
+            problem,
+            settings,
+            planned,
+            len(problem.targets),
+            len(problem.candidates),
+            dict(Counter(s.reason for s in planned.prepared.skipped).most_common()),
         )
-        try:
-            yield Analysis(
-                problem,
-                settings,
-                workload.window_seconds,
-                space.writes.ms_per_day,
-                len(targets),
-                len(space.candidates),
-                dict(Counter(s.reason for s in prepared.skipped).most_common()),
-                space.extensions,
-            )
-        finally:
-            whatif.close()
 
 
 def choose(strategy: str, run: Analysis, budget: int) -> tuple[list[IndexDesign], str]:
     """One strategy's set within `budget` bytes, and a note on how it was found."""
     problem = run.problem
     if strategy == "advisor":
-        recommendations = select_indexes(
-            list(problem.targets.values()),
-            problem.candidates,
-            problem.planner,
-            selection_settings(run.settings, budget),
-            run.window_seconds,
-            run.write_ms_per_day,
-            run.extensions,
-        )
-        return [r.design for r in recommendations], ""
+        return [r.design for r in choose_indexes(run.planned, run.settings, budget)], ""
     if strategy == "extend":
         return baselines.extend(problem, budget), ""
     if strategy == "dexter":
@@ -364,7 +364,7 @@ def _run_workload(
                 data_bytes=data_bytes,
                 load_seconds=round(load_seconds, 2),
                 statements=len(workload.statements),
-                analysed=run.analysed,
+                analyzed=run.analyzed,
                 candidates=run.candidates,
                 skipped=run.skipped,
                 round_ms=0.0,

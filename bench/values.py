@@ -6,7 +6,7 @@ ORM-style workload (bench/skewed.py), compared by real execution time in the sam
 2. On a copy: warm up, then run one round of the workload (no statistics reset, as on a
    user's server) as node-postgres sends it (unnamed statements, every value an untyped bind
    parameter: the server plans each call with its values).
-3. Analyse that database twice with `advisor.jobs.recommend.recommend` and the same storage budget:
+3. Analyze that database twice with `advisor.jobs.recommend.recommend` and the same storage budget:
    value-aware (`Settings.value_aware = true`) and generic-only (false).
 4. Build each distinct set for real on a fresh copy, and the empty set on one more
    (bench/quality.py's Databases); ANALYZE them all (an expression index has no statistics
@@ -97,7 +97,7 @@ class Advice:
     value_aware: bool
     seconds: float
     statements_total: int
-    statements_analysed: int
+    statements_analyzed: int
     skipped: dict[str, list[str]]  # reason -> the statements skipped for it
     budget_bytes: int
     workload_ms_per_day: float
@@ -220,7 +220,7 @@ def run_values(
                 chosen[label] = [r.design for r in analysis.recommendations]
                 say(
                     f"values: {label}: {len(advice.indexes)} indexes in {advice.seconds:.1f} s "
-                    f"({advice.statements_analysed} of {advice.statements_total} statements)"
+                    f"({advice.statements_analyzed} of {advice.statements_total} statements)"
                 )
         options = QUALSTATS_OFF if qualstats else ""
         result.runs = real_runs(databases, workload, chosen, repeats, options)
@@ -295,7 +295,7 @@ def describe(
         value_aware=value_aware,
         seconds=round(analysis.elapsed_seconds, 2),
         statements_total=analysis.statements_total,
-        statements_analysed=analysis.statements_analysed,
+        statements_analyzed=analysis.statements_analyzed,
         skipped=skipped,
         budget_bytes=analysis.budget_bytes,
         workload_ms_per_day=round(analysis.workload_ms_per_day, 1),
@@ -473,8 +473,8 @@ def format_advice(result: ValuesResult) -> str:
         lines.append(
             f"{advice.setting}: {len(advice.indexes)} indexes, estimated "
             f"{size_text(sum(i.estimated_size_bytes for i in advice.indexes))} of the "
-            f"{size_text(advice.budget_bytes)} budget; {advice.statements_analysed} of "
-            f"{advice.statements_total} statements analysed in {advice.seconds:.1f} s "
+            f"{size_text(advice.budget_bytes)} budget; {advice.statements_analyzed} of "
+            f"{advice.statements_total} statements analyzed in {advice.seconds:.1f} s "
             f"({advice.explains:,} what-if EXPLAINs)"
         )
         for reason, names in advice.skipped.items():

@@ -57,7 +57,7 @@ from advisor.model import (
 
 
 class ParseError(Exception):
-    """Why a text cannot be analysed as one statement; `reason` is short and user-readable."""
+    """Why a text cannot be analyzed as one statement; `reason` is short and user-readable."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -72,14 +72,14 @@ def parse_statement(queryid: int, text: str, schema: Schema) -> ParsedStatement 
 
     Never raises: syntax errors, utility statements, several statements in one text and
     statements that read no table of `schema` become `Skipped` with a readable reason; an
-    unexpected failure of the analyser too, with a reason starting "analyser error:".
+    unexpected failure of the analyzer too, with a reason starting "analyzer error:".
     """
     try:
         return _parse_statement(queryid, text, schema)
     except ParseError as error:
         return Skipped(queryid, error.reason, text)
     except Exception as error:  # the single guard: one odd statement must not stop a run
-        return Skipped(queryid, f"analyser error: {type(error).__name__}: {error}", text)
+        return Skipped(queryid, f"analyzer error: {type(error).__name__}: {error}", text)
 
 
 # ------------------------------------------------------------------ statement level
@@ -97,9 +97,9 @@ def _parse_statement(queryid: int, text: str, schema: Schema) -> ParsedStatement
     plannable, parsed = prepared(text)
     statement = _single_statement(plannable.text, parsed)
     kind = _KINDS[type(statement)]
-    analyser = _Analyser(schema, plannable)
-    analyser.query(statement, Scope(None))
-    accesses = analyser.accesses()
+    analyzer = _Analyzer(schema, plannable)
+    analyzer.query(statement, Scope(None))
+    accesses = analyzer.accesses()
     if not accesses:
         if kind is StatementKind.INSERT and not _inserts_a_query(statement):
             raise ParseError("insert without a query: nothing to index")
@@ -110,7 +110,7 @@ def _parse_statement(queryid: int, text: str, schema: Schema) -> ParsedStatement
         plannable,
         accesses,
         _parameter_count(statement),
-        analyser.parameters(),
+        analyzer.parameters(),
     )
 
 
@@ -173,7 +173,7 @@ def _joined_filterable(join: ast.JoinExpr, left: list[Entry], right: list[Entry]
     return left + right
 
 
-# --------------------------------------------------------------------- the analyser
+# --------------------------------------------------------------------- the analyzer
 
 _COMPARISONS = {
     "=": Operator.EQUALITY,
@@ -188,7 +188,7 @@ _BETWEEN = (enums.A_Expr_Kind.AEXPR_BETWEEN, enums.A_Expr_Kind.AEXPR_BETWEEN_SYM
 _Condition = tuple[ast.Node, list[Entry] | None]
 
 
-class _Analyser:
+class _Analyzer:
     """Walks one statement, block by block, accumulating one `Occurrence` per table."""
 
     def __init__(self, schema: Schema, text: PlannableText | None = None) -> None:
@@ -208,7 +208,7 @@ class _Analyser:
     # ------------------------------------------------------------- query blocks
 
     def query(self, node: ast.Node | None, parent: Scope) -> frozenset[str] | None:
-        """Analyse a statement or subquery; return its output column names if known."""
+        """Analyze a statement or subquery; return its output column names if known."""
         if isinstance(node, ast.SelectStmt):
             return self._select(node, parent)
         if isinstance(node, ast.InsertStmt):
@@ -261,7 +261,7 @@ class _Analyser:
         return columns
 
     def _with(self, clause: ast.WithClause, parent: Scope) -> Scope:
-        """Analyse each CTE body as its own query; return the scope that names them."""
+        """Analyze each CTE body as its own query; return the scope that names them."""
         scope = Scope(parent)
         for cte in clause.ctes or ():
             name = str(cte.ctename)
@@ -394,7 +394,7 @@ class _Analyser:
     # ------------------------------------------------------------- expressions
 
     def _walk(self, node: object, scope: Scope) -> set[Scope]:
-        """Record every column an expression reads and analyse its subqueries as blocks of
+        """Record every column an expression reads and analyze its subqueries as blocks of
         their own; return the scopes its column references resolve in."""
         dependencies: set[Scope] = set()
         self._dependencies.append(dependencies)

@@ -55,7 +55,7 @@ def prepare_text(text: str) -> str:
 
 def prepared(text: str) -> tuple[PlannableText, tuple[Any, ...] | None]:
     """plannable(), with the parse of the text it returns (None if it does not parse),
-    so that a statement is not parsed again to be analysed."""
+    so that a statement is not parsed again to be analyzed."""
     start, stop = _statement_span(text)
     trims = [
         TextEdit(a, b, "", TextEditKind.TRIMMED)

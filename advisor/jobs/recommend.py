@@ -8,7 +8,8 @@ algorithm in `analyze/` never sees a connection.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 import psycopg
@@ -69,28 +70,41 @@ class Prepared:
     skipped: tuple[Skipped, ...]
 
 
-def recommend(
+@dataclass(frozen=True)
+class Planning:
+    """One database's workload made ready for the selection: the statements planned once,
+    the search space, the planner (open while `planning` is) and the drops planned."""
+
+    observation: Observation
+    schema: Schema  # as it will be after the drops
+    whatif: WhatIf
+    prepared: Prepared
+    space: SearchSpace
+    values: ValueModel | None
+    valued: Mapping[int, Costing]
+    drops: tuple[Finding, ...]
+    drops_note: str | None
+
+
+@contextmanager
+def planning(
     conn: Connection,
     settings: Settings,
     observation: Observation | None = None,
     drops: bool = False,
-) -> Analysis:
-    """Recommend indexes for the connected database: for the observation's workload and
-    write rates (the daemon's window), or for what the statistics hold now. With `drops`,
-    the plan also drops the safe ones among the existing indexes (see safe_drops), and the
-    selection plans the workload as it will be after them."""
-    started = time.monotonic()
+) -> Iterator[Planning]:
+    """The analysis up to the choice: observe (unless given), plan the safe drops (with
+    `drops`), plan every statement once, learn its values (`value_aware`), build the search
+    space. The planner stays open in the context and is closed at its end; database errors
+    come out translated. `recommend` chooses once, within the configured budget; the
+    quality bench chooses within several budgets in one context (`choose_indexes`)."""
     if observation is None:
         observation = observe(conn, settings)
     caps = observation.caps
     if not caps.pg_stat_statements:
         raise pg_stat_statements_missing(caps)
     require_hypopg(conn, caps)
-    workload, write_rates, observed = (
-        observation.workload,
-        observation.write_rates,
-        observation.writes,
-    )
+    workload, write_rates = observation.workload, observation.write_rates
     _require_visible_statements(workload, caps.role)
     schema = observation.schema
     planned_drops: tuple[Finding, ...] = ()
@@ -112,30 +126,64 @@ def recommend(
         space = search_space(settings, schema, prepared, write_rates, values)
         space = accepted(space, whatif)
         plan_as_columns(space, prepared, valued, whatif)
-        candidates = space.candidates
-        budget = budget_bytes(settings, schema, prepared.parsed)
-        recommendations = select_indexes(
-            prepared.targets,
-            candidates,
-            whatif,
-            config.selection_settings(settings, budget),
-            workload.window_seconds,
-            space.writes.ms_per_day,
-            space.extensions,
-            space.page_orders,
-        )
-        recommendations = tuple(
-            _with_write_basis(
-                _with_values(_with_warnings(r, space.writes, write_rates), space, values, whatif),
-                observed,
-                workload.window_seconds,
-            )
-            for r in recommendations
+        yield Planning(
+            observation, schema, whatif, prepared, space, values, valued, planned_drops, drops_note
         )
     except psycopg.Error as error:
         raise translate(error, "planning with hypothetical indexes") from None
     finally:
         whatif.close()
+
+
+def choose_indexes(
+    planned: Planning, settings: Settings, budget: int
+) -> tuple[Recommendation, ...]:
+    """The indexes to recommend within `budget` bytes, with their warnings, the values they
+    depend on and the basis of their write cost."""
+    space, observation = planned.space, planned.observation
+    window_seconds = observation.workload.window_seconds
+    recommendations = select_indexes(
+        planned.prepared.targets,
+        space.candidates,
+        planned.whatif,
+        config.selection_settings(settings, budget),
+        window_seconds,
+        space.writes.ms_per_day,
+        space.extensions,
+        space.page_orders,
+    )
+    return tuple(
+        _with_write_basis(
+            _with_values(
+                _with_warnings(r, space.writes, observation.write_rates),
+                space,
+                planned.values,
+                planned.whatif,
+            ),
+            observation.writes,
+            window_seconds,
+        )
+        for r in recommendations
+    )
+
+
+def recommend(
+    conn: Connection,
+    settings: Settings,
+    observation: Observation | None = None,
+    drops: bool = False,
+) -> Analysis:
+    """Recommend indexes for the connected database: for the observation's workload and
+    write rates (the daemon's window), or for what the statistics hold now. With `drops`,
+    the plan also drops the safe ones among the existing indexes (see safe_drops), and the
+    selection plans the workload as it will be after them."""
+    started = time.monotonic()
+    with planning(conn, settings, observation, drops) as planned:
+        budget = budget_bytes(settings, planned.schema, planned.prepared.parsed)
+        recommendations = choose_indexes(planned, settings, budget)
+    caps, workload = planned.observation.caps, planned.observation.workload
+    prepared, whatif, observed = planned.prepared, planned.whatif, planned.observation.writes
+    values = planned.values
     elapsed = time.monotonic() - started
     log.info(
         "analyze.done",
@@ -143,7 +191,7 @@ def recommend(
         statements=len(workload.statements),
         planned=len(prepared.targets),
         skipped=len(prepared.skipped),
-        candidates=len(candidates),
+        candidates=len(planned.space.candidates),
         recommendations=len(recommendations),
         explains=whatif.explains,
         cache_hits=whatif.cache_hits,
@@ -161,10 +209,10 @@ def recommend(
         whatif_cache_hits=whatif.cache_hits,
         elapsed_seconds=elapsed,
         workload_ms_per_day=_per_day(workload),
-        statements_with_values=len(valued),
+        statements_with_values=len(planned.valued),
         value_notes=values.knowledge.notes if values is not None else (),
-        drops=planned_drops,
-        drops_note=drops_note,
+        drops=planned.drops,
+        drops_note=planned.drops_note,
         write_notes=observed.notes if observed is not None else (),
     )
 

@@ -445,7 +445,7 @@ def test_subquery_in_from_is_its_own_block() -> None:
     assert not access(parsed, USERS).limited
 
 
-def test_cte_body_is_analysed_and_a_cte_reference_is_not_a_table() -> None:
+def test_cte_body_is_analyzed_and_a_cte_reference_is_not_a_table() -> None:
     parsed = parse(
         "with recent as (select * from posts where created_at > $1) "
         "select r.id, u.name from recent r join users u on u.id = r.author_id"
@@ -699,7 +699,7 @@ def test_insert_select_analyses_the_select_and_ignores_on_conflict() -> None:
     )
 
 
-def test_data_modifying_cte_is_analysed_and_the_kind_is_the_top_statement() -> None:
+def test_data_modifying_cte_is_analyzed_and_the_kind_is_the_top_statement() -> None:
     parsed = parse(
         "with moved as (delete from comments where created_at < $1 returning *) "
         "select count(*) from moved"
@@ -764,14 +764,14 @@ def test_empty_text_is_skipped() -> None:
     assert skipped("  -- nothing here\n").reason == "empty statement"
 
 
-def test_an_analyser_bug_becomes_a_skip_instead_of_an_exception(
+def test_an_analyzer_bug_becomes_a_skip_instead_of_an_exception(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     def broken(*_: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(parse_module._Analyser, "query", broken)
-    assert skipped("select * from users").reason == "analyser error: RuntimeError: boom"
+    monkeypatch.setattr(parse_module._Analyzer, "query", broken)
+    assert skipped("select * from users").reason == "analyzer error: RuntimeError: boom"
 
 
 # ------------------------------------------------------------------ text preparation
@@ -852,7 +852,7 @@ def test_sql_shaped_garbage_never_raises(text: str) -> None:
     result = parse_statement(7, text, SCHEMA)
     assert isinstance(result, ParsedStatement | Skipped)
     if isinstance(result, Skipped):
-        assert not result.reason.startswith("analyser error"), result
+        assert not result.reason.startswith("analyzer error"), result
 
 
 def test_update_records_the_columns_its_set_clause_writes() -> None:
