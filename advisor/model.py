@@ -673,6 +673,22 @@ class Analysis:
     drops_note: str | None = None
     # What the write rates leave out (writes attributed to no table), in words.
     write_notes: tuple[str, ...] = ()
+    # Statements whose best index depends on a value no source showed, busiest first.
+    value_probes: tuple[ValueProbe, ...] = ()
+
+
+@dataclass(frozen=True)
+class ValueProbe:
+    """A statement whose best index depends on a value that no source showed (a JSON key,
+    a status, a `date_trunc` unit bound as `$n`): what is unknown, the statement's time a
+    day at stake, and the cheapest way to learn the value."""
+
+    queryid: int
+    query: str
+    ms_per_day: float
+    unknown: str
+    index_needs: str
+    how_to_learn: str
 
 
 # ------------------------------------------------------------------------- helpers

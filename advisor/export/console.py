@@ -70,6 +70,7 @@ def print_table(analyses: Sequence[Analysis], console: Console) -> None:
         if not analysis.recommendations:
             console.print("No new index would pay for itself: the workload is well indexed.")
             _print_drops(console, analysis)
+            _print_probes(console, analysis)
             console.print()
             continue
         console.print(
@@ -102,6 +103,7 @@ def print_table(analyses: Sequence[Analysis], console: Console) -> None:
         console.print(table)
         _print_whole(console, [rec.create_sql + ";" for rec in analysis.recommendations])
         _print_drops(console, analysis)
+        _print_probes(console, analysis)
         console.print()
 
 
@@ -134,6 +136,26 @@ def _print_drops(console: Console, analysis: Analysis) -> None:
         )
     console.print(table)
     _print_whole(console, [drop.fix_sql for drop in analysis.drops])
+
+
+def _print_probes(console: Console, analysis: Analysis) -> None:
+    """The statements whose index needs a value no source showed, and how to learn it (the
+    settings whole, one a line: a person copies them)."""
+    if not analysis.value_probes:
+        return
+    console.print(
+        f"[bold]{len(analysis.value_probes)} statement(s) need a value no source showed[/bold] "
+        "[dim](the index they need is written with it; the advice uses it once known)[/dim]"
+    )
+    for probe in analysis.value_probes:
+        console.print(
+            f"- {human_ms(probe.ms_per_day)} a day: {escape(_short(probe.query, 100))}\n"
+            f"  [dim]unknown:[/dim] {escape(probe.unknown)}\n"
+            f"  [dim]the index needs:[/dim] {escape(probe.index_needs)}",
+            soft_wrap=True,
+        )
+    for how in dict.fromkeys(p.how_to_learn for p in analysis.value_probes):
+        console.print(f"[dim]to learn the values:[/dim] {escape(how)}", soft_wrap=True)
 
 
 # Names longer than this (a schema-qualified table of two long names) may wrap in a cell.
@@ -201,6 +223,17 @@ def _analysis_dict(analysis: Analysis) -> dict[str, Any]:
         "recommendations": [_recommendation_dict(r) for r in analysis.recommendations],
         "drops": [_finding_dict(f) for f in analysis.drops],
         "drops_note": analysis.drops_note,
+        "value_probes": [
+            {
+                "queryid": p.queryid,
+                "query": p.query,
+                "ms_per_day": round(p.ms_per_day, 3),
+                "unknown": p.unknown,
+                "index_needs": p.index_needs,
+                "how_to_learn": p.how_to_learn,
+            }
+            for p in analysis.value_probes
+        ],
         "skipped": [
             {"queryid": s.queryid, "reason": s.reason, "query": s.text} for s in analysis.skipped
         ],

@@ -23,6 +23,7 @@ from advisor.analyze.candidates import (
     value_candidates,
 )
 from advisor.analyze.health import safe_drops
+from advisor.analyze.probes import Known, value_probes
 from advisor.analyze.select import Target, select_indexes
 from advisor.analyze.sizes import deduplicated_size
 from advisor.analyze.sqltext import bind_parameters
@@ -45,6 +46,7 @@ from advisor.model import (
     TableName,
     TableWriteRate,
     ValueAssumption,
+    ValueSource,
     Workload,
     quote_ident,
 )
@@ -184,6 +186,13 @@ def recommend(
     caps, workload = planned.observation.caps, planned.observation.workload
     prepared, whatif, observed = planned.prepared, planned.whatif, planned.observation.writes
     values = planned.values
+    probes = value_probes(
+        prepared.parsed,
+        {t.statement.queryid: t.statement for t in prepared.targets},
+        planned.schema,
+        _known_values(values),
+        workload.window_seconds,
+    )
     elapsed = time.monotonic() - started
     log.info(
         "analyze.done",
@@ -214,7 +223,22 @@ def recommend(
         drops=planned.drops,
         drops_note=planned.drops_note,
         write_notes=observed.notes if observed is not None else (),
+        value_probes=probes,
     )
+
+
+def _known_values(values: ValueModel | None) -> Known:
+    """Whether a source showed the values a statement's parameter takes: the server log
+    or pg_qualstats (pg_stats tells what the table holds, not what the calls ask for)."""
+    if values is None:
+        return lambda queryid, number: False
+    model = values
+
+    def known(queryid: int, number: int) -> bool:
+        distribution = model.distributions(queryid).get(number)
+        return distribution is not None and distribution.source is not ValueSource.STATISTICS
+
+    return known
 
 
 def _oids(schema: Schema, drops: Sequence[Finding]) -> list[int]:
