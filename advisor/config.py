@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     partial_max_values: int = Field(default=3, ge=1, le=100)
     partial_min_share_of_calls: float = Field(default=0.8, gt=0.0, le=1.0)
     partial_max_share_of_rows: float = Field(default=0.2, gt=0.0, le=1.0)
+    # ...on a status-like column: at most this many distinct values (pg_stats), never a
+    # tenant or entity id, whose traffic moves.
+    partial_max_column_distinct: int = Field(default=50, ge=1)
     # BRIN: on tables of at least this size, written (almost) only by inserts, for columns
     # whose physical order follows their values this closely (|correlation|).
     brin_min_table_mb: float = Field(default=8.0, ge=0.0)
@@ -361,6 +364,7 @@ def value_settings(settings: Settings) -> ValueSettings:
         partial_max_values=settings.partial_max_values,
         partial_min_share_of_calls=settings.partial_min_share_of_calls,
         partial_max_share_of_rows=settings.partial_max_share_of_rows,
+        partial_max_column_distinct=settings.partial_max_column_distinct,
         value_skew_min_share=settings.value_skew_min_share,
         value_skew_min_ratio=settings.value_skew_min_ratio,
     )

@@ -64,6 +64,7 @@ class ValueSettings:
     partial_max_values: int
     partial_min_share_of_calls: float
     partial_max_share_of_rows: float
+    partial_max_column_distinct: int
     value_skew_min_share: float
     value_skew_min_ratio: float
 
@@ -435,6 +436,8 @@ class ValueModel:
                 continue
             if use.operator is Operator.IN_LIST and len(chosen) > 1:
                 continue
+            if not self._status_like(use):
+                continue
             row_shares = [distribution.rows.get(literal) for literal, _ in chosen]
             if any(share is None for share in row_shares):
                 continue
@@ -460,6 +463,21 @@ class ValueModel:
             )
             result.append(PartialPredicate(use.table, use.column, sql, assumption))
         return result
+
+    def _status_like(self, use: ParameterUse) -> bool:
+        """Whether the column holds few distinct values (a status, a type, a flag), so that
+        a partial index on some of them stays right while the traffic moves. A tenant or
+        an entity id is not: `WHERE project_id IN (107, 2702)` serves two tenants until the
+        calls go elsewhere, and no DBA would ship it. Where pg_stats cannot be read (row-level
+        security hides it), the observed values alone decide, as the only evidence there is."""
+        stats = self.statistics(use.table, use.column)
+        if stats is None or stats.n_distinct == 0:
+            return True
+        distinct = stats.n_distinct
+        if distinct < 0:
+            table = self._schema.tables.get(use.table)
+            distinct = -distinct * (table.row_estimate if table else 0.0)
+        return distinct <= self.settings.partial_max_column_distinct
 
     def _column_literal(self, literal: str, use: ParameterUse) -> str:
         """A value typed as its column (a partial index's predicate must be immutable and

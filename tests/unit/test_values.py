@@ -4,6 +4,7 @@ pg_qualstats, the server log and pg_stats know (pure, no database)."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 
@@ -347,6 +348,29 @@ def test_no_partial_predicate_when_values_are_common_or_spread(
         settings = value_settings(Settings(partial_max_share_of_rows=0.1))
     values = model(PAGE, constants=constants, settings=settings)
     assert values.partial_predicates(1) == [], why
+
+
+def test_a_partial_predicate_names_a_status_never_a_list_of_tenants() -> None:
+    # Most calls ask for tenant 7 (0.2% of the rows): a partial index on it would serve
+    # one tenant until the traffic moves; 400 distinct tenants is no status.
+    tenants = model(
+        PAGE,
+        constants=(
+            qual(1, PAGE, "tenant_id", "7", 90),
+            qual(1, PAGE, "tenant_id", "8", 10),
+        ),
+        columns=(
+            STATUS_STATS,
+            replace(TENANT_STATS, most_common=(("7", 0.001), ("8", 0.001))),
+            CREATED_STATS,
+        ),
+    )
+    assert [p.column for p in tenants.partial_predicates(1)] == []
+    # The same calls on a status-like column (4 distinct values) do give one.
+    statuses = model(PAGE, constants=(qual(1, PAGE, "status", "'blocked'::task_status", 90),))
+    assert [p.column for p in statuses.partial_predicates(1)] == ["status"]
+    # Where pg_stats cannot be read, the observed values alone decide: see
+    # test_a_role_that_cannot_read_pg_stats_still_gets_advice.
 
 
 def test_pg_stats_alone_never_makes_a_partial_predicate() -> None:
