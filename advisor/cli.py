@@ -248,6 +248,72 @@ def report(
         typer.echo(f"{paths.report}\n{paths.handoff}")
 
 
+# Exit code of `check` when some statement needs a new index (so that a CI job fails).
+NEEDS_INDEX_EXIT_CODE = 6
+
+
+@app.command()
+def check(
+    files: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Files of statements separated by ';' ($n placeholders allowed); - for stdin.",
+            show_default=False,
+        ),
+    ] = None,
+    dsn: DsnOption = None,
+    config: ConfigOption = None,
+    output: FormatOption = OutputFormat.table,
+    database: Annotated[
+        list[str] | None,
+        typer.Option("--database", help="Database to check on (repeatable).", show_default=False),
+    ] = None,
+    min_cost_reduction: Annotated[
+        float | None,
+        typer.Option(
+            "--min-cost-reduction",
+            help="A statement needs an index when one lowers its plan cost by this share.",
+            show_default=False,
+        ),
+    ] = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Advice on statements before they ship: exit 6 when one needs a new index."""
+    from advisor.analyze.syntax import split_statements
+    from advisor.export.console import check_to_json, check_to_sql, print_check
+    from advisor.jobs.check import check as check_statements
+
+    logs.configure("info" if verbose else "warning")
+    with _exit_codes():
+        settings = load_settings(
+            config, dsn=dsn, databases=database or None, min_cost_reduction=min_cost_reduction
+        )
+        texts = [t for name in files or ["-"] for t in split_statements(_read_input(name))]
+        if not texts:
+            raise UsageError("no statements to check: give files of SQL statements, or - for stdin")
+        results = _each_database(settings, lambda conn, _: check_statements(conn, settings, texts))
+    if output is OutputFormat.json:
+        typer.echo(check_to_json(results))
+    elif output is OutputFormat.sql:
+        typer.echo(check_to_sql(results), nl=False)
+    else:
+        print_check(results, _table_console())
+    if not any(r.planned for r in results):
+        raise typer.Exit(UsageError.exit_code)  # nothing could be planned: bad input
+    if any(r.recommendations for r in results):
+        raise typer.Exit(NEEDS_INDEX_EXIT_CODE)
+
+
+def _read_input(name: str) -> str:
+    """A file's text, or standard input's for `-`."""
+    if name == "-":
+        return sys.stdin.read()
+    try:
+        return Path(name).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise UsageError(f"cannot read {name}: {error}") from None
+
+
 @app.command()
 def run(
     config: ConfigOption = None,

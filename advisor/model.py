@@ -691,6 +691,44 @@ class ValueProbe:
     how_to_learn: str
 
 
+# --------------------------------------------------------------------- the check
+
+
+class Verdict(enum.StrEnum):
+    """What `pg-advisor check` found for one statement."""
+
+    SERVED = "served"  # planned well as the schema stands
+    NEEDS_INDEX = "needs index"  # a new index lowers its cost (see `needs`)
+    NOT_PLANNED = "not planned"  # a parse error, an unknown relation, no permission
+
+
+@dataclass(frozen=True)
+class CheckedStatement:
+    """One statement of the input and what the check found for it."""
+
+    number: int
+    text: str
+    verdict: Verdict
+    reason: str | None = None  # why it was not planned
+    served_by: tuple[str, ...] = ()  # existing indexes its plan uses now
+    needs: tuple[str, ...] = ()  # the new indexes its plan would use
+    cost_before: float | None = None
+    cost_after: float | None = None
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The check of one database: every statement, and the new indexes chosen together."""
+
+    database: str
+    statements: tuple[CheckedStatement, ...]
+    recommendations: tuple[Recommendation, ...]
+
+    @property
+    def planned(self) -> int:
+        return sum(s.verdict is not Verdict.NOT_PLANNED for s in self.statements)
+
+
 # ------------------------------------------------------------------------- helpers
 
 _SAFE_IDENTIFIER_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")

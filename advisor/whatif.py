@@ -269,6 +269,17 @@ class WhatIf:
         self._cache[key] = result
         return result
 
+    def existing_indexes(self, queryid: int) -> frozenset[str]:
+        """The real indexes the statement's plan uses as the schema stands (no
+        hypothetical index present), by name."""
+        self._materialize(frozenset(), self._tables[queryid])
+        names: set[str] = set()
+        for variant in self._variants[queryid]:
+            plan = _top_plan_of(self._conn, variant, self._generic_plan_explain)
+            self.explains += 1
+            names.update(_real_index_names(plan))
+        return frozenset(names)
+
     def prefetch(self, pairs: Mapping[IndexDesign, Iterable[int]]) -> None:
         """Plan each statement with each design alone, as `plan(queryid, [design])` would,
         in one round trip per design: HypoPG's reset, the design's creation and size, and
@@ -537,6 +548,15 @@ def _explain_prepared(conn: Connection, statement: Variant) -> Any:
 
 def _hypo_name(oid: int) -> str:
     return f"<{oid}>"
+
+
+def _real_index_names(plan: dict[str, Any]) -> Iterator[str]:
+    """The names of the real (not hypothetical) indexes named anywhere in the plan."""
+    name = plan.get("Index Name")
+    if isinstance(name, str) and not name.startswith("<"):
+        yield name
+    for child in plan.get("Plans", []):
+        yield from _real_index_names(child)
 
 
 def _index_names(plan: dict[str, Any]) -> Iterator[str]:

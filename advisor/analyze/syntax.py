@@ -44,3 +44,26 @@ def nodes(root: object) -> Iterator[ast.Node]:
             stack.extend(getattr(item, name) for name in item)
         elif isinstance(item, (tuple, list)):
             stack.extend(item)
+
+
+def split_statements(text: str) -> list[str]:
+    """The statements of a script, split at its top-level semicolons (not those in strings
+    or comments), each from its first token (comments before it are left out); pieces
+    holding only comments are left out. A text that
+    does not scan (an unterminated string) comes back whole, to fail where it is parsed."""
+    try:
+        found = scan(text)
+    except (PglastParseError, ValueError):
+        return [text.strip()] if text.strip() else []
+    pieces: list[str] = []
+    start: int | None = None  # where the current statement's first token begins
+    for token in found:
+        if token.name == "ASCII_59":
+            if start is not None:
+                pieces.append(text[start : token.start].strip())
+            start = None
+        elif token.name not in _COMMENT_TOKENS and start is None:
+            start = token.start
+    if start is not None:
+        pieces.append(text[start:].strip())
+    return pieces

@@ -14,10 +14,12 @@ from rich.table import Table
 from advisor import __version__
 from advisor.model import (
     Analysis,
+    CheckResult,
     Finding,
     HealthReport,
     Recommendation,
     StatementEffect,
+    Verdict,
     quote_ident,
 )
 
@@ -437,3 +439,86 @@ def health_to_sql(reports: Sequence[HealthReport]) -> str:
             )
         lines.append("")
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------- check
+
+
+def print_check(results: Sequence[CheckResult], console: Console) -> None:
+    """Each statement's verdict, then the new indexes chosen together, each CREATE whole."""
+    for result in results:
+        console.print(
+            f"[bold]Database {result.database}[/bold]: {result.planned} of "
+            f"{len(result.statements)} statements planned; {len(result.recommendations)} new "
+            "index(es) needed"
+        )
+        table = Table(show_lines=True, expand=True)
+        table.add_column("#", justify="right", no_wrap=True)
+        table.add_column("statement", ratio=2)
+        table.add_column("verdict", no_wrap=True)
+        _name_column(
+            table,
+            "index",
+            [n for s in result.statements for n in (*s.served_by, *s.needs)] or ["-"],
+        )
+        table.add_column("plan cost", justify="right", no_wrap=True)
+        for statement in result.statements:
+            if statement.verdict is Verdict.NOT_PLANNED:
+                detail = escape(statement.reason or "")
+            elif statement.needs:
+                detail = "\n".join(escape(n) for n in statement.needs)
+            else:
+                detail = "\n".join(escape(n) for n in statement.served_by) or "[dim]none[/dim]"
+            cost = (
+                f"{statement.cost_before:,.0f} → {statement.cost_after:,.0f}"
+                if statement.cost_before is not None and statement.cost_after is not None
+                else ""
+            )
+            table.add_row(
+                str(statement.number),
+                escape(_short(statement.text, 200)),
+                statement.verdict.value,
+                detail,
+                cost,
+            )
+        console.print(table)
+        _print_whole(console, [rec.create_sql + ";" for rec in result.recommendations])
+        console.print()
+
+
+def check_to_json(results: Sequence[CheckResult]) -> str:
+    """One JSON document describing every check."""
+    document = {
+        "version": __version__,
+        "checks": [
+            {
+                "database": r.database,
+                "statements": [
+                    {
+                        "number": s.number,
+                        "query": s.text,
+                        "verdict": s.verdict.value,
+                        "reason": s.reason,
+                        "served_by": list(s.served_by),
+                        "needs": list(s.needs),
+                        "cost_before": s.cost_before,
+                        "cost_after": s.cost_after,
+                    }
+                    for s in r.statements
+                ],
+                "recommendations": [_recommendation_dict(rec) for rec in r.recommendations],
+            }
+            for r in results
+        ],
+    }
+    return json.dumps(document, indent=2)
+
+
+def check_to_sql(results: Sequence[CheckResult]) -> str:
+    """The new indexes of every check, as a script that runs as is with `psql -f`."""
+    lines = [f"-- pg-advisor {__version__}: the indexes the checked statements need"]
+    for result in results:
+        if len(results) > 1:
+            lines.append(f"\\connect {quote_ident(result.database)}")
+        lines.extend(rec.create_sql + ";" for rec in result.recommendations)
+    return "\n".join(lines) + "\n"

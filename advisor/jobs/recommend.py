@@ -102,9 +102,9 @@ def planning(
     quality bench chooses within several budgets in one context (`choose_indexes`)."""
     if observation is None:
         observation = observe(conn, settings)
+        if not observation.caps.pg_stat_statements:
+            raise pg_stat_statements_missing(observation.caps)
     caps = observation.caps
-    if not caps.pg_stat_statements:
-        raise pg_stat_statements_missing(caps)
     require_hypopg(conn, caps)
     workload, write_rates = observation.workload, observation.write_rates
     _require_visible_statements(workload, caps.role)
@@ -180,6 +180,10 @@ def recommend(
     the plan also drops the safe ones among the existing indexes (see safe_drops), and the
     selection plans the workload as it will be after them."""
     started = time.monotonic()
+    if observation is None:
+        observation = observe(conn, settings)
+    if not observation.caps.pg_stat_statements:
+        raise pg_stat_statements_missing(observation.caps)
     with planning(conn, settings, observation, drops) as planned:
         budget = budget_bytes(settings, planned.schema, planned.prepared.parsed)
         recommendations = choose_indexes(planned, settings, budget)

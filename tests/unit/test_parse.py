@@ -870,3 +870,19 @@ def _schema_for_written_columns() -> Schema:
     name = TableName("public", "tasks")
     columns = tuple(Column(c, "text") for c in ("id", "status", "updated_at"))
     return Schema({name: Table(name, columns)})
+
+
+def test_a_script_splits_at_top_level_semicolons_only() -> None:
+    from advisor.analyze.syntax import split_statements
+
+    script = (
+        "-- the page\nselect 'a;b' from t where x = $1;\n/* c; d */ select 2 ;\n"
+        "-- only a comment;\n; select 'é' ;"
+    )
+    assert split_statements(script) == [
+        "select 'a;b' from t where x = $1",
+        "select 2",
+        "select 'é'",
+    ]
+    assert split_statements("select 'unterminated") == ["select 'unterminated"]
+    assert split_statements("  -- nothing\n") == []
