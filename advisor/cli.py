@@ -276,10 +276,27 @@ def check(
             show_default=False,
         ),
     ] = None,
+    server_log: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--log",
+            help="A PostgreSQL server log: its statement and execute lines (repeatable).",
+            show_default=False,
+        ),
+    ] = None,
+    ignore: Annotated[
+        Path | None,
+        typer.Option(
+            "--ignore",
+            help="Statements accepted as they are (a file like the input); matched by "
+            "their fingerprint, whatever their values and layout.",
+            show_default=False,
+        ),
+    ] = None,
     verbose: VerboseOption = False,
 ) -> None:
     """Advice on statements before they ship: exit 6 when one needs a new index."""
-    from advisor.analyze.syntax import split_statements
+    from advisor.analyze.syntax import fingerprint_of, split_statements
     from advisor.export.console import check_to_json, check_to_sql, print_check
     from advisor.jobs.check import check as check_statements
 
@@ -288,7 +305,13 @@ def check(
         settings = load_settings(
             config, dsn=dsn, databases=database or None, min_cost_reduction=min_cost_reduction
         )
-        texts = [t for name in files or ["-"] for t in split_statements(_read_input(name))]
+        sources = files if files or server_log else ["-"]
+        texts = [t for name in sources or () for t in split_statements(_read_input(name))]
+        texts += [t for path in server_log or () for t in _read_log(path)]
+        if ignore is not None:
+            accepted = {fingerprint_of(t) for t in split_statements(_read_input(str(ignore)))}
+            texts = [t for t in texts if fingerprint_of(t) not in accepted]
+        texts = list(dict.fromkeys(texts))
         if not texts:
             raise UsageError("no statements to check: give files of SQL statements, or - for stdin")
         results = _each_database(settings, lambda conn, _: check_statements(conn, settings, texts))
@@ -302,6 +325,15 @@ def check(
         raise typer.Exit(UsageError.exit_code)  # nothing could be planned: bad input
     if any(r.recommendations for r in results):
         raise typer.Exit(NEEDS_INDEX_EXIT_CODE)
+
+
+def _read_log(path: Path) -> list[str]:
+    from advisor.collect.values import read_logged_statements
+
+    try:
+        return read_logged_statements(path)
+    except OSError as error:
+        raise UsageError(f"cannot read the server log {path}: {error}") from None
 
 
 def _read_input(name: str) -> str:

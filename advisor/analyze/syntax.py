@@ -12,7 +12,7 @@ from typing import Any
 import pglast
 from pglast import ast
 from pglast.parser import ParseError as PglastParseError
-from pglast.parser import scan
+from pglast.parser import fingerprint, scan
 
 _COMMENT_TOKENS = frozenset({"SQL_COMMENT", "C_COMMENT"})
 
@@ -67,3 +67,13 @@ def split_statements(text: str) -> list[str]:
     if start is not None:
         pieces.append(text[start:].strip())
     return pieces
+
+
+def fingerprint_of(text: str) -> str:
+    """pg_query's fingerprint of the statement: the same for any values and layout (what
+    pg_stat_statements' normalization also ignores); the text itself where it does not
+    parse."""
+    try:
+        return str(fingerprint(text))
+    except (PglastParseError, ValueError):
+        return text.strip()

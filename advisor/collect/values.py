@@ -541,6 +541,25 @@ def _log_lines(path: Path, start: int, end: int) -> Iterator[str]:
             yield raw.decode("utf-8", errors="replace").rstrip("\r\n")
 
 
+# A statement the server ran, as log_statement or log_min_duration_statement log it.
+_STATEMENT = re.compile(r"(?:duration: \S+ ms  )?(?:statement|execute \S+?): (.*)", re.DOTALL)
+
+
+def read_logged_statements(path: Path, max_bytes: int = MAX_LOG_BYTES) -> list[str]:
+    """The distinct statements a PostgreSQL stderr log file recorded (`statement: ...` and
+    `execute <name>: ...` lines, with their continuation lines), in the order first seen;
+    at most the last `max_bytes` of the file are read. Raises OSError as reading does."""
+    size = path.stat().st_size
+    seen: dict[str, None] = {}
+    for severity, message in _log_messages(_log_lines(path, max(0, size - max_bytes), size)):
+        if severity != "LOG":
+            continue
+        match = _STATEMENT.match(message)
+        if match and match.group(1).strip():
+            seen.setdefault(match.group(1).strip(), None)
+    return list(seen)
+
+
 def _tally_log(lines: Iterable[str], tally: _LogTally) -> None:
     statement: str | None = None  # the text of an `execute` message just read
     for severity, message in _log_messages(lines):

@@ -94,3 +94,35 @@ def test_statements_from_stdin_and_no_statements_at_all(cluster: ThrowawayCluste
     assert empty.returncode == 2 and "no statements" in empty.stderr
     missing = run_cli("check", "--dsn", dsn, "/no/such/file.sql")
     assert missing.returncode == 2 and "cannot read" in missing.stderr
+
+
+def test_a_server_log_is_input_and_accepted_statements_are_ignored(
+    cluster: ThrowawayCluster, tmp_path: Path
+) -> None:
+    dsn = _ci_database(cluster, "check_log")
+    start = len(cluster.server_log())
+    with psycopg.connect(dsn, autocommit=True) as conn:  # the application's test run
+        conn.execute('select "id", "org_id" from "users" where "users"."email" = %s', ("a@b",))
+        conn.execute('select "id" from "users" where "id" = %s', (7,))
+        conn.execute(
+            'select "id", "title" from "posts" where "posts"."author_id" = %s '
+            'order by "posts"."created_at" desc limit 20',
+            (7,),
+        )
+    log = tmp_path / "postgresql.log"
+    log.write_text(cluster.server_log()[start:])
+    code, _out, err = _check(dsn, log, "--format", "json")  # a log file is not SQL ...
+    assert code == 2, err
+    result = run_cli("check", "--dsn", dsn, "--log", str(log), "--format", "json")
+    assert result.returncode == 6, result.stderr  # ... but --log reads its statements
+    statements = json.loads(result.stdout)["checks"][0]["statements"]
+    assert [s["verdict"] for s in statements] == ["needs index", "served", "needs index"]
+
+    # The e-mail lookup is accepted as it is (any values, any layout): only the page is left.
+    accepted = tmp_path / "accepted.sql"
+    accepted.write_text("SELECT id, org_id FROM users WHERE users.email = 'x';\n")
+    result = run_cli(
+        "check", "--dsn", dsn, "--log", str(log), "--ignore", str(accepted), "--format", "json"
+    )
+    statements = json.loads(result.stdout)["checks"][0]["statements"]
+    assert [s["verdict"] for s in statements] == ["served", "needs index"]
