@@ -224,6 +224,7 @@ def report(
     verbose: VerboseOption = False,
 ) -> None:
     """Write the handoff and the dated report now."""
+    from advisor.export.report import ReportPaths
     from advisor.jobs.report import report_now
     from advisor.store import Store
 
@@ -237,13 +238,16 @@ def report(
             databases=database or None,
             state_dir=state_dir,
         )
-        # The report's history lives in the store, the daemon's or a report's own.
-        store = Store(settings.state_dir)
         report_day = (day or datetime.now(UTC)).date()
-        written = _each_database(
-            settings,
-            lambda conn, several: report_now(conn, settings, store, report_day, several),
-        )
+        stores: list[Store] = []  # opened once connected: a bad DSN leaves no state behind
+
+        def one(conn: Connection, several: bool) -> ReportPaths:
+            if not stores:
+                # The report's history lives in the store, the daemon's or a report's own.
+                stores.append(Store(settings.state_dir))
+            return report_now(conn, settings, stores[0], report_day, several)
+
+        written = _each_database(settings, one)
     for paths in written:
         typer.echo(f"{paths.report}\n{paths.handoff}")
 

@@ -786,6 +786,9 @@ class Finding:
     fix_sql: str
     # For duplicate/redundant: the index that makes this one unnecessary (kept).
     covered_by: str | None = None
+    # For a DROP: the CREATE INDEX that restores the index as it was (pg_get_indexdef), to
+    # roll the drop back.
+    restore_sql: str | None = None
     # Rows written per day to the table (inserts + updates + deletes), when known: each
     # one maintains this index too.
     writes_per_day: float | None = None

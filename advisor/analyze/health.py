@@ -297,6 +297,7 @@ def _duplicate_finding(index: Index, keeper: Index, facts: _Usage) -> Finding:
         size_bytes=index.size_bytes,
         reason=reason,
         fix_sql=_drop_sql(index, definition),
+        restore_sql=_restore_sql(index),
         covered_by=keeper.name,
         writes_per_day=facts.writes_per_day,
     )
@@ -414,6 +415,7 @@ def _redundant_finding(index: Index, wider: Index, facts: _Usage) -> Finding:
         size_bytes=index.size_bytes,
         reason=reason,
         fix_sql=_drop_sql(index, definition),
+        restore_sql=_restore_sql(index),
         covered_by=wider.name,
         writes_per_day=facts.writes_per_day,
     )
@@ -466,6 +468,7 @@ def _unused_finding(index: Index, days: float, facts: _Usage) -> Finding:
         size_bytes=index.size_bytes,
         reason=reason,
         fix_sql=_drop_sql(index, definition),
+        restore_sql=_restore_sql(index),
         writes_per_day=facts.writes_per_day,
     )
 
@@ -475,6 +478,12 @@ def _unused_finding(index: Index, days: float, facts: _Usage) -> Finding:
 
 def _qualified(index: Index) -> str:
     return f"{quote_ident(index.table.schema)}.{quote_ident(index.name)}"
+
+
+def _restore_sql(index: Index) -> str | None:
+    """The statement that builds the index again as it was, or None where the catalog
+    gave no definition."""
+    return index.definition.rstrip(";") + ";" if index.definition else None
 
 
 def _drop_sql(index: Index, definition: _Definition | None) -> str:

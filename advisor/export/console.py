@@ -302,26 +302,42 @@ def _recommendation_dict(rec: Recommendation) -> dict[str, Any]:
 # ------------------------------------------------------------------------ sql
 
 
+def comment(text: str, indent: str = "") -> list[str]:
+    """`text` as SQL comment lines: every line of it begins with `-- `, so that nothing in
+    it (an index or database name with a line break, a statement's text) can end the
+    comment and run as SQL when the script is run with `psql -f`."""
+    return [f"-- {indent}{line}".rstrip() for line in (text.splitlines() or [""])]
+
+
+def connect_line(database: str) -> str:
+    """psql's `\\connect` to the database; a name with a line break cannot stand in a
+    meta-command (the rest of it would run as SQL), so the script stops there instead."""
+    if any(ch in database for ch in "\r\n") or database != " ".join(database.splitlines()):
+        return "\\quit -- the next database's name holds a line break: connect to it by hand"
+    return f"\\connect {quote_ident(database)}"
+
+
 def to_sql(analyses: Sequence[Analysis]) -> str:
     """A script for `psql -f`: statements only, comments for context. Each CREATE INDEX
     CONCURRENTLY runs on its own (psql autocommits), as it must."""
     lines = [f"-- pg-advisor {__version__}: the index plan, creates then safe drops", ""]
     for analysis in analyses:
         if len(analyses) > 1:
-            lines.append(f"\\connect {quote_ident(analysis.database)}")
-        lines.append(
-            f"-- database {analysis.database}: {len(analysis.recommendations)} indexes to "
+            lines.append(connect_line(analysis.database))
+        lines += comment(
+            f"database {analysis.database}: {len(analysis.recommendations)} indexes to "
             f"create, {len(analysis.drops)} to drop"
         )
-        lines.extend(f"-- writes: {note}" for note in analysis.write_notes)
+        for note in analysis.write_notes:
+            lines += comment(f"writes: {note}")
         for number, rec in enumerate(analysis.recommendations, 1):
-            lines.append(
-                f"-- {number}. saves about {human_ms(rec.estimated_ms_saved_per_day)} per day, "
+            lines += comment(
+                f"{number}. saves about {human_ms(rec.estimated_ms_saved_per_day)} per day, "
                 f"about {human_bytes(rec.estimated_size_bytes)}, "
                 f"helps {len(rec.statements)} statement(s)"
             )
             for effect in rec.statements[:3]:
-                lines.append(f"--    {_short(effect.query, 100)}")
+                lines += comment(_short(effect.query, 100), "   ")
             lines.append(rec.create_sql + ";")
         lines.extend(_drop_lines(analysis))
         lines.append("")
@@ -337,11 +353,20 @@ def _drop_lines(analysis: Analysis) -> list[str]:
         "unused indexes are judged by `pg-advisor health`)"
     ]
     if analysis.drops_note:
-        lines.append(f"--   {analysis.drops_note}")
+        lines += comment(analysis.drops_note, "  ")
     for drop in analysis.drops:
-        lines.append(f"-- {drop.kind.value}: {drop.index} on {drop.table}")
-        lines.extend(f"--   {line}" for line in drop.reason.splitlines())
-        lines.append(drop.fix_sql)
+        lines += _finding_lines(drop)
+    return lines
+
+
+def _finding_lines(finding: Finding) -> list[str]:
+    """A finding's reason as comments, its fix, and for a drop the statement that rolls it
+    back (commented out: a DBA runs it only to undo the drop)."""
+    lines = comment(f"{finding.kind.value}: {finding.index} on {finding.table}")
+    lines += comment(finding.reason, "  ")
+    lines.append(finding.fix_sql if finding.fix_sql.endswith(";") else finding.fix_sql + ";")
+    if finding.restore_sql:
+        lines += comment(f"to roll back: {finding.restore_sql}", "  ")
     return lines
 
 
@@ -427,16 +452,12 @@ def health_to_sql(reports: Sequence[HealthReport]) -> str:
     lines = [f"-- pg-advisor {__version__}: index health fixes", ""]
     for report in reports:
         if len(reports) > 1:
-            lines.append(f"\\connect {quote_ident(report.database)}")
-        lines.append(f"-- database {report.database}: {len(report.findings)} finding(s)")
+            lines.append(connect_line(report.database))
+        lines += comment(f"database {report.database}: {len(report.findings)} finding(s)")
         if report.caveat:
-            lines.append(f"-- note: {report.caveat}")
+            lines += comment(f"note: {report.caveat}")
         for finding in report.findings:
-            lines.append(f"-- {finding.kind.value}: {finding.index} on {finding.table}")
-            lines.extend(f"--   {line}" for line in finding.reason.splitlines())
-            lines.append(
-                finding.fix_sql if finding.fix_sql.endswith(";") else finding.fix_sql + ";"
-            )
+            lines += _finding_lines(finding)
         lines.append("")
     return "\n".join(lines)
 
@@ -519,6 +540,6 @@ def check_to_sql(results: Sequence[CheckResult]) -> str:
     lines = [f"-- pg-advisor {__version__}: the indexes the checked statements need"]
     for result in results:
         if len(results) > 1:
-            lines.append(f"\\connect {quote_ident(result.database)}")
+            lines.append(connect_line(result.database))
         lines.extend(rec.create_sql + ";" for rec in result.recommendations)
     return "\n".join(lines) + "\n"
