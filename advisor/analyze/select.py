@@ -15,6 +15,11 @@ and it keeps the number of planner calls roughly linear in the number of stateme
 The final set is then planned for real, statement by statement, and every index the
 planner does not use, or that saves too little, is dropped.
 
+Designs that pay only together, one per arm of an OR (a BitmapOr needs an index on every
+arm, so each alone changes nothing in the plan), are weighed as a group: one step whose
+gain is the statements' cost drop with all of them present and whose size is their sum,
+taken whole or not at all, and judged together in the final planning.
+
 The search is incremental, and exact. A candidate's gain is a sum of one term per
 statement it may help, and a term depends only on that statement's current cost and on
 the designs chosen on the statement's other tables. Terms are kept between steps; a step
