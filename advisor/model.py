@@ -263,6 +263,15 @@ class Filter:
 
 
 @dataclass(frozen=True)
+class Disjunction:
+    """An OR whose every arm restricts columns of one table occurrence (`assignee_id = $1
+    OR reporter_id = $2`); each arm is the filters AND-ed in it. The planner serves it with
+    a BitmapOr only when every arm has an index, so the arms' indexes pay only together."""
+
+    arms: tuple[tuple[Filter, ...], ...]
+
+
+@dataclass(frozen=True)
 class ExpressionUse:
     """An expression over one table's columns that a statement filters, joins, sorts or
     groups by (`lower(email)`, `payload ->> $3`, `date_trunc($1, created_at)`): an index on
@@ -331,6 +340,8 @@ class TableAccess:
     # Columns an UPDATE's SET clause writes (an index on one ends HOT updates there).
     written_columns: tuple[str, ...] = ()
     expressions: tuple[ExpressionUse, ...] = ()
+    # ORs of this table's columns, which `filters` leaves out (no arm holds for every row).
+    disjunctions: tuple[Disjunction, ...] = ()
 
 
 class StatementKind(enum.Enum):

@@ -3,10 +3,11 @@
 For each table a statement reads, the designs an experienced DBA would try: every filtered
 or joined column alone; the equality columns together; the equality columns followed by one
 range column, by the ORDER BY columns in their directions, or by the GROUP BY columns; the
-ORDER BY columns alone when a LIMIT stops the scan early; and covering variants (INCLUDE)
-where an index-only scan would follow. Designs that an existing index already serves (the
-same keys or a leading prefix of its keys, whatever INCLUDE columns they add) are dropped:
-the planner can use that index today.
+ORDER BY columns alone when a LIMIT stops the scan early; covering variants (INCLUDE)
+where an index-only scan would follow; and for an OR of one table's columns, one design
+per arm, grouped (candidate_groups): a BitmapOr needs them all. Designs that an existing
+index already serves (the same keys or a leading prefix of its keys, whatever INCLUDE
+columns they add) are dropped: the planner can use that index today.
 """
 
 from __future__ import annotations
@@ -59,12 +60,65 @@ def generate_candidates(
             covering = statement.kind is StatementKind.SELECT
             for design in _designs_for(access, table, ranking, settings, covering):
                 helps[design].add(statement.queryid)
+            # Each arm's design alone, too: where another arm is served already, or
+            # for the other statements it helps.
+            for group in _arm_groups(access, table, ranking, settings):
+                for design in group:
+                    helps[design].add(statement.queryid)
     existing = {name: existing_designs(table) for name, table in schema.tables.items()}
     return {
         design: frozenset(queryids)
         for design, queryids in sorted(helps.items(), key=lambda item: item[0].sort_key())
         if not _already_served(design, existing.get(design.table, ()))
     }
+
+
+def candidate_groups(
+    statements: Sequence[ParsedStatement], schema: Schema, settings: CandidateSettings
+) -> dict[tuple[IndexDesign, ...], frozenset[int]]:
+    """The designs that pay only together, mapped to the queryids they may help: for an OR
+    of one table's columns (see Disjunction), one design per arm that no existing index
+    serves yet, when two or more arms need one (a BitmapOr needs an index on every arm,
+    so each alone changes nothing in the plan). Each group's designs are sorted."""
+    ranking = _EqualityRanking(statements, schema)
+    existing = {name: existing_designs(table) for name, table in schema.tables.items()}
+    helps: dict[tuple[IndexDesign, ...], set[int]] = defaultdict(set)
+    for statement in statements:
+        for access in statement.accesses:
+            table = schema.tables.get(access.table)
+            if table is None:
+                continue
+            served = existing.get(access.table, ())
+            for group in _arm_groups(access, table, ranking, settings):
+                needed = tuple(sorted({d for d in group if not _already_served(d, served)}))
+                if len(needed) > 1:
+                    helps[needed].add(statement.queryid)
+    return {group: frozenset(queryids) for group, queryids in sorted(helps.items())}
+
+
+def _arm_groups(
+    access: TableAccess, table: Table, ranking: _EqualityRanking, settings: CandidateSettings
+) -> list[tuple[IndexDesign, ...]]:
+    """For each OR of the access, one design per arm: the arm's equality columns, then its
+    first range column; and the same led by the access's AND-ed equality columns, which
+    every arm's index scan can use as well."""
+    known = table.column_names
+    outer = [c for c in ranking.order(table, _equality_columns(access)) if c in known]
+    groups: list[tuple[IndexDesign, ...]] = []
+    for disjunction in access.disjunctions:
+        for prefix in ([], outer) if outer else ([],):
+            group: list[IndexDesign] = []
+            for arm in disjunction.arms:
+                equality = ranking.order(
+                    table, _unique(f.column for f in arm if f.operator.is_equality)
+                )
+                ranges = [f.column for f in arm if not f.operator.is_equality]
+                columns = _unique([*prefix, *equality, *ranges[:1]])
+                keys = tuple(KeyColumn.of(c) for c in columns if c in known)
+                if keys:
+                    group.append(IndexDesign(table.name, keys[: settings.max_key_columns]))
+            groups.append(tuple(dict.fromkeys(group)))
+    return groups
 
 
 def _already_served(design: IndexDesign, existing: Iterable[IndexDesign]) -> bool:

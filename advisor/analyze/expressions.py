@@ -1,6 +1,7 @@
 """What an expression of the parse tree is, as the analysis asks it.
 
-The AND-ed terms of a condition, an operator's name, whether a LIKE pattern is a prefix,
+The AND-ed terms of a condition, the arms of an OR, whether a value is a constant, an
+operator's name, whether a LIKE pattern is a prefix,
 whether a call aggregates, which parameters a column is compared with directly, an ORDER
 BY key, and an expression written as SQL over bare column names (as an index key is).
 Pure: only the parse tree.
@@ -28,6 +29,25 @@ def conjuncts(node: ast.Node | None) -> list[ast.Node]:
         elif item is not None:
             terms.append(item)
     return terms
+
+
+def disjuncts(node: ast.BoolExpr) -> list[ast.Node]:
+    """The OR-ed arms of an OR (nested ORs flattened)."""
+    arms: list[ast.Node] = []
+    stack: list[ast.Node] = list(reversed(node.args or ()))
+    while stack:
+        item = stack.pop()
+        if isinstance(item, ast.BoolExpr) and item.boolop == enums.BoolExprType.OR_EXPR:
+            stack.extend(reversed(item.args or ()))
+        else:
+            arms.append(item)
+    return arms
+
+
+def is_constant(node: object) -> bool:
+    """True for a parameter, a constant or an expression of them alone (no column, no
+    subquery): a value an index scan can compare with."""
+    return not any(isinstance(n, (ast.ColumnRef, ast.SubLink, ast.SelectStmt)) for n in nodes(node))
 
 
 def operator_name(expr: ast.A_Expr) -> str | None:

@@ -21,8 +21,10 @@ from pglast.parser import ParseError as PglastParseError
 from advisor.analyze.expressions import (
     bare_parameters,
     conjuncts,
+    disjuncts,
     expression_sql,
     is_aggregate,
+    is_constant,
     is_prefix_pattern,
     operator_name,
     order_key,
@@ -43,7 +45,9 @@ from advisor.analyze.scope import (
 from advisor.analyze.sqltext import prepared, unwrapped_call
 from advisor.analyze.syntax import nodes
 from advisor.model import (
+    Disjunction,
     ExpressionUse,
+    Filter,
     Operator,
     OrderKey,
     ParameterUse,
@@ -460,7 +464,8 @@ class _Analyzer:
             self._term(term, scope, filterable)
 
     def _term(self, term: ast.Node, scope: Scope, filterable: list[Entry] | None) -> None:
-        """Classify one AND-ed term; terms under OR or NOT only count as column reads."""
+        """Classify one AND-ed term; an OR of one table's filters is recorded as a
+        disjunction, terms under NOT only count as column reads."""
         if isinstance(term, ast.A_Expr):
             self._a_expr(term, scope, filterable)
         elif isinstance(term, ast.NullTest):
@@ -474,8 +479,78 @@ class _Analyzer:
             # A bare boolean column: `WHERE active` is `WHERE active = true`.
             self._walk(term, scope)
             self._filter(term, Operator.EQUALITY, scope, filterable)
+        elif isinstance(term, ast.BoolExpr) and term.boolop == enums.BoolExprType.OR_EXPR:
+            self._walk(term, scope)
+            self._disjunction(term, scope, filterable)
         else:
             self._walk(term, scope)
+
+    def _disjunction(
+        self, expr: ast.BoolExpr, scope: Scope, filterable: list[Entry] | None
+    ) -> None:
+        """Record an OR whose every arm filters columns of one table occurrence of this
+        block against constants or parameters (`a = $1 OR b = $2`): a BitmapOr of one
+        index per arm serves it. Terms of an arm that are no such filter are left to the
+        recheck; an arm without one, or arms on different tables, record nothing."""
+        occurrence: Occurrence | None = None
+        arms: list[tuple[Filter, ...]] = []
+        for arm in disjuncts(expr):
+            filters: list[Filter] = []
+            for term in conjuncts(arm):
+                found = self._arm_filter(term, scope, filterable)
+                if found is None:
+                    continue
+                if occurrence is not None and found[0] is not occurrence:
+                    return
+                occurrence = found[0]
+                if found[1] not in filters:
+                    filters.append(found[1])
+            if not filters:
+                return
+            arms.append(tuple(filters))
+        if occurrence is not None and len(arms) > 1:
+            occurrence.add_disjunction(Disjunction(tuple(arms)))
+
+    def _arm_filter(
+        self, term: ast.Node, scope: Scope, filterable: list[Entry] | None
+    ) -> tuple[Occurrence, Filter] | None:
+        """The filter one term of an OR's arm puts on a plain column of this block, if it
+        compares the column with a constant or a parameter."""
+        column: object = None
+        operator: Operator | None = None
+        if isinstance(term, ast.A_Expr):
+            kind, name = term.kind, operator_name(term)
+            lexpr, rexpr = term.lexpr, term.rexpr
+            if kind == enums.A_Expr_Kind.AEXPR_OP and name in _COMPARISONS:
+                operator = _COMPARISONS[name]
+                if is_constant(rexpr):
+                    column = lexpr
+                elif is_constant(lexpr):
+                    column = rexpr
+            elif is_constant(rexpr):
+                column = lexpr
+                if kind in (enums.A_Expr_Kind.AEXPR_OP_ANY, enums.A_Expr_Kind.AEXPR_IN):
+                    operator = Operator.IN_LIST if name == "=" else None
+                elif kind in _BETWEEN:
+                    operator = Operator.RANGE
+                elif kind == enums.A_Expr_Kind.AEXPR_LIKE and name == "~~":
+                    operator = Operator.LIKE_PREFIX if is_prefix_pattern(rexpr) else None
+        elif isinstance(term, ast.NullTest):
+            if term.nulltesttype == enums.NullTestType.IS_NULL:
+                column, operator = term.arg, Operator.IS_NULL
+        elif isinstance(term, ast.ColumnRef):
+            column, operator = term, Operator.EQUALITY
+        local = self._local_column(column, scope) if operator is not None else None
+        if local is None or operator is None:
+            return None
+        entry, name = local
+        if (filterable is not None and entry not in filterable) or not isinstance(
+            entry.relation, Occurrence
+        ):
+            return None
+        if name not in entry.relation.table.column_names:
+            return None
+        return entry.relation, Filter(name, operator)
 
     def _a_expr(self, expr: ast.A_Expr, scope: Scope, filterable: list[Entry] | None) -> None:
         kind, name = expr.kind, operator_name(expr)

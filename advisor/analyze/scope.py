@@ -15,6 +15,7 @@ from typing import Any
 from pglast import ast
 
 from advisor.model import (
+    Disjunction,
     ExpressionUse,
     Filter,
     Operator,
@@ -41,6 +42,7 @@ class Occurrence:
     written: list[str] = field(default_factory=list)
     expressions: list[ExpressionUse] = field(default_factory=list)
     parameters: list[ParameterUse] = field(default_factory=list)
+    disjunctions: list[Disjunction] = field(default_factory=list)
 
     def known_columns(self) -> frozenset[str] | None:
         return self.table.column_names
@@ -61,6 +63,10 @@ class Occurrence:
         if self.use(column) and restriction not in self.filters:
             self.filters.append(restriction)
 
+    def add_disjunction(self, disjunction: Disjunction) -> None:
+        if disjunction not in self.disjunctions:
+            self.disjunctions.append(disjunction)
+
     def add_join_column(self, column: str) -> None:
         if self.use(column) and column not in self.join_columns:
             self.join_columns.append(column)
@@ -80,6 +86,7 @@ class Occurrence:
             limited=self.limited,
             written_columns=tuple(self.written),
             expressions=tuple(self.expressions),
+            disjunctions=tuple(self.disjunctions),
         )
 
 

@@ -15,6 +15,11 @@ and it keeps the number of planner calls roughly linear in the number of stateme
 The final set is then planned for real, statement by statement, and every index the
 planner does not use, or that saves too little, is dropped.
 
+Designs that pay only together, one per arm of an OR (a BitmapOr needs an index on every
+arm, so each alone changes nothing in the plan), are weighed as a group: one step whose
+gain is the statements' cost drop with all of them present and whose size is their sum,
+taken whole or not at all, and judged together in the final planning.
+
 The search is incremental, and exact. A candidate's gain is a sum of one term per
 statement it may help, and a term depends only on that statement's current cost and on
 the designs chosen on the statement's other tables. Terms are kept between steps; a step
@@ -82,6 +87,9 @@ class SelectionSettings:
 
 
 MaintenanceCost = Callable[[IndexDesign], float]
+# Designs that pay only together (one per arm of an OR, see candidates.candidate_groups),
+# with the statements they may help.
+Groups = Mapping[tuple[IndexDesign, ...], frozenset[int]]
 # Wider designs grown from a chosen one, with the statements each may help.
 Extensions = Callable[[IndexDesign], Mapping[IndexDesign, frozenset[int]]]
 # A chosen design followed by the ORDER BY of the pages read through it, if any.
@@ -116,6 +124,7 @@ class _Problem:
         base_cost: Mapping[int, float],
         maintenance_ms: MaintenanceCost,
         extensions: Extensions | None = None,
+        groups: Groups | None = None,
     ) -> None:
         self.targets = targets
         self.planner = planner
@@ -144,6 +153,19 @@ class _Problem:
         self._maintenance: list[float | None] = []
         for design, queryids in candidates.items():
             self.add(design, queryids)
+        # The groups by number: their designs' numbers, their statements, and the groups
+        # each design belongs to.
+        self.groups: list[tuple[int, ...]] = []
+        self.group_statements: list[tuple[int, ...]] = []
+        self.groups_of: dict[int, list[int]] = defaultdict(list)
+        for members, queryids in (groups or {}).items():
+            numbers = tuple(dict.fromkeys(self.add(design, ()) for design in members))
+            if len(numbers) < 2 or len({self.tables[n] for n in numbers}) > 1:
+                continue
+            for number in numbers:
+                self.groups_of[number].append(len(self.groups))
+            self.groups.append(numbers)
+            self.group_statements.append(tuple(q for q in queryids if q in targets))
 
     def add(self, design: IndexDesign, queryids: Iterable[int]) -> int:
         """Number a candidate (a design already known keeps its number and statements)."""
@@ -198,6 +220,8 @@ class _Step:
     replaces: int | None
     gain_ms: float
     extra_bytes: int
+    # For a group: the designs it adds (`design` is the first of them).
+    group: tuple[int, ...] = ()
 
 
 class _Search:
@@ -242,6 +266,8 @@ class _Search:
             # Choosing a design may have added candidates (its extensions).
             candidates = range(len(designs))
             steps = [s for s in map(self._step, candidates) if s is not None]
+            groups = map(self._group_step, range(len(self.problem.groups)))
+            steps += [s for s in groups if s is not None]
             if not steps:
                 return
             if per_byte:
@@ -273,6 +299,39 @@ class _Search:
         if gain <= 0:
             return None
         return _Step(index, replaces, gain, extra)
+
+    def _group_step(self, group: int) -> _Step | None:
+        """The step adding the group's designs not chosen yet, all at once: its gain is
+        the cost drop with every design of the group present, its size their sum. Its
+        gains are derived afresh at every step (groups are few)."""
+        problem = self.problem
+        missing = tuple(m for m in problem.groups[group] if m not in self.chosen)
+        if not missing or any(m in self.banned for m in missing):
+            return None
+        if len(self.chosen) + len(missing) > problem.settings.max_recommendations:
+            return None
+        extra = sum(problem.size(m) for m in missing)
+        if self.used_bytes + extra > problem.settings.budget_bytes:
+            return None
+        gain = sum(
+            self._saving(queryid, self._group_cost(queryid, group))
+            for queryid in problem.group_statements[group]
+        )
+        if gain <= 0:
+            return None
+        gain -= sum(problem.maintenance(m) for m in missing)
+        if gain <= 0:
+            return None
+        return _Step(missing[0], None, gain, extra, missing)
+
+    def _group_cost(self, queryid: int, group: int) -> float:
+        """The statement's cost with every design of the group and everything chosen on
+        its other tables."""
+        problem = self.problem
+        members = [problem.designs[m] for m in problem.groups[group]]
+        problem.derived += 1
+        others = self._others(queryid, members[0].table)
+        return problem.planner.plan(queryid, [*members, *others]).cost
 
     def _replaced_by(self, index: int) -> int | None:
         """The first chosen design (in the order chosen) that `index` extends."""
@@ -324,9 +383,13 @@ class _Search:
         return term
 
     def _gain(self, queryid: int, index: int) -> float:
+        return self._saving(queryid, self._cost_with(queryid, index))
+
+    def _saving(self, queryid: int, cost: float) -> float:
+        """What lowering the statement's cost from the current one to `cost` saves."""
         problem = self.problem
         base, current = problem.base_cost[queryid], self.current[queryid]
-        new_cost = min(current, self._cost_with(queryid, index))
+        new_cost = min(current, cost)
         # Noise is judged against the statement's cost now: a second, wider index that
         # cuts an already cheap plan by 90% (no sort for ORDER BY ... LIMIT) counts.
         if (
@@ -339,6 +402,10 @@ class _Search:
 
     def _apply(self, step: _Step) -> None:
         problem = self.problem
+        if step.group:
+            for member in step.group:
+                self._apply(_Step(member, None, 0.0, problem.size(member)))
+            return
         if step.replaces is not None:
             self.chosen.remove(step.replaces)
         self.chosen.append(step.design)
@@ -354,6 +421,14 @@ class _Search:
                 if cost != self.current[queryid]:
                     self.current[queryid] = cost
                     changed.append(queryid)
+        # A group complete now lowers its statements' costs together.
+        for group in problem.groups_of.get(step.design, ()):
+            if all(m in self.chosen for m in problem.groups[group]):
+                for queryid in problem.group_statements[group]:
+                    cost = min(self.current[queryid], self._group_cost(queryid, group))
+                    if cost != self.current[queryid]:
+                        self.current[queryid] = cost
+                        changed.append(queryid)
         # Terms that depend on what changed: the statements whose cost dropped, and, for
         # designs on other tables, every statement that reads this table.
         for queryid in changed:
@@ -388,13 +463,17 @@ def select_indexes(
     maintenance_ms_per_day: MaintenanceCost = _no_maintenance,
     extensions: Extensions | None = None,
     page_orders: PageOrders | None = None,
+    groups: Groups | None = None,
 ) -> tuple[Recommendation, ...]:
     """The recommended indexes, best first, each verified by planning the final set.
     `maintenance_ms_per_day` is what each design costs the writes: gains are net of it.
     `extensions`, when given, grows candidates from each chosen design (Extend's move).
     `page_orders`, when given, names for a chosen design the wider one that also returns
     a page's ORDER BY; it replaces the chosen one where it costs no statement more, saves
-    about as much net of its writes, and fits the budget (see _insure_orders)."""
+    about as much net of its writes, and fits the budget (see _insure_orders). `groups`,
+    when given, are designs that pay only together (one per arm of an OR): the search
+    weighs each group as one step, with all its designs present and their sizes summed,
+    next to the single designs, and chooses it whole or not at all."""
     by_id = {t.statement.queryid: t for t in targets}
     base_cost = {q: planner.plan(q, ()).cost for q in by_id}
     window_days = max(window_seconds, 1.0) / SECONDS_PER_DAY
@@ -404,7 +483,9 @@ def select_indexes(
 
     if isinstance(planner, Prefetching):
         planner.prefetch({d: [q for q in qs if q in by_id] for d, qs in candidates.items()})
-    problem = _Problem(by_id, candidates, planner, settings, base_cost, over_window, extensions)
+    problem = _Problem(
+        by_id, candidates, planner, settings, base_cost, over_window, extensions, groups
+    )
     searches = []
     for per_byte in (True, False):
         search = _Search(problem)
@@ -418,7 +499,14 @@ def select_indexes(
     if page_orders is not None:
         chosen, insured = _insure_orders(problem, chosen, page_orders)
     recommendations = _verify(
-        by_id, chosen, planner, settings, base_cost, window_seconds, maintenance_ms_per_day
+        by_id,
+        chosen,
+        planner,
+        settings,
+        base_cost,
+        window_seconds,
+        maintenance_ms_per_day,
+        tuple(groups or ()),
     )
     return tuple(_with_order_note(r, insured.get(r.design), planner) for r in recommendations)
 
@@ -571,10 +659,12 @@ def _verify(
     base_cost: Mapping[int, float],
     window_seconds: float,
     maintenance_ms_per_day: MaintenanceCost,
+    groups: Sequence[tuple[IndexDesign, ...]] = (),
 ) -> tuple[Recommendation, ...]:
     """Plan every statement with the whole chosen set; keep the designs that earn their
     place net of their write cost, and attribute each statement's saving to the designs
-    its plan uses."""
+    its plan uses (all the arms of a BitmapOr share it). A group's designs are judged
+    together: kept all when their plans use each and they earn their place together."""
     per_day = SECONDS_PER_DAY / max(window_seconds, 1.0)
     while True:
         effects: dict[IndexDesign, list[StatementEffect]] = defaultdict(list)
@@ -590,16 +680,19 @@ def _verify(
             share = target.statement.total_ms * drop * per_day / len(estimate.used)
             for design in estimate.used:
                 effects[design].append(_effect(target.statement, base, estimate.cost, share))
-        keep = [
+        kept = {
             d
             for d in chosen
             if effects[d]
             and (net := _net(effects[d], maintenance_ms_per_day(d))) > 0
             and net >= settings.min_saved_ms_per_day
-        ]
+        }
+        together = _together(groups, chosen, effects, maintenance_ms_per_day, settings)
+        keep = [d for d in chosen if d in kept or d in together]
         if keep == chosen:
             break
         chosen = keep
+    partners = _partners(groups, chosen)
     recommendations = [
         Recommendation(
             design=design,
@@ -609,11 +702,54 @@ def _verify(
             statements=tuple(
                 sorted(effects[design], key=lambda e: (-e.estimated_ms_saved_per_day, e.queryid))
             ),
+            notes=_partner_notes(partners.get(design, ())),
         )
         for design in chosen
     ]
     recommendations.sort(key=lambda r: (-r.estimated_ms_saved_per_day, r.design))
     return tuple(recommendations)
+
+
+def _together(
+    groups: Sequence[tuple[IndexDesign, ...]],
+    chosen: Sequence[IndexDesign],
+    effects: Mapping[IndexDesign, Sequence[StatementEffect]],
+    maintenance_ms_per_day: MaintenanceCost,
+    settings: SelectionSettings,
+) -> set[IndexDesign]:
+    """The designs of the groups chosen whole whose plans use every design and that earn
+    their place together (one arm's share alone may fall short)."""
+    result: set[IndexDesign] = set()
+    for group in groups:
+        if not all(d in chosen and effects.get(d) for d in group):
+            continue
+        net = sum(_net(effects[d], maintenance_ms_per_day(d)) for d in group)
+        if net > 0 and net >= settings.min_saved_ms_per_day:
+            result.update(group)
+    return result
+
+
+def _partners(
+    groups: Sequence[tuple[IndexDesign, ...]], chosen: Sequence[IndexDesign]
+) -> dict[IndexDesign, tuple[IndexDesign, ...]]:
+    """For each design of a group recommended whole, the group's other designs."""
+    result: dict[IndexDesign, tuple[IndexDesign, ...]] = {}
+    for group in groups:
+        if all(d in chosen for d in group):
+            for design in group:
+                others = (*result.get(design, ()), *(d for d in group if d != design))
+                result[design] = tuple(dict.fromkeys(others))
+    return result
+
+
+def _partner_notes(partners: Sequence[IndexDesign]) -> tuple[str, ...]:
+    if not partners:
+        return ()
+    names = "; ".join(f"({', '.join(k.sql() for k in d.keys)})" for d in partners)
+    return (
+        f"pays together with {names}: an OR of these columns is read by a BitmapOr, "
+        "which needs an index on every arm (either alone changes nothing in the plan)",
+    )
 
 
 def _net(effects: Sequence[StatementEffect], maintenance_ms_per_day: float) -> float:

@@ -19,6 +19,7 @@ from advisor import config
 from advisor.analyze.candidates import (
     Extensions,
     PageOrders,
+    candidate_groups,
     generate_candidates,
     value_candidates,
 )
@@ -153,6 +154,7 @@ def choose_indexes(
         space.writes.ms_per_day,
         space.extensions,
         space.page_orders,
+        space.groups,
     )
     return tuple(
         _with_write_basis(
@@ -417,6 +419,8 @@ class SearchSpace:
     notes: Mapping[IndexDesign, tuple[str, ...]] = field(default_factory=dict)
     proxies: Mapping[IndexDesign, tuple[IndexDesign, str]] = field(default_factory=dict)
     page_orders: PageOrders | None = None
+    # Designs that pay only together: one per arm of an OR (see candidate_groups).
+    groups: Mapping[tuple[IndexDesign, ...], frozenset[int]] = field(default_factory=dict)
 
 
 def search_space(
@@ -458,6 +462,7 @@ def search_space(
         notes,
         proxies,
         PageOrders(prepared.parsed, schema, candidate_settings),
+        candidate_groups(prepared.parsed, schema, candidate_settings),
     )
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 from advisor.analyze.candidates import (
     Extensions,
     PageOrders,
+    candidate_groups,
     generate_candidates,
 )
 from advisor.analyze.sqltext import as_written
 from advisor.config import Settings, candidate_settings
 from advisor.model import (
     Column,
+    Disjunction,
     Filter,
     Index,
     IndexDesign,
@@ -247,3 +249,49 @@ def test_a_page_order_keeps_its_directions_and_drops_covered_include_columns() -
         (KeyColumn.of("author_id"), KeyColumn.of("score"), KeyColumn.of("id", descending=True)),
         include=("title",),
     )
+
+
+def _eq(column: str) -> Filter:
+    return Filter(column, Operator.EQUALITY)
+
+
+MINE = TableAccess(
+    POSTS,
+    filters=(Filter("created_at", Operator.RANGE),),
+    disjunctions=(Disjunction(((_eq("author_id"),), (_eq("status"), _eq("score")))),),
+)
+
+
+def _groups(*existing: Index) -> dict[tuple[IndexDesign, ...], frozenset[int]]:
+    return candidate_groups([statement(1, MINE)], schema(*existing), candidate_settings(Settings()))
+
+
+def test_an_or_of_columns_gives_one_design_per_arm_as_one_group() -> None:
+    arms = tuple(
+        sorted([IndexDesign(POSTS, keys("author_id")), IndexDesign(POSTS, keys("score", "status"))])
+    )
+    assert _groups() == {arms: frozenset({1})}
+    # Each arm's design is also a candidate of its own.
+    assert set(arms) <= designs(statement(1, MINE))
+
+
+def test_the_arms_are_led_by_the_statements_and_ed_equality_columns_too() -> None:
+    access = TableAccess(
+        POSTS,
+        filters=(_eq("title"),),
+        disjunctions=(Disjunction(((_eq("author_id"),), (_eq("status"),))),),
+    )
+    found = candidate_groups([statement(1, access)], schema(), candidate_settings(Settings()))
+    assert set(found) == {
+        (IndexDesign(POSTS, keys("author_id")), IndexDesign(POSTS, keys("status"))),
+        (
+            IndexDesign(POSTS, keys("title", "author_id")),
+            IndexDesign(POSTS, keys("title", "status")),
+        ),
+    }
+
+
+def test_an_arm_an_existing_index_serves_leaves_no_group_only_the_other_design() -> None:
+    existing = Index("posts_author", POSTS, keys("author_id", "created_at"))
+    assert _groups(existing) == {}
+    assert IndexDesign(POSTS, keys("score", "status")) in designs(statement(1, MINE))

@@ -10,6 +10,7 @@ from advisor.analyze import parse as parse_module
 from advisor.analyze.parse import parse_statement
 from advisor.model import (
     Column,
+    Disjunction,
     Filter,
     Operator,
     OrderKey,
@@ -174,6 +175,36 @@ def test_conditions_under_or_and_not_are_not_filters_but_their_columns_are_used(
     )
     assert found.filters == (eq("tenant_id"),)
     assert found.used_columns == frozenset({"id", "tenant_id", "status", "author_id", "title"})
+
+
+def test_an_or_of_one_tables_columns_is_recorded_as_a_disjunction_of_its_arms() -> None:
+    found = only(
+        "select id from posts where (author_id = $1 or (tenant_id = $2 and status = $3) "
+        "or id in ($4, $5)) and created_at < $6"
+    )
+    assert found.filters == (rng("created_at"),)
+    assert found.disjunctions == (
+        Disjunction(
+            (
+                (eq("author_id"),),
+                (eq("tenant_id"), eq("status")),
+                (Filter("id", Operator.IN_LIST),),
+            )
+        ),
+    )
+
+
+def test_an_or_with_an_arm_no_index_serves_or_across_tables_is_no_disjunction() -> None:
+    assert only("select id from users where email = $1 or lower(name) = $2").disjunctions == ()
+    parsed = parse(
+        "select p.id from posts p join users u on u.id = p.author_id "
+        "where p.status = $1 or u.email = $2"
+    )
+    assert all(a.disjunctions == () for a in parsed.accesses)
+    subquery = (
+        "select id from posts where author_id = $1 or status = (select max(body) from comments)"
+    )
+    assert access(parse(subquery), POSTS).disjunctions == ()
 
 
 def test_nested_and_groups_are_flattened_into_top_level_filters() -> None:

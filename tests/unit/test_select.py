@@ -469,3 +469,90 @@ def test_the_ordered_design_must_cost_no_more_fit_the_budget_and_pay_its_writes(
         page_orders=_ordered(AB),
     )
     assert [r.design for r in chosen] == [A]
+
+
+def _bitmap_or(queryid: int, present: frozenset[IndexDesign]) -> float | None:
+    """Statement 1 ORs a and b: a BitmapOr, only with an index on each arm."""
+    if queryid == 1 and {A, B} <= present:
+        return 10.0
+    return None
+
+
+ARMS = {(A, B): frozenset({1})}
+
+
+def test_an_or_whose_cost_drops_only_with_both_arm_indexes_gets_both() -> None:
+    planner = CostTable(
+        base={1: 100, 2: 100},
+        with_index={(2, UX): 50},
+        sizes={A: 1000, B: 1000, UX: 1000},
+        combined=_bitmap_or,
+    )
+    targets = [target(1, 1000), target(2, 100, U)]
+    candidates = {A: frozenset({1}), B: frozenset({1}), UX: frozenset({2})}
+    # One design at a time, neither arm changes the plan.
+    alone = select_indexes(targets, candidates, planner, SETTINGS, DAY)
+    assert [r.design for r in alone] == [UX]
+    chosen = select_indexes(targets, candidates, planner, SETTINGS, DAY, groups=ARMS)
+    assert {r.design for r in chosen} == {A, B, UX}
+    arms = [r for r in chosen if r.design in (A, B)]
+    # The statement's saving is shared by the two designs its plan uses.
+    assert [r.estimated_ms_saved_per_day for r in arms] == [450.0, 450.0]
+    assert all(any("pays together with" in n for n in r.notes) for r in arms)
+
+
+def test_a_group_that_does_not_fit_the_budget_is_not_half_chosen() -> None:
+    planner = CostTable(
+        base={1: 100, 2: 100},
+        with_index={(2, UX): 50},
+        sizes={A: 6000, B: 6000, UX: 1000},
+        combined=_bitmap_or,
+    )
+    chosen = select_indexes(
+        [target(1, 1000), target(2, 100, U)],
+        {A: frozenset({1}), B: frozenset({1}), UX: frozenset({2})},
+        planner,
+        SETTINGS,
+        DAY,
+        groups=ARMS,
+    )
+    assert [r.design for r in chosen] == [UX]
+
+
+def test_a_group_completes_an_arm_chosen_for_another_statement() -> None:
+    # (a) pays alone for statement 2; the OR of statement 1 then needs only (b) beside it.
+    planner = CostTable(
+        base={1: 100, 2: 100},
+        with_index={(2, A): 10},
+        sizes={A: 1000, B: 1000},
+        combined=_bitmap_or,
+    )
+    targets = [target(1, 1000), target(2, 1000)]
+    problem = _Problem(
+        {t.statement.queryid: t for t in targets},
+        {A: frozenset({1, 2}), B: frozenset({1})},
+        planner,
+        SETTINGS,
+        {1: 100, 2: 100},
+        lambda d: 0.0,
+        groups=ARMS,
+    )
+    search = _Search(problem)
+    search.run(per_byte=True)
+    assert search.chosen_designs == [A, B]
+    assert search.current == {1: 10, 2: 10}
+
+
+def test_each_arm_kept_when_only_together_they_save_the_minimum() -> None:
+    planner = CostTable(base={1: 100}, with_index={}, sizes={A: 1000, B: 1000}, combined=_bitmap_or)
+    # 900 ms saved a day, 450 per arm: below 600 each, above it together.
+    settings = selection_settings(Settings(min_saved_ms_per_day=600), 10_000)
+    chosen = select_indexes(
+        [target(1, 1000)],
+        {A: frozenset({1}), B: frozenset({1})},
+        planner,
+        settings,
+        DAY,
+        groups=ARMS,
+    )
+    assert {r.design for r in chosen} == {A, B}
