@@ -4,12 +4,15 @@ real time."""
 
 from __future__ import annotations
 
+import re
+
+import pytest
 from pglast import parse_sql
 from pglast.ast import ColumnDef, ColumnRef, CreateStmt, String
 from pglast.visitors import Visitor
 
 from advisor.model import IndexDesign, KeyColumn, TableName
-from bench import oltp
+from bench import oltp, tpch
 from bench.quality import (
     DBA,
     DbaResult,
@@ -20,6 +23,7 @@ from bench.quality import (
     hand_design,
     with_set,
 )
+from bench.qualityspec import HandIndex
 
 T = TableName("public", "t")
 A = IndexDesign(T, (KeyColumn.of("a"),))
@@ -56,10 +60,17 @@ def predicate_columns(predicate: str) -> set[str]:
     return visitor.names
 
 
-def test_the_oltp_dba_set_names_only_tables_and_columns_of_its_schema() -> None:
-    schema = schema_columns(oltp.DDL)
-    assert oltp.DBA_INDEXES
-    for index in oltp.DBA_INDEXES:
+@pytest.mark.parametrize(
+    ("ddl", "hand"),
+    [(oltp.DDL, oltp.DBA_INDEXES), (tpch.CREATE_TABLES, tpch.DBA_INDEXES)],
+    ids=["oltp", "tpch"],
+)
+def test_the_dba_set_names_only_tables_and_columns_of_its_schema(
+    ddl: tuple[str, ...], hand: tuple[HandIndex, ...]
+) -> None:
+    schema = schema_columns(ddl)
+    assert hand
+    for index in hand:
         assert index.table in schema, index
         assert set(index.columns) <= schema[index.table], index
         if index.where is not None:
@@ -67,24 +78,28 @@ def test_the_oltp_dba_set_names_only_tables_and_columns_of_its_schema() -> None:
 
 
 def test_every_dba_index_says_why_naming_a_statement_it_serves() -> None:
-    names = {name for name, *_ in oltp.STATEMENTS}
-    for index in oltp.DBA_INDEXES:
-        assert index.reason.strip(), index
-        assert any(name in index.reason for name in names), index
+    for workload in (oltp.build(scale=0.01), tpch.build(scale=0.01)):
+        names = {statement.name for statement in workload.statements}
+        assert workload.dba_indexes
+        for index in workload.dba_indexes:
+            assert index.reason.strip(), index
+            mentioned = set(re.findall(r"\w+", index.reason)) & names
+            assert mentioned, index
 
 
 def test_the_dba_set_has_no_duplicate_and_repeats_no_existing_index() -> None:
     designs = [hand_design(index) for index in oltp.DBA_INDEXES]
     assert len(set(designs)) == len(designs)
-    existing = [hand_design(oltp.HandIndex(t, ("id",), "pk")) for t in oltp.SERIAL_TABLES]
-    existing.append(hand_design(oltp.HandIndex("issue_labels", ("issueId", "labelId"), "pk")))
-    existing.append(hand_design(oltp.HandIndex("users", ("email",), "unique")))
+    existing = [hand_design(HandIndex(t, ("id",), "pk")) for t in oltp.SERIAL_TABLES]
+    existing.append(hand_design(HandIndex("issue_labels", ("issueId", "labelId"), "pk")))
+    existing.append(hand_design(HandIndex("users", ("email",), "unique")))
     for design in designs:
         assert not any(design.serves_prefix_of(e) for e in existing), design
 
 
-def test_the_workload_carries_its_dba_set() -> None:
+def test_the_workloads_carry_their_dba_sets() -> None:
     assert oltp.build(scale=0.01).dba_indexes == oltp.DBA_INDEXES
+    assert tpch.build(scale=0.01).dba_indexes == tpch.DBA_INDEXES
 
 
 def test_a_partial_dba_index_is_built_with_its_predicate() -> None:
