@@ -10,7 +10,8 @@ Sections (all by default, or those named with `--only`):
 - memory: the daemon's RSS after an hour of simulated 1 s collections.
 - quality: the advisor's indexes against the baselines and the ILP optimum on a TPC-H-like
   and an ORM-style OLTP workload, by estimate at several budgets, then built for real and
-  timed; writes `<out>/quality-<workload>.json` and `<out>/quality.json`.
+  timed, with a DBA's hand-written set (the OLTP workload's) in the same rounds; writes
+  `<out>/quality-<workload>.json` and `<out>/quality.json`.
 - values: value-aware against generic-only advice on a skewed ORM-style workload, both
   sets built for real and timed with the statements' own parameter values; writes
   `<out>/values.json`.
@@ -42,6 +43,8 @@ from bench.quality import (
     DEFAULT_REPEATS,
     STRATEGIES,
     WORKLOADS,
+    dba_lines,
+    format_dba,
     format_real,
     format_sets,
     format_statements,
@@ -377,14 +380,18 @@ def section_quality(args: argparse.Namespace) -> list[Path]:
         print(format_real(result))
         print()
         print(format_statements(result))
+        if result.dba is not None:
+            print()
+            print(format_dba(result))
     payload = {
         "results": [r.to_json() for r in results],
         "targets": target_lines(results),
+        "dba": dba_lines(results),
         "environment": environment(),
     }
     paths.append(write_json(args.out, "quality", payload))
     print()
-    print("\n".join(target_lines(results)))
+    print("\n".join([*target_lines(results), *dba_lines(results)]))
     return paths
 
 

@@ -61,7 +61,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bench.qualityspec import QualityStatement, QualityWorkload
+from bench.qualityspec import HandIndex, QualityStatement, QualityWorkload
 
 DEFAULT_SEED = 20_240_101
 
@@ -913,6 +913,109 @@ STATEMENTS: tuple[tuple[str, int, str, Maker], ...] = (
 )
 
 
+# ------------------------------------------------------------------ the DBA's indexes
+
+# What an experienced DBA writes for this app from the schema and the statements above,
+# before looking at any advisor's output (committed before the first bench run with it).
+# The primary keys, users.email and issue_labels' (issueId, labelId) exist already.
+DBA_INDEXES = (
+    HandIndex(
+        "organizations",
+        ("slug",),
+        "org_by_slug: every request resolves the tenant from its URL slug (100 calls)",
+    ),
+    HandIndex(
+        "users",
+        ("orgId", "name"),
+        "org_members_page: tenant, then ORDER BY name under LIMIT/OFFSET; the orgId FK",
+    ),
+    HandIndex(
+        "projects",
+        ("orgId", "name"),
+        "projects_by_org: tenant, then ORDER BY name; the org's projects in the status report",
+    ),
+    HandIndex(
+        "labels",
+        ("projectId",),
+        "project_with_labels: the lateral child lookup by the unindexed FK",
+    ),
+    HandIndex(
+        "issues",
+        ("projectId", "status", "createdAt"),
+        "issue_page_by_project (180 calls): project, status, newest first under LIMIT; "
+        "also the count per project and status",
+    ),
+    HandIndex(
+        "issues",
+        ("projectId", "updatedAt"),
+        "issue_page_offset: project, then ORDER BY updatedAt DESC under LIMIT/OFFSET",
+    ),
+    HandIndex(
+        "issues",
+        ("projectId", "createdAt"),
+        "issue_keyset_by_project: project, createdAt < cursor, newest first (no status); "
+        "the title search's project and order too",
+    ),
+    HandIndex(
+        "issues",
+        ("assigneeId", "priority", "updatedAt"),
+        "my_open_issues: the few open/in-progress issues of an assignee in its ORDER BY "
+        "under LIMIT; partial, as most issues are closed",
+        where="\"status\" IN ('open', 'in_progress') AND \"deletedAt\" IS NULL",
+    ),
+    HandIndex(
+        "issues",
+        ("authorId", "createdAt"),
+        "issues_created_by_user: author, newest first under LIMIT; the authorId FK",
+    ),
+    HandIndex(
+        "issues",
+        ("updatedAt",),
+        "stale_in_progress: the in-progress issues swept by updatedAt under LIMIT; partial",
+        where="\"status\" = 'in_progress'",
+    ),
+    HandIndex(
+        "issue_labels",
+        ("labelId", "issueId"),
+        "issues_by_label: the join from a label (the primary key leads with issueId); "
+        "the labelId FK",
+    ),
+    HandIndex(
+        "comments",
+        ("issueId", "createdAt"),
+        "issue_detail_with_comments (120 calls), comments_keyset, comment_count_of_issue: "
+        "an issue's thread newest first under LIMIT; the issueId FK",
+    ),
+    HandIndex(
+        "comments",
+        ("authorId", "createdAt"),
+        "comments_by_author: author, newest first under LIMIT; the authorId FK",
+    ),
+    HandIndex(
+        "events",
+        ("issueId", "createdAt"),
+        "issue_activity: an issue's events newest first under LIMIT; the issueId FK",
+    ),
+    HandIndex(
+        "events",
+        ("orgId", "createdAt"),
+        "org_recent_events, org_event_type_counts: tenant, then a createdAt window",
+    ),
+    HandIndex(
+        "events",
+        ("createdAt",),
+        "events_audit_export: one day's window of the append-only log",
+    ),
+    HandIndex(
+        "notifications",
+        ("userId", "createdAt"),
+        "unread_notifications and their count (150 calls each), mark_all_notifications_read: "
+        "the few unread of a user, newest first; partial on the unread",
+        where='"readAt" IS NULL',
+    ),
+)
+
+
 def _day_window(draw: Draw, days: int = 1) -> tuple[datetime, datetime]:
     """[start, start + days) at a midnight within the last 60 days of the data."""
     start = END - timedelta(days=days + draw.rng.randrange(60))
@@ -937,4 +1040,5 @@ def build(scale: float = 1.0, seed: int = DEFAULT_SEED) -> QualityWorkload:
         ),
         setup_sql=setup_sql(shape),
         statements=tuple(statements),
+        dba_indexes=DBA_INDEXES,
     )

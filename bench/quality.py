@@ -17,6 +17,11 @@ For each workload (bench/tpch.py, bench/oltp.py) on one throwaway cluster:
    CREATE INDEX), and the empty set on one more; warm them all up, then time `repeats`
    rounds interleaved across the copies; per statement the median counts (this 2-core
    machine is shared: one slow moment must not decide a comparison).
+5. The DBA baseline (strategy `dba`): the index set the workload module commits as an
+   experienced DBA writes it by hand (`QualityWorkload.dba_indexes`, each with its
+   reason). It is not chosen within a budget: it is what it is, estimated and built like
+   the others and timed in the same interleaved rounds; the advisor's residual real time
+   at each real budget is reported as a ratio of the DBA set's.
 """
 
 from __future__ import annotations
@@ -37,16 +42,18 @@ from advisor.analyze.candidates import existing_designs
 from advisor.config import Settings, load_settings
 from advisor.demo.sandbox import ThrowawayCluster
 from advisor.jobs.recommend import Planning, choose_indexes, planning
-from advisor.model import IndexDesign
+from advisor.model import IndexDesign, KeyColumn, TableName
 from advisor.pg import session
 from bench import baselines
 from bench.baselines import Problem
 from bench.common import say, table
-from bench.qualityspec import QualityStatement, QualityWorkload
+from bench.qualityspec import HandIndex, QualityStatement, QualityWorkload
 
 # Each workload is a module of this package with `build(scale, seed) -> QualityWorkload`.
 WORKLOADS = ("tpch", "oltp")
-STRATEGIES = ("advisor", "extend", "dexter", "per-column", "ilp")
+# The hand-written set; every other strategy chooses within each budget.
+DBA = "dba"
+STRATEGIES = ("advisor", "extend", "dexter", "per-column", "ilp", DBA)
 DEFAULT_BUDGETS = (0.25, 0.5, 1.0)
 DEFAULT_REAL_BUDGETS = (0.5,)
 DEFAULT_SEED = 20_240_101
@@ -63,6 +70,11 @@ SERVER_SETTINGS = {
     "maintenance_work_mem": "'256MB'",
     "work_mem": "'16MB'",
 }
+# What the indexes a real run created take on disk.
+INDEX_BYTES_SQL = (
+    "SELECT coalesce(sum(pg_relation_size(c.oid)), 0) FROM pg_class c "
+    "WHERE c.relkind = 'i' AND c.relname = ANY(%s)"
+)
 
 
 @dataclass
@@ -90,6 +102,31 @@ class RealRun:
     total_ms: float
     per_statement_ms: dict[str, float]
     timeouts: int
+    index_bytes: int = 0  # the built indexes on disk
+
+
+@dataclass
+class DbaComparison:
+    """The advisor's set against the DBA's at one real budget, by real time."""
+
+    budget: float
+    advisor_ms: float  # the round with the advisor's set (without new indexes if it chose none)
+    dba_ms: float
+    ratio: float  # advisor_ms / dba_ms: below 1 the advisor's set runs faster
+    advisor_bytes: int  # built, on disk
+    dba_bytes: int
+
+
+@dataclass
+class DbaResult:
+    """The DBA baseline of one workload: its indexes with their reasons, and how it did."""
+
+    indexes: list[str]
+    reasons: dict[str, str]  # index definition -> why the DBA wrote it
+    size_bytes: int  # HypoPG's estimate, as the sets' sizes
+    estimated_ms: float
+    estimated_ratio: float
+    comparisons: list[DbaComparison] = field(default_factory=list)
 
 
 @dataclass
@@ -110,6 +147,7 @@ class QualityResult:
     sets: list[SetResult] = field(default_factory=list)
     real: list[RealRun] = field(default_factory=list)
     ranking: dict[str, Any] = field(default_factory=dict)
+    dba: DbaResult | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -120,6 +158,12 @@ def build_workload(name: str, scale: float, seed: int) -> QualityWorkload:
     module = importlib.import_module(f"bench.{name}")
     workload: QualityWorkload = module.build(scale, seed)
     return workload
+
+
+def hand_design(index: HandIndex) -> IndexDesign:
+    """The DBA's index as a design (ascending b-tree keys, its predicate if partial)."""
+    keys = tuple(KeyColumn.of(column) for column in index.columns)
+    return IndexDesign(TableName("public", index.table), keys, predicate=index.where)
 
 
 # ------------------------------------------------------------------------ running rounds
@@ -347,6 +391,9 @@ def _run_workload(
     strategies: Sequence[str],
     repeats: int,
 ) -> QualityResult:
+    hand = workload.dba_indexes if DBA in strategies else ()
+    dba_designs = [hand_design(index) for index in hand]
+    chosen_by_budget = [s for s in strategies if s != DBA]
     databases = Databases(cluster, workload)
     load_seconds = databases.load()
     data_bytes = databases.data_bytes()
@@ -373,7 +420,7 @@ def _run_workload(
             chosen: dict[tuple[str, float], list[IndexDesign]] = {}
             for fraction in budgets:
                 budget = int(fraction * data_bytes)
-                for strategy in strategies:
+                for strategy in chosen_by_budget:
                     explains = _explains(run)
                     started = time.perf_counter()
                     designs, note = choose(strategy, run, budget)
@@ -398,13 +445,38 @@ def _run_workload(
                         f"estimate {estimated / max(run.problem.total_ms, 1e-9):.3f} of now "
                         f"({seconds:.1f} s)"
                     )
+            if dba_designs:
+                result.dba = _estimate_dba(run, hand, dba_designs)
+                say(
+                    f"{workload.name} dba: {len(dba_designs)} indexes, "
+                    f"{result.dba.size_bytes / 2**20:,.1f} MB, "
+                    f"estimate {result.dba.estimated_ratio:.3f} of now"
+                )
     sets = {"none": [], **_distinct_sets(chosen, real_budgets)}
+    if dba_designs:
+        sets = with_set(sets, DBA, dba_designs)
     result.real = real_runs(databases, workload, sets, repeats)
     result.round_ms = result.real[0].total_ms
     for run_ in result.real:
         say(f"{workload.name} real {run_.label}: {run_.total_ms / 1000:.1f} s")
     result.ranking = ranking(result, real_budgets)
+    if result.dba is not None and "advisor" in strategies:
+        result.dba.comparisons = dba_comparisons(result.real, real_budgets)
     return result
+
+
+def _estimate_dba(
+    run: Analysis, hand: Sequence[HandIndex], designs: Sequence[IndexDesign]
+) -> DbaResult:
+    """The DBA's set scored by the same estimate as every chosen set."""
+    estimated = run.problem.workload_ms(designs)
+    return DbaResult(
+        indexes=[d.definition_sql() for d in designs],
+        reasons={d.definition_sql(): index.reason for d, index in zip(designs, hand, strict=True)},
+        size_bytes=run.problem.size(designs),
+        estimated_ms=round(estimated, 1),
+        estimated_ratio=round(estimated / max(run.problem.total_ms, 1e-9), 4),
+    )
 
 
 def _explains(run: Analysis) -> int:
@@ -430,6 +502,25 @@ def _distinct_sets(
     return {", ".join(labels[key]): sets[key] for key in sets}
 
 
+def with_set(
+    sets: Mapping[str, list[IndexDesign]], label: str, designs: list[IndexDesign]
+) -> dict[str, list[IndexDesign]]:
+    """`sets` and one more, labelled `label`; a set already there is not built twice but
+    gets the label too."""
+    key = frozenset(designs)
+    merged: dict[str, list[IndexDesign]] = {}
+    added = False
+    for name, existing in sets.items():
+        if not added and existing and frozenset(existing) == key:
+            merged[f"{name}, {label}"] = existing
+            added = True
+        else:
+            merged[name] = existing
+    if not added:
+        merged[label] = designs
+    return merged
+
+
 def real_runs(
     databases: Databases,
     workload: QualityWorkload,
@@ -442,6 +533,7 @@ def real_runs(
     with ExitStack() as stack:
         connections: dict[str, psycopg.Connection[Any]] = {}
         builds: dict[str, float] = {}
+        sizes: dict[str, int] = {}
         for number, (label, designs) in enumerate(sets.items()):
             dsn = stack.enter_context(databases.copy(f"real{number}"))
             conn = stack.enter_context(connect(dsn))
@@ -449,6 +541,8 @@ def real_runs(
             for design in designs:
                 conn.execute(design.create_sql(concurrently=False, if_not_exists=True))
             builds[label] = time.perf_counter() - started
+            row = conn.execute(INDEX_BYTES_SQL, ([d.name() for d in designs],)).fetchone()
+            sizes[label] = int(row[0]) if row else 0
             connections[label] = conn
         for conn in connections.values():
             warm_up(conn, workload.statements)
@@ -467,9 +561,35 @@ def real_runs(
                 round(timed.total_ms, 1),
                 _rounded(timed),
                 timed.timeouts,
+                sizes[label],
             )
         )
     return runs
+
+
+def dba_comparisons(real: Sequence[RealRun], real_budgets: Sequence[float]) -> list[DbaComparison]:
+    """Per real budget, the round with the advisor's set against the round with the DBA's;
+    an advisor that chose nothing runs without new indexes (the `none` run)."""
+    by_label = {label: run for run in real for label in run.label.split(", ")}
+    dba = by_label.get(DBA)
+    if dba is None:
+        return []
+    comparisons = []
+    for budget in real_budgets:
+        advisor = by_label.get(f"advisor@{budget:g}x", by_label.get("none"))
+        if advisor is None:
+            continue
+        comparisons.append(
+            DbaComparison(
+                budget=budget,
+                advisor_ms=advisor.total_ms,
+                dba_ms=dba.total_ms,
+                ratio=round(advisor.total_ms / max(dba.total_ms, 1e-9), 4),
+                advisor_bytes=advisor.index_bytes,
+                dba_bytes=dba.index_bytes,
+            )
+        )
+    return comparisons
 
 
 def ranking(result: QualityResult, real_budgets: Sequence[float]) -> dict[str, Any]:
@@ -590,3 +710,33 @@ def target_lines(results: Sequence[QualityResult]) -> list[str]:
                 )
             )
     return lines
+
+
+def dba_lines(results: Sequence[QualityResult]) -> list[str]:
+    """The advisor's residual real time as a ratio of the DBA set's, per workload and
+    real budget."""
+    lines = []
+    for result in results:
+        if result.dba is None:
+            continue
+        for c in result.dba.comparisons:
+            lines.append(
+                f"{result.workload} {c.budget:g}x: advisor residual real time / DBA's: "
+                f"{c.ratio:.2f} (advisor {c.advisor_bytes / 2**20:,.0f} MB, "
+                f"DBA {c.dba_bytes / 2**20:,.0f} MB)"
+            )
+    return lines
+
+
+def format_dba(result: QualityResult) -> str:
+    """The DBA's set: its size, and each index with why the DBA wrote it."""
+    if result.dba is None:
+        return f"{result.workload}: no DBA set"
+    dba = result.dba
+    built = next((r.index_bytes for r in result.real if DBA in r.label.split(", ")), 0)
+    head = (
+        f"DBA set: {len(dba.indexes)} indexes, {built / 2**20:,.1f} MB built "
+        f"(HypoPG {dba.size_bytes / 2**20:,.1f} MB), estimate {dba.estimated_ratio:.3f} of now"
+    )
+    rows = [[index, dba.reasons[index]] for index in dba.indexes]
+    return head + "\n" + table(["index", "why"], rows)

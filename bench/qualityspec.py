@@ -26,6 +26,17 @@ class QualityStatement:
 
 
 @dataclass(frozen=True)
+class HandIndex:
+    """One index of the DBA baseline: what an experienced DBA writes by hand from the schema
+    and the statements, before seeing any advisor's output, with why."""
+
+    table: str
+    columns: tuple[str, ...]  # key columns in order, ascending (a backward scan gives DESC)
+    reason: str
+    where: str | None = None  # a partial index's predicate, SQL as CREATE INDEX takes it
+
+
+@dataclass(frozen=True)
 class QualityWorkload:
     """A deterministic workload: the same arguments give the same data and statements."""
 
@@ -35,3 +46,5 @@ class QualityWorkload:
     # keys (and foreign keys), the data, then ANALYZE.
     setup_sql: tuple[str, ...]
     statements: tuple[QualityStatement, ...]
+    # The DBA baseline (bench/quality.py's `dba` set); empty for a workload without one.
+    dba_indexes: tuple[HandIndex, ...] = ()

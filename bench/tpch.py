@@ -49,7 +49,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from bench.qualityspec import QualityStatement, QualityWorkload
+from bench.qualityspec import HandIndex, QualityStatement, QualityWorkload
 
 DEFAULT_SEED = 20_240_101
 # scale=1.0 is this TPC-H scale factor.
@@ -1019,6 +1019,62 @@ def setup_sql(scale: float = 1.0, seed: int = DEFAULT_SEED) -> tuple[str, ...]:
     return (*CREATE_TABLES, *_load_sql(sizes, seed), *CONSTRAINTS, "ANALYZE")
 
 
+# What an experienced DBA writes for these queries from the schema and the SQL, before
+# looking at any advisor's output: the foreign keys on the child side of the joins that
+# start from a small filtered parent, the date windows, and the one selective part filter.
+# The primary keys exist already (lineitem's leads with l_orderkey, partsupp's with
+# ps_partkey).
+DBA_INDEXES = (
+    HandIndex(
+        "lineitem",
+        ("l_shipdate",),
+        "Q6, Q14, Q15, Q20: a one-month to one-year window of ship dates out of seven years",
+    ),
+    HandIndex(
+        "lineitem",
+        ("l_partkey", "l_suppkey"),
+        "Q17, Q19, Q9, Q20: the line items of the few parts a brand/container picks; "
+        "the FK to partsupp (and part)",
+    ),
+    HandIndex(
+        "lineitem",
+        ("l_suppkey",),
+        "Q21, Q5, Q7: the line items of one nation's suppliers; the FK to supplier",
+    ),
+    HandIndex(
+        "orders",
+        ("o_custkey",),
+        "Q13, Q22 (not exists), Q10, Q18: a customer's orders; the FK to customer",
+    ),
+    HandIndex(
+        "orders",
+        ("o_orderdate",),
+        "Q4, Q10 (three months), Q5 (one year), Q3, Q8: a window of order dates",
+    ),
+    HandIndex(
+        "partsupp",
+        ("ps_suppkey",),
+        "Q11, Q2, Q20, Q16: one nation's suppliers' parts (the primary key leads with "
+        "ps_partkey); the FK to supplier",
+    ),
+    HandIndex(
+        "customer",
+        ("c_nationkey",),
+        "Q5, Q7, Q8, Q10: the customers of one nation or region; the FK to nation",
+    ),
+    HandIndex(
+        "supplier",
+        ("s_nationkey",),
+        "Q2, Q5, Q11, Q20, Q21: the suppliers of one nation or region; the FK to nation",
+    ),
+    HandIndex(
+        "part",
+        ("p_brand", "p_container"),
+        "Q17: brand and container together pick one part in a thousand; Q19's brand",
+    ),
+)
+
+
 def build(scale: float = 1.0, seed: int = DEFAULT_SEED) -> QualityWorkload:
     """The TPC-H-like workload at `scale` (1.0: about SF 0.08, 480,000 line items)."""
     if scale <= 0:
@@ -1035,4 +1091,5 @@ def build(scale: float = 1.0, seed: int = DEFAULT_SEED) -> QualityWorkload:
         description=description,
         setup_sql=setup_sql(scale, seed),
         statements=statements(scale, seed),
+        dba_indexes=DBA_INDEXES,
     )
