@@ -128,6 +128,18 @@ class Schema:
 
     tables: Mapping[TableName, Table] = field(default_factory=dict)
     search_path: tuple[str, ...] = ("public",)
+    # Each view's definition (pg_get_viewdef): a statement reading a view reads its tables.
+    views: Mapping[TableName, str] = field(default_factory=dict)
+
+    def view(self, name: str, schema: str | None = None) -> str | None:
+        """The definition of the view a (possibly unqualified) name refers to, if any."""
+        if schema is not None:
+            return self.views.get(TableName(schema, name))
+        for candidate_schema in self.search_path:
+            found = self.views.get(TableName(candidate_schema, name))
+            if found is not None:
+                return found
+        return None
 
     def resolve(self, name: str, schema: str | None = None) -> Table | None:
         """The table a (possibly unqualified) name refers to, as PostgreSQL would resolve it."""

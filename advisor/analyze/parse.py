@@ -43,7 +43,7 @@ from advisor.analyze.scope import (
     target_name,
 )
 from advisor.analyze.sqltext import prepared, unwrapped_call
-from advisor.analyze.syntax import nodes
+from advisor.analyze.syntax import nodes, parsed
 from advisor.model import (
     Disjunction,
     ExpressionUse,
@@ -88,6 +88,8 @@ def parse_statement(queryid: int, text: str, schema: Schema) -> ParsedStatement 
 
 # ------------------------------------------------------------------ statement level
 
+# Views read through views, at most this deep (PostgreSQL forbids cycles; this bounds work).
+MAX_VIEW_DEPTH = 8
 _QUERY_NODES = (ast.SelectStmt, ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt)
 _KINDS: dict[type[ast.Node], StatementKind] = {
     ast.SelectStmt: StatementKind.SELECT,
@@ -202,6 +204,9 @@ class _Analyzer:
         # One set per expression being walked: the scopes its column references hit.
         # A term is a filter value when it does not touch the block's own scope.
         self._dependencies: list[set[Scope]] = []
+        # How deep inside view definitions the walk is: their nodes' positions are in the
+        # view's text, not the statement's, so nothing is rewritten from them.
+        self._view_depth = 0
 
     def accesses(self) -> tuple[TableAccess, ...]:
         return tuple(o.access() for o in self._occurrences)
@@ -364,13 +369,34 @@ class _Analyzer:
         if cte is not None:
             return self._add(scope, refname, None, cte)
         table = self._schema.resolve(name, node.schemaname)
-        if table is None:  # a catalog table, a view, a table of another schema ...
+        if table is None:
+            view = self._view(name, node.schemaname)
+            if view is not None:  # read as the subquery it stands for
+                self._view_depth += 1
+                try:
+                    columns = self.query(view, Scope(None))
+                finally:
+                    self._view_depth -= 1
+                return self._add(scope, refname, None, Derived(columns))
+            # A catalog table, a table of another schema ...
             schema = None if node.alias else node.schemaname
             return self._add(scope, refname, schema, Derived(None))
         occurrence = Occurrence(table)
         self._occurrences.append(occurrence)
         schema = None if node.alias else table.name.schema
         return self._add(scope, refname, schema, occurrence)
+
+    def _view(self, name: str, schema: str | None) -> ast.SelectStmt | None:
+        """The parsed definition of the view the name refers to (views of views nest,
+        to a bounded depth), or None."""
+        definition = self._schema.view(name, schema)
+        if definition is None or self._view_depth >= MAX_VIEW_DEPTH:
+            return None
+        statements = parsed(definition)
+        if not statements or not isinstance(statements[0].stmt, ast.SelectStmt):
+            return None
+        select: ast.SelectStmt = statements[0].stmt
+        return select
 
     @staticmethod
     def _add(scope: Scope, refname: str | None, schema: str | None, relation: Relation) -> Entry:
@@ -708,6 +734,7 @@ class _Analyzer:
             and len(node.args) == 1
             and node.location is not None
             and self._text is not None
+            and not self._view_depth
         ):
             return None
         column = self._local_column(node.args[0], scope)

@@ -60,6 +60,16 @@ ORDER BY i.indrelid, ic.relname
 SEARCH_PATH_SQL = f"{MARKER} SELECT current_schemas(false)"
 
 
+VIEWS_SQL = f"""{MARKER}
+SELECT n.nspname, c.relname, pg_get_viewdef(c.oid)
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = 'v'
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\\_temp\\_%'
+ORDER BY n.nspname, c.relname
+"""
+
+
 def read_schema(conn: Connection) -> Schema:
     """Every user table of the connected database with its columns and indexes."""
     tables = conn.execute(TABLES_SQL).fetchall()
@@ -88,7 +98,12 @@ def read_schema(conn: Connection) -> Schema:
     }
     path_row = conn.execute(SEARCH_PATH_SQL).fetchone()
     search_path = tuple(path_row[0]) if path_row and path_row[0] else ("public",)
-    return Schema(tables=result, search_path=search_path)
+    views = {
+        TableName(str(schema), str(name)): str(definition)
+        for schema, name, definition in conn.execute(VIEWS_SQL).fetchall()
+        if definition
+    }
+    return Schema(tables=result, search_path=search_path, views=views)
 
 
 def _index_from_row(row: tuple[Any, ...], table: TableName, attnames: dict[int, str]) -> Index:

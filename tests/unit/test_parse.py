@@ -917,3 +917,20 @@ def test_a_script_splits_at_top_level_semicolons_only() -> None:
     ]
     assert split_statements("select 'unterminated") == ["select 'unterminated"]
     assert split_statements("  -- nothing\n") == []
+
+
+def test_a_statement_reading_a_view_reads_the_views_tables() -> None:
+    from dataclasses import replace as _replace
+
+    from advisor.model import TableName as _TableName
+
+    base = parse_statement(1, 'select "id" from "users" where "email" = $1', SCHEMA)
+    assert isinstance(base, ParsedStatement)
+    (table,) = base.tables
+    with_view = _replace(
+        SCHEMA, views={_TableName("public", "people"): f"SELECT id, email FROM {table.name}"}
+    )
+    through = parse_statement(2, "select id from people where email = $1", with_view)
+    assert isinstance(through, ParsedStatement)
+    # The view's tables are read; a filter on its output is not yet pushed down to them.
+    assert through.tables == base.tables
