@@ -98,7 +98,7 @@ class Settings(BaseSettings):
     max_value_statements: int = Field(default=200, ge=0)
     # pg_stats values are used only for a skewed column: its most common value holds at
     # least this share of rows and this many times the share of an average value.
-    value_skew_min_share: float = Field(default=0.10, gt=0.0, le=1.0)
+    value_skew_min_share: float = Field(default=0.02, gt=0.0, le=1.0)
     value_skew_min_ratio: float = Field(default=3.0, ge=1.0)
 
     # --- candidates

@@ -104,6 +104,26 @@ class PartialPredicate:
     assumption: ValueAssumption
 
 
+def common_value_scenarios(
+    most_common: Sequence[tuple[str, float]], limit: int
+) -> list[tuple[str, float]]:
+    """The values a statement is costed with when only pg_stats knows them, with the share
+    of calls each stands for (calls follow rows): the STATISTICS_VALUES heaviest values
+    each with its own share, then one value standing for all the other common ones,
+    with their summed share. It is the one nearest to their calls-weighted mean frequency
+    (sum f^2 / sum f), the rows an average call among them reads: under a generic plan,
+    which assumes an average value, those calls look as cheap as a rare value's."""
+    ranked = sorted(most_common, key=lambda item: -item[1])
+    heavy = ranked[: min(STATISTICS_VALUES, limit)]
+    rest = ranked[len(heavy) :]
+    share = math.fsum(f for _, f in rest)
+    if len(heavy) >= limit or not rest or share <= 0:
+        return list(heavy)
+    mean = math.fsum(f * f for _, f in rest) / share
+    typical = min(rest, key=lambda item: (abs(item[1] - mean), -item[1]))
+    return [*heavy, (typical[0], share)]
+
+
 def sql_literal(value: str | None, type_name: str | None) -> str:
     """A value's text as an SQL literal of the given type: `'it''s'::text`."""
     if value is None:
@@ -257,9 +277,13 @@ class ValueModel:
             stats = self.statistics(use.table, use.column)
             if stats is None or not stats.most_common or not self._skewed(stats, use.table):
                 continue
-            # A model, not an observation: the few values that carry the skew.
-            common = stats.most_common[: min(self.settings.max_value_scenarios, STATISTICS_VALUES)]
-            values = tuple((sql_literal(v, stats.type_name), f) for v, f in common)
+            # A model, not an observation: calls follow rows, so the heaviest values are
+            # costed each, and one typical value stands for the other common ones.
+            limit = max(self.settings.max_value_scenarios, 1)
+            values = tuple(
+                (sql_literal(v, stats.type_name), f)
+                for v, f in common_value_scenarios(stats.most_common, limit)
+            )
             rows = {sql_literal(v, stats.type_name): f for v, f in stats.most_common}
             result[use.number] = Distribution(
                 use.table, quote_ident(use.column), values, ValueSource.STATISTICS, rows=rows

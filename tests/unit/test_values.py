@@ -16,6 +16,7 @@ from advisor.analyze.parse import parse_statement
 from advisor.analyze.values import (
     ValueModel,
     ValueSettings,
+    common_value_scenarios,
     literal_text,
     sql_literal,
     statistics_columns,
@@ -271,6 +272,47 @@ def test_pg_stats_values_are_used_only_for_skewed_columns() -> None:
     values = model(PAGE, columns=(uniform,))
     assert values.scenarios(1, {}) == ()
     assert values.valued() == []
+
+
+def test_a_tenant_below_a_tenth_of_the_rows_is_skewed_enough() -> None:
+    # Zipf over 5,000 tenants: the largest holds 7%, 350 times an average tenant.
+    zipf = ColumnStatistics(
+        TASKS,
+        "tenant_id",
+        "integer",
+        n_distinct=5000,
+        most_common=tuple((str(k), 0.07 / k**0.9) for k in range(1, 101)),
+    )
+    values = model(PAGE, columns=(zipf,))
+    assert values.valued() == [1]
+    literals = [dict(s.literals).get(1) for s in values.scenarios(1, {})]
+    assert "'1'::integer" in literals and "'2'::integer" in literals
+
+
+def test_the_other_common_values_are_costed_on_a_typical_one() -> None:
+    common = [("1", 0.2), ("2", 0.1), ("3", 0.05), ("4", 0.03), ("5", 0.01), ("6", 0.01)]
+    chosen = common_value_scenarios(common, limit=4)
+    assert chosen[:2] == [("1", 0.2), ("2", 0.1)]
+    # The others hold 0.10 of the rows, and so of the calls; an average call among them
+    # reads sum(f^2) / sum(f) = 0.0036 / 0.1 = 0.036 of the table: value 4 is nearest.
+    assert chosen[2] == ("4", pytest.approx(0.10))
+    assert common_value_scenarios(common, limit=2) == common[:2]
+    assert common_value_scenarios(common[:2], limit=4) == common[:2]
+
+
+def test_scenarios_from_pg_stats_weigh_the_typical_common_value() -> None:
+    tenants = ColumnStatistics(
+        TASKS,
+        "tenant_id",
+        "integer",
+        n_distinct=400,
+        most_common=(("1", 0.33), ("2", 0.01), ("3", 0.008), ("4", 0.002)),
+    )
+    scenarios = model(PAGE, columns=(tenants,)).scenarios(1, {})
+    weights = {dict(s.literals).get(1): s.weight for s in scenarios}
+    assert weights["'3'::integer"] == pytest.approx(0.01)  # for 3 and 4 together
+    assert weights[None] == pytest.approx(0.65)  # the values pg_stats does not list
+    assert math.fsum(weights.values()) == pytest.approx(1.0)
 
 
 def test_scenarios_are_capped_and_renormalised() -> None:
