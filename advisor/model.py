@@ -13,19 +13,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from advisor.knowledge import ColumnStatistics as ColumnStatistics
+from advisor.knowledge import LoggedParameters as LoggedParameters
+from advisor.knowledge import QualConstant as QualConstant
+from advisor.knowledge import ValueAssumption as ValueAssumption
+from advisor.knowledge import ValueKnowledge as ValueKnowledge
+from advisor.knowledge import ValueSource as ValueSource
+from advisor.names import TableName as TableName
+from advisor.names import quote_ident as quote_ident
+
 # PostgreSQL truncates identifiers longer than this many bytes (NAMEDATALEN - 1).
 MAX_IDENTIFIER_BYTES = 63
-
-
-@dataclass(frozen=True, order=True)
-class TableName:
-    """A table, schema-qualified. Names are the exact catalog spellings (no quotes)."""
-
-    schema: str
-    name: str
-
-    def __str__(self) -> str:
-        return f"{quote_ident(self.schema)}.{quote_ident(self.name)}"
 
 
 # ---------------------------------------------------------------------------- schema
@@ -97,6 +95,9 @@ class Index:
     size_bytes: int = 0
     definition: str = ""
     oid: int = 0
+    # The partitioned table's index this partition's index is attached to: it cannot be
+    # dropped alone (only with its parent), nor be the parent's only evidence of use.
+    parent: str | None = None
 
     @property
     def key_columns(self) -> tuple[str, ...]:
@@ -110,6 +111,9 @@ class Table:
     indexes: tuple[Index, ...] = ()
     row_estimate: float = 0.0
     size_bytes: int = 0
+    # A partitioned table holds no rows itself; a partition names its partitioned table.
+    partitioned: bool = False
+    partition_of: TableName | None = None
 
     def column(self, name: str) -> Column | None:
         for column in self.columns:
@@ -120,6 +124,15 @@ class Table:
     @property
     def column_names(self) -> frozenset[str]:
         return frozenset(c.name for c in self.columns)
+
+
+@dataclass(frozen=True)
+class Partition:
+    """A partition of a partitioned table (itself partitioned when `partitioned`)."""
+
+    table: TableName
+    parent: TableName
+    partitioned: bool = False
 
 
 @dataclass(frozen=True)
@@ -150,6 +163,16 @@ class Schema:
             if table is not None:
                 return table
         return None
+
+    def partitions(self, table: TableName) -> tuple[Partition, ...]:
+        """Every partition below a partitioned table, each after its own partitioned
+        table (the order its indexes are built and attached in); () for a plain table."""
+        children = sorted(t.name for t in self.tables.values() if t.partition_of == table)
+        result: list[Partition] = []
+        for child in children:
+            result.append(Partition(child, table, self.tables[child].partitioned))
+            result.extend(self.partitions(child))
+        return tuple(result)
 
     def without(self, indexes: Iterable[tuple[TableName, str]]) -> Schema:
         """The schema as it will be once these (table, index name) indexes are dropped."""
@@ -392,108 +415,6 @@ class Skipped:
     text: str = ""
 
 
-# ---------------------------------------------------------------------------- values
-
-
-class ValueSource(enum.Enum):
-    """Where the advisor learned the values a statement is run with."""
-
-    QUALSTATS = "pg_qualstats"
-    SERVER_LOG = "server log"
-    STATISTICS = "pg_stats"
-
-
-@dataclass(frozen=True)
-class ColumnStatistics:
-    """pg_stats of one column: what ANALYZE's sample says about its values. Values are
-    the text forms PostgreSQL prints (`most_common_vals::text`), `type_name` the column's
-    type as format_type() spells it (ready to cast a quoted value to)."""
-
-    table: TableName
-    column: str
-    type_name: str
-    null_fraction: float = 0.0
-    # > 0: distinct values; < 0: minus the share of rows (pg_stats' convention).
-    n_distinct: float = 0.0
-    most_common: tuple[tuple[str, float], ...] = ()  # (value, share of rows)
-    histogram: tuple[str, ...] = ()
-    correlation: float | None = None
-
-
-@dataclass(frozen=True)
-class QualConstant:
-    """A constant pg_qualstats saw a statement compare a column with. `literal` is SQL as
-    pg_qualstats prints it (`'blocked'::task_status`, `160::integer`); `occurrences` counts
-    the sampled executions with that constant; the row counts are the qual's evaluations
-    and how many rows it removed (its observed selectivity)."""
-
-    queryid: int
-    table: TableName
-    column: str
-    symbol: str  # the operator: "=", ">=", "<", "~~" ...
-    position: int  # constant_position: where the constant is in the statement's text
-    literal: str
-    occurrences: int
-    rows_evaluated: int = 0
-    rows_filtered: int = 0
-
-
-@dataclass(frozen=True)
-class LoggedParameters:
-    """One set of parameter values the server log recorded for a statement text
-    ("DETAIL: parameters: $1 = '...'"), and how many times it was logged."""
-
-    text: str
-    values: tuple[str | None, ...]  # $1, $2, ... as text; None is NULL
-    count: int = 1
-
-
-@dataclass(frozen=True)
-class ValueKnowledge:
-    """Everything the advisor knows about the values of one database's statements; any
-    part may be empty. `notes` say why a source gave nothing (not installed, no rights)."""
-
-    columns: Mapping[tuple[TableName, str], ColumnStatistics] = field(default_factory=dict)
-    constants: tuple[QualConstant, ...] = ()
-    logged: tuple[LoggedParameters, ...] = ()
-    notes: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class ValueAssumption:
-    """A value a recommendation depends on: `target` (a column or an expression) takes
-    `values` in `share_of_calls` of the statement's calls (when observed), and they hold
-    `share_of_rows` of the table (when known). If this changes, the advice may drift."""
-
-    table: TableName
-    target: str
-    values: tuple[str, ...]
-    source: ValueSource
-    share_of_calls: float | None = None
-    share_of_rows: float | None = None
-    samples: int = 0
-    symbol: str = "="  # how the statement compares the target with the values
-
-    def describe(self) -> str:
-        values = ", ".join(self.values)
-        if len(self.values) == 1:
-            text = f"{self.target} {self.symbol} {values}"
-        else:
-            text = f"{self.target} in ({values})"
-        parts = []
-        if self.share_of_calls is not None:
-            parts.append(f"{self.share_of_calls:.0%} of calls")
-        if self.share_of_rows is not None:
-            parts.append(f"{_share(self.share_of_rows)} of rows")
-        how = self.source.value + (f", {self.samples:,} samples" if self.samples else "")
-        parts.append(how)
-        return f"{text} ({'; '.join(parts)})"
-
-
-def _share(value: float) -> str:
-    return f"{value:.1%}" if value < 0.1 else f"{value:.0%}"
-
-
 # ----------------------------------------------------------------- designs and advice
 
 
@@ -575,14 +496,46 @@ class IndexDesign:
             sql += f" WHERE {self.predicate}"
         return sql
 
-    def create_sql(self, concurrently: bool = True, if_not_exists: bool = True) -> str:
-        words = ["CREATE INDEX"]
-        if concurrently:
-            words.append("CONCURRENTLY")
-        if if_not_exists:
-            words.append("IF NOT EXISTS")
-        words.append(quote_ident(self.name()))
-        return " ".join(words) + " " + self.definition_sql()
+    def create_sql(
+        self,
+        concurrently: bool = True,
+        if_not_exists: bool = True,
+        partitions: tuple[Partition, ...] = (),
+    ) -> str:
+        """CREATE INDEX; with `partitions`, concurrently, PostgreSQL's path for a partitioned
+        table (no CONCURRENTLY there): the index on the partitioned table alone (ON ONLY,
+        invalid until complete), each partition's built concurrently and attached to it."""
+        words = ["CREATE INDEX", *["IF NOT EXISTS"] * if_not_exists]
+        if not (concurrently and partitions):
+            head = ["CREATE INDEX", *["CONCURRENTLY"] * concurrently, *words[1:]]
+            return " ".join([*head, quote_ident(self.name()), self.definition_sql()])
+        lines = [" ".join([*words, quote_ident(self.name()), "ON ONLY", self._after_on()])]
+        return ";\n".join(lines + self._partition_lines(self.table, partitions, words))
+
+    def _partition_lines(
+        self, parent: TableName, partitions: tuple[Partition, ...], words: list[str]
+    ) -> list[str]:
+        """Each partition's index, then its ATTACH (a partitioned partition's after its
+        own partitions': attached complete, it is valid)."""
+        lines = []
+        for part in (p for p in partitions if p.parent == parent):
+            child = replace(self, table=part.table)
+            name = quote_ident(child.name())
+            if part.partitioned:
+                lines.append(" ".join([*words, name, "ON ONLY", child._after_on()]))
+                lines.extend(self._partition_lines(part.table, partitions, words))
+            else:
+                head = ["CREATE INDEX", "CONCURRENTLY", *words[1:]]
+                lines.append(" ".join([*head, name, child.definition_sql()]))
+            owner = quote_ident(replace(self, table=parent).name())
+            lines.append(
+                f"ALTER INDEX {quote_ident(parent.schema)}.{owner} "
+                f"ATTACH PARTITION {quote_ident(part.table.schema)}.{name}"
+            )
+        return lines
+
+    def _after_on(self) -> str:
+        return self.definition_sql().removeprefix("ON ")
 
     def hypothetical_sql(self) -> str:
         """The statement HypoPG takes (no name, no CONCURRENTLY)."""
@@ -643,6 +596,8 @@ class Recommendation:
     # alternative (a BRIN against a btree), if it is one of those.
     depends_on: tuple[ValueAssumption, ...] = ()
     notes: tuple[str, ...] = ()
+    # The partitions below the design's table, when it is partitioned (Schema.partitions).
+    partitions: tuple[Partition, ...] = ()
 
     @property
     def name(self) -> str:
@@ -650,7 +605,7 @@ class Recommendation:
 
     @property
     def create_sql(self) -> str:
-        return self.design.create_sql()
+        return self.design.create_sql(partitions=self.partitions)
 
 
 @dataclass(frozen=True)
@@ -750,39 +705,6 @@ class CheckResult:
     @property
     def planned(self) -> int:
         return sum(s.verdict is not Verdict.NOT_PLANNED for s in self.statements)
-
-
-# ------------------------------------------------------------------------- helpers
-
-_SAFE_IDENTIFIER_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
-
-# Words that must be quoted when used as identifiers (PostgreSQL's reserved key words).
-_RESERVED_WORDS_TEXT = """
-    all analyse analyze and any array as asc asymmetric both case cast check collate
-    column constraint create current_catalog current_date current_role current_time
-    current_timestamp current_user default deferrable desc distinct do else end except
-    false fetch for foreign from grant group having in initially intersect into lateral
-    leading limit localtime localtimestamp not null offset on only or order placing
-    primary references returning select session_user some symmetric system_user table
-    then to trailing true union unique user using variadic when where window with
-    authorization binary collation concurrently cross current_schema freeze full ilike
-    inner is isnull join left like natural notnull outer overlaps right similar
-    tablesample verbose
-"""
-RESERVED_WORDS = frozenset(_RESERVED_WORDS_TEXT.split())
-
-
-def quote_ident(name: str) -> str:
-    """Quote an identifier the way PostgreSQL's quote_ident() does."""
-    if (
-        name
-        and (name[0].isalpha() or name[0] == "_")
-        and all(ch in _SAFE_IDENTIFIER_CHARS for ch in name)
-        and name.isascii()
-        and name not in RESERVED_WORDS
-    ):
-        return name
-    return '"' + name.replace('"', '""') + '"'
 
 
 # ----------------------------------------------------------------------- index health

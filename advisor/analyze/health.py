@@ -18,12 +18,16 @@ The catalog row gives keys, directions, INCLUDE, predicate and access method, bu
 operator class or collation of each key; those are compared through the text of
 `pg_get_indexdef` (`Index.definition`), which prints them whenever they are not the
 column's defaults.
+
+Partitions: a partition's index attached to a partitioned table's index cannot be dropped
+alone, so it gets no finding of its own; the partitioned table's index is judged instead,
+with its partitions' scans summed (it has no counters of its own), and dropped whole.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from advisor.history import (
@@ -72,9 +76,52 @@ def find_problems(
     unused either.
     """
     findings: list[Finding] = []
+    usage, observed_since = _with_partitioned_indexes(schema, usage, observed_since)
     for table in schema.tables.values():
         findings.extend(_table_problems(table, usage, observed_since, now, settings))
     return tuple(sorted(findings, key=_finding_order))
+
+
+def _with_partitioned_indexes(
+    schema: Schema,
+    usage: Delta | None,
+    observed_since: Mapping[tuple[TableName, str], datetime],
+) -> tuple[Delta | None, Mapping[tuple[TableName, str], datetime]]:
+    """The usage of each partitioned table's index: its attached partitions' indexes'
+    scans summed, watched since the latest of them was first seen (never, if one was not)."""
+    if usage is None:
+        return usage, observed_since
+    counters = {(c.table, c.index): c for c in usage.indexes}
+    since = dict(observed_since)
+
+    def total(table: Table, index: Index) -> tuple[IndexCounters | None, datetime | None]:
+        key = (table.name, index.name)
+        if not table.partitioned:
+            return counters.get(key), since.get(key)
+        parts = [
+            total(part, child)
+            for part in schema.tables.values()
+            if part.partition_of == table.name
+            for child in part.indexes
+            if child.parent == index.name
+        ]
+        if not parts or any(c is None or s is None for c, s in parts):
+            return None, None
+        scans = sum(c.idx_scan for c, _ in parts if c is not None)
+        size = sum(c.size_bytes for c, _ in parts if c is not None)
+        latest = max(s for _, s in parts if s is not None)
+        return IndexCounters(table.name, index.name, scans, size_bytes=size), latest
+
+    added = []
+    for table in schema.tables.values():
+        if not table.partitioned:
+            continue
+        for index in table.indexes:
+            found, first = total(table, index)
+            if found is not None and first is not None:
+                added.append(found)
+                since[(table.name, index.name)] = first
+    return replace(usage, indexes=(*usage.indexes, *added)), since
 
 
 def safe_drops(
@@ -90,7 +137,9 @@ def safe_drops(
     findings: list[Finding] = []
     for table in schema.tables.values():
         facts = _Usage({}, {}, rates.get(table.name))
-        valid = sorted((i for i in table.indexes if i.valid), key=lambda i: i.name)
+        valid = sorted(
+            (i for i in table.indexes if i.valid and i.parent is None), key=lambda i: i.name
+        )
         duplicates = _duplicate_findings(valid, facts)
         dropped = {f.index for f in duplicates}
         redundant = _redundant_findings([i for i in valid if i.name not in dropped], set(), facts)
@@ -130,7 +179,8 @@ def _table_problems(
     settings: HealthSettings,
 ) -> Iterator[Finding]:
     facts = _table_usage(table.name, usage)
-    valid = sorted((i for i in table.indexes if i.valid), key=lambda i: i.name)
+    # An attached partition's index is dropped only with its partitioned table's.
+    valid = sorted((i for i in table.indexes if i.valid and i.parent is None), key=lambda i: i.name)
     for index in sorted(table.indexes, key=lambda i: i.name):
         if not index.valid:
             yield _invalid_finding(index, facts)
@@ -483,7 +533,15 @@ def _qualified(index: Index) -> str:
 def _restore_sql(index: Index) -> str | None:
     """The statement that builds the index again as it was, or None where the catalog
     gave no definition."""
-    return index.definition.rstrip(";") + ";" if index.definition else None
+    if not index.definition:
+        return None
+    definition = index.definition.rstrip(";")
+    parsed = _parse_definition(definition)
+    if parsed is not None and parsed.partitioned:
+        # pg_get_indexdef prints ON ONLY, which would build an empty, invalid index; without
+        # it the index is built on every partition again.
+        definition = definition.replace(" ON ONLY ", " ON ", 1)
+    return definition + ";"
 
 
 def _drop_sql(index: Index, definition: _Definition | None) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from typing import Any
 
 from advisor.model import Column, Index, KeyColumn, Schema, Table, TableName
@@ -19,7 +20,9 @@ _USER_RELATIONS = """
 """
 
 TABLES_SQL = f"""{MARKER}
-SELECT c.oid, n.nspname, c.relname, greatest(c.reltuples, 0)::float8, pg_table_size(c.oid)
+SELECT c.oid, n.nspname, c.relname, greatest(c.reltuples, 0)::float8, pg_table_size(c.oid),
+       c.relkind = 'p',
+       (SELECT h.inhparent FROM pg_inherits h WHERE h.inhrelid = c.oid AND c.relispartition)
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE {_USER_RELATIONS}
 ORDER BY n.nspname, c.relname
@@ -33,7 +36,7 @@ JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_stats s
        ON s.schemaname = n.nspname AND s.tablename = c.relname AND s.attname = a.attname
-      AND NOT s.inherited
+      AND s.inherited = (c.relkind = 'p')
 WHERE {_USER_RELATIONS} AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attrelid, a.attnum
 """
@@ -46,7 +49,9 @@ SELECT i.indexrelid, i.indrelid, ic.relname, am.amname, i.indisunique, i.indispr
        pg_get_expr(i.indpred, i.indrelid, true),
        con.conname, pg_relation_size(i.indexrelid), pg_get_indexdef(i.indexrelid),
        ARRAY(SELECT pg_get_indexdef(i.indexrelid, k, true)
-             FROM generate_series(1, i.indnatts) AS k ORDER BY k)
+             FROM generate_series(1, i.indnatts) AS k ORDER BY k),
+       (SELECT p.relname FROM pg_inherits h JOIN pg_class p ON p.oid = h.inhparent
+        WHERE h.inhrelid = i.indexrelid)
 FROM pg_index i
 JOIN pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_am am ON am.oid = ic.relam
@@ -79,7 +84,7 @@ def read_schema(conn: Connection) -> Schema:
     ).fetchall():
         column = Column(name, type_name, bool(not_null), width, n_distinct)
         columns_by_table[relid].append((attnum, column))
-    names = {oid: TableName(schema, name) for oid, schema, name, _, _ in tables}
+    names = {row[0]: TableName(row[1], row[2]) for row in tables}
     indexes_by_table: dict[int, list[Index]] = defaultdict(list)
     for row in conn.execute(INDEXES_SQL).fetchall():
         relid = row[1]
@@ -93,9 +98,12 @@ def read_schema(conn: Connection) -> Schema:
             indexes=tuple(indexes_by_table[oid]),
             row_estimate=float(reltuples),
             size_bytes=int(size or 0),
+            partitioned=bool(partitioned),
+            partition_of=names.get(parent) if parent is not None else None,
         )
-        for oid, _, _, reltuples, size in tables
+        for oid, _, _, reltuples, size, partitioned, parent in tables
     }
+    result = _with_partition_totals(result)
     path_row = conn.execute(SEARCH_PATH_SQL).fetchone()
     search_path = tuple(path_row[0]) if path_row and path_row[0] else ("public",)
     views = {
@@ -123,6 +131,7 @@ def _index_from_row(row: tuple[Any, ...], table: TableName, attnames: dict[int, 
         size,
         definition,
         column_defs,
+        parent,
     ) = row
     keys = []
     for position in range(key_count):
@@ -153,4 +162,50 @@ def _index_from_row(row: tuple[Any, ...], table: TableName, attnames: dict[int, 
         size_bytes=int(size or 0),
         definition=definition,
         oid=int(oid),
+        parent=parent,
     )
+
+
+def _with_partition_totals(tables: dict[TableName, Table]) -> dict[TableName, Table]:
+    """A partitioned table's rows and bytes as the sum of its partitions': it holds none
+    itself, and autovacuum never analyzes it (its reltuples stays unknown until someone
+    does), so that an index on it is sized and costed for the rows it will index; its
+    indexes' bytes as their partitions' indexes' (a partitioned index has no storage)."""
+    totals: dict[TableName, tuple[float, int]] = {}
+
+    def total(name: TableName) -> tuple[float, int]:
+        if name not in totals:
+            table = tables[name]
+            rows, size = table.row_estimate, table.size_bytes
+            if table.partitioned:
+                parts = [total(t.name) for t in tables.values() if t.partition_of == name]
+                rows = max(rows, sum(r for r, _ in parts))
+                size = sum(s for _, s in parts)
+            totals[name] = (rows, size)
+        return totals[name]
+
+    index_sizes: dict[tuple[TableName, str], int] = {}
+
+    def index_size(table: Table, index: Index) -> int:
+        key = (table.name, index.name)
+        if key not in index_sizes:
+            index_sizes[key] = index.size_bytes + sum(
+                index_size(part, child)
+                for part in tables.values()
+                if part.partition_of == table.name
+                for child in part.indexes
+                if child.parent == index.name
+            )
+        return index_sizes[key]
+
+    return {
+        name: replace(
+            table,
+            row_estimate=total(name)[0],
+            size_bytes=total(name)[1],
+            indexes=tuple(replace(i, size_bytes=index_size(table, i)) for i in table.indexes),
+        )
+        if table.partitioned
+        else table
+        for name, table in tables.items()
+    }

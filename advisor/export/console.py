@@ -317,6 +317,13 @@ def connect_line(database: str) -> str:
     return f"\\connect {quote_ident(database)}"
 
 
+PARTITIONED_NOTE = (
+    "a partitioned table takes no CREATE INDEX CONCURRENTLY: its index is created ON ONLY "
+    "it (invalid, nothing locked for long), each partition's concurrently, then attached; "
+    "once every partition's is attached the index is valid"
+)
+
+
 def to_sql(analyses: Sequence[Analysis]) -> str:
     """A script for `psql -f`: statements only, comments for context. Each CREATE INDEX
     CONCURRENTLY runs on its own (psql autocommits), as it must."""
@@ -338,6 +345,8 @@ def to_sql(analyses: Sequence[Analysis]) -> str:
             )
             for effect in rec.statements[:3]:
                 lines += comment(_short(effect.query, 100), "   ")
+            if rec.partitions:
+                lines += comment(PARTITIONED_NOTE, "   ")
             lines.append(rec.create_sql + ";")
         lines.extend(_drop_lines(analysis))
         lines.append("")

@@ -17,7 +17,7 @@ import os
 import re
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -179,8 +179,15 @@ class IndexView:
 
     @property
     def concurrent_sql(self) -> str:
-        """Run outside a transaction, before deploying."""
-        return self.design.create_sql(concurrently=True) + ";"
+        """Run outside a transaction, before deploying (on a partitioned table: ON ONLY,
+        each partition's concurrently, ATTACH)."""
+        return self.recommendation.create_sql + ";"
+
+    @property
+    def index_names(self) -> tuple[str, ...]:
+        """Its name, and on a partitioned table each partition's index's too."""
+        partitions = self.recommendation.partitions
+        return (self.name, *(replace(self.design, table=p.table).name() for p in partitions))
 
     @property
     def migration_sql(self) -> str:
@@ -236,7 +243,7 @@ def migration_script(views: Sequence[IndexView]) -> str:
 
 def invalid_check_sql(views: Sequence[IndexView]) -> str:
     """A query listing those of the indexes a failed concurrent build left invalid."""
-    names = ", ".join(quote_literal(view.name) for view in views)
+    names = ", ".join(quote_literal(name) for view in views for name in view.index_names)
     return (
         "SELECT c.relname AS invalid_index FROM pg_index i "
         "JOIN pg_class c ON c.oid = i.indexrelid\n"
@@ -564,6 +571,7 @@ def _context(inputs: ReportInputs) -> dict[str, Any]:
         "concurrent_script": concurrent_script(views),
         "migration_script": migration_script(views),
         "invalid_check": invalid_check_sql(views),
+        "partitioned": sorted({str(v.design.table) for v in views if v.recommendation.partitions}),
         "query_changes": [
             view
             for view in antipattern_views(inputs)

@@ -157,15 +157,18 @@ def choose_indexes(
         space.groups,
     )
     return tuple(
-        _with_write_basis(
-            _with_values(
-                _with_warnings(r, space.writes, observation.write_rates),
-                space,
-                planned.values,
-                planned.whatif,
+        replace(
+            _with_write_basis(
+                _with_values(
+                    _with_warnings(r, space.writes, observation.write_rates),
+                    space,
+                    planned.values,
+                    planned.whatif,
+                ),
+                observation.writes,
+                window_seconds,
             ),
-            observation.writes,
-            window_seconds,
+            partitions=observation.schema.partitions(r.design.table),
         )
         for r in recommendations
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from advisor.analyze.health import find_problems, safe_drops
@@ -273,6 +274,58 @@ def test_duplicate_of_a_partitioned_index_is_dropped_without_concurrently() -> N
     second = make_index("p2", key("a"), partitioned=True)
     (finding,) = problems(first, second)
     assert finding.fix_sql == "DROP INDEX IF EXISTS public.p2;"
+
+
+def partitioned_schema(*indexes: Index) -> Schema:
+    """orders partitioned into orders_1 and orders_2, with the given indexes."""
+    parts = [TableName("public", "orders_1"), TableName("public", "orders_2")]
+    columns = (Column("a", "int"), Column("b", "int"))
+    tables = {
+        ORDERS: Table(
+            ORDERS, columns, tuple(i for i in indexes if i.table == ORDERS), partitioned=True
+        )
+    }
+    for part in parts:
+        found = tuple(i for i in indexes if i.table == part)
+        tables[part] = Table(part, columns, found, partition_of=ORDERS)
+    return Schema(tables=tables)
+
+
+def attached(name: str, table: str, parent: str, *keys: KeyColumn) -> Index:
+    return replace(
+        make_index(name, *keys, table=TableName("public", table), size_bytes=8 * MB),
+        parent=parent,
+    )
+
+
+def test_a_partitions_attached_index_is_judged_only_with_its_partitioned_index() -> None:
+    parent = make_index("orders_a_idx", key("a"), partitioned=True, size_bytes=16 * MB)
+    children = [
+        attached("orders_1_a_idx", "orders_1", "orders_a_idx", key("a")),
+        attached("orders_2_a_idx", "orders_2", "orders_a_idx", key("a")),
+    ]
+    # An index of one partition alone is its own, dropped concurrently.
+    loose = make_index("orders_1_a_copy", key("a"), table=TableName("public", "orders_1"))
+    schema = partitioned_schema(parent, *children, loose)
+    every = (parent, *children, loose)
+    unused = find_problems(schema, usage_of(*children, loose), watched_since(*every), NOW, SETTINGS)
+    assert {(f.kind, f.index, f.fix_sql) for f in unused} == {
+        # Both partitions' scans summed: none; the DROP locks (no CONCURRENTLY there).
+        (FindingKind.UNUSED, "orders_a_idx", "DROP INDEX IF EXISTS public.orders_a_idx;"),
+        (
+            FindingKind.UNUSED,
+            "orders_1_a_copy",
+            "DROP INDEX CONCURRENTLY IF EXISTS public.orders_1_a_copy;",
+        ),
+    }
+    used = usage_of(*children, loose, scans={"orders_2_a_idx": 3})
+    findings = find_problems(schema, used, watched_since(*every), NOW, SETTINGS)
+    assert [f.index for f in findings] == ["orders_1_a_copy"]
+    # A partition's counters not yet watched: nothing is known of the partitioned index.
+    recent = watched_since(parent, children[0], loose)
+    assert [
+        f.index for f in find_problems(schema, usage_of(*children, loose), recent, NOW, SETTINGS)
+    ] == ["orders_1_a_copy"]
 
 
 # ------------------------------------------------------------------------- redundant

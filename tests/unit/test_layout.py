@@ -9,7 +9,7 @@ from pathlib import Path
 ADVISOR = Path(__file__).resolve().parents[2] / "advisor"
 MAX_LINES = 900
 # What analyze/ may import from the advisor: the plain dataclasses and its own modules.
-PURE = ("advisor.model", "advisor.history", "advisor.analyze")
+PURE = ("advisor.model", "advisor.names", "advisor.knowledge", "advisor.history", "advisor.analyze")
 
 
 def _advisor_imports(path: Path) -> set[str]:
