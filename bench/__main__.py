@@ -10,8 +10,10 @@ Sections (all by default, or those named with `--only`):
 - memory: the daemon's RSS after an hour of simulated 1 s collections.
 - quality: the advisor's indexes against the baselines and the ILP optimum on a TPC-H-like
   and an ORM-style OLTP workload, by estimate at several budgets, then built for real and
-  timed, with a DBA's hand-written set (the OLTP workload's) in the same rounds; writes
-  `<out>/quality-<workload>.json` and `<out>/quality.json`.
+  timed, with a DBA's hand-written set in the same rounds, and the advisor as shipped
+  (`shipped`: `recommend` with the product's defaults, pg_stat_statements only; `values`:
+  the same with the round's parameters from the server log), each also at the DBA set's
+  bytes; writes `<out>/quality-<workload>.json` and `<out>/quality.json`.
 - values: value-aware against generic-only advice on a skewed ORM-style workload, both
   sets built for real and timed with the statements' own parameter values; writes
   `<out>/values.json`.
@@ -183,7 +185,9 @@ def _parser() -> argparse.ArgumentParser:
         type=_names(STRATEGIES),
         default=list(STRATEGIES),
         metavar="NAME[,NAME...]",
-        help=f"strategies: {', '.join(STRATEGIES)} (default: all)",
+        help=f"strategies: {', '.join(STRATEGIES)} (default: all; shipped and values are "
+        "`recommend` as shipped, asked at the real budgets and, with dba, at the DBA set's "
+        "bytes)",
     )
     quality.add_argument(
         "--quality-budgets",

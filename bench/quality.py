@@ -21,7 +21,15 @@ For each workload (bench/tpch.py, bench/oltp.py) on one throwaway cluster:
    experienced DBA writes it by hand (`QualityWorkload.dba_indexes`, each with its
    reason). It is not chosen within a budget: it is what it is, estimated and built like
    the others and timed in the same interleaved rounds; the advisor's residual real time
-   at each real budget is reported as a ratio of the DBA set's.
+   at each real budget is reported as a ratio of the DBA set's, and the advisor is also
+   asked at exactly the DBA set's estimated size (budget `dba`: at no more bytes).
+6. The advisor as shipped (strategies `shipped` and `values`): `pg-advisor recommend`
+   itself with the product's default settings, value-aware costing on, at each real
+   budget. `shipped` has what a server with pg_stat_statements alone gives (pg_stats'
+   most common values among them); `values` also reads the server log, which holds the
+   parameters of every call of the workload round (log_min_duration_statement = 0 on the
+   copy the advisors see, and only while that round runs). Their sets are chosen with
+   custom plans; the estimate table scores them on generic plans like every other set.
 """
 
 from __future__ import annotations
@@ -30,18 +38,21 @@ import importlib
 import statistics
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg import errors as pg_errors
+from psycopg import sql
 
 from advisor.analyze.candidates import existing_designs
 from advisor.config import Settings, load_settings
 from advisor.demo.sandbox import ThrowawayCluster
-from advisor.jobs.recommend import Planning, choose_indexes, planning
+from advisor.jobs.recommend import Planning, choose_indexes, planning, recommend
 from advisor.model import IndexDesign, KeyColumn, TableName
 from advisor.pg import session
 from bench import baselines
@@ -53,7 +64,21 @@ from bench.qualityspec import HandIndex, QualityStatement, QualityWorkload
 WORKLOADS = ("tpch", "oltp")
 # The hand-written set; every other strategy chooses within each budget.
 DBA = "dba"
-STRATEGIES = ("advisor", "extend", "dexter", "per-column", "ilp", DBA)
+# `pg-advisor recommend` with the product's defaults, without and with the server log's
+# values; they choose at the real budgets only (a whole analysis each).
+SHIPPED = "shipped"
+VALUES = "values"
+AS_SHIPPED = (SHIPPED, VALUES)
+STRATEGIES = ("advisor", SHIPPED, VALUES, "extend", "dexter", "per-column", "ilp", DBA)
+# The strategies compared with the DBA's set by real time, and what each of them is.
+AGAINST_DBA = {
+    "advisor": "generic plans only, as the baselines",
+    SHIPPED: "the product as shipped, pg_stat_statements only",
+    VALUES: "the product as shipped, with the workload's values from the server log",
+}
+# The real budget of exactly the DBA set's estimated size ("at no more bytes").
+DBA_BUDGET = "dba"
+MIB = 2**20
 DEFAULT_BUDGETS = (0.25, 0.5, 1.0)
 DEFAULT_REAL_BUDGETS = (0.5,)
 DEFAULT_SEED = 20_240_101
@@ -70,6 +95,18 @@ SERVER_SETTINGS = {
     "maintenance_work_mem": "'256MB'",
     "work_mem": "'16MB'",
 }
+# The workload round on the copy the advisors see logs every call with its parameters,
+# as log_min_duration_statement = 0 does on a server whose log the advisor may read; set on
+# that database alone (no timed copy logs) and reset before the analyses (their own
+# EXPLAINs stay out of the log). The cluster's locale is C, hence lc_messages.
+LOG_CALLS_SQL = (
+    "ALTER DATABASE {} SET log_min_duration_statement = 0",
+    "ALTER DATABASE {} SET log_parameter_max_length = -1",
+)
+STOP_LOGGING_CALLS_SQL = (
+    "ALTER DATABASE {} RESET log_min_duration_statement",
+    "ALTER DATABASE {} RESET log_parameter_max_length",
+)
 # What the indexes a real run created take on disk.
 INDEX_BYTES_SQL = (
     "SELECT coalesce(sum(pg_relation_size(c.oid)), 0) FROM pg_class c "
@@ -90,6 +127,13 @@ class SetResult:
     select_seconds: float
     explains: int
     note: str = ""
+    # The budget's name when it is not a fraction of the data (`dba`: the DBA set's bytes).
+    at: str = ""
+
+    @property
+    def label(self) -> str:
+        """`advisor@0.5x`, `shipped@dba`: the strategy at its budget."""
+        return f"{self.strategy}@{self.at or budget_label(self.budget)}"
 
 
 @dataclass
@@ -107,13 +151,14 @@ class RealRun:
 
 @dataclass
 class DbaComparison:
-    """The advisor's set against the DBA's at one real budget, by real time."""
+    """One advisor strategy's set against the DBA's at one real budget, by real time."""
 
-    budget: float
-    advisor_ms: float  # the round with the advisor's set (without new indexes if it chose none)
+    strategy: str  # advisor, shipped or values (AGAINST_DBA)
+    budget: str  # `0.5x`, or `dba`: the DBA set's estimated bytes
+    ms: float  # the round with the strategy's set (without new indexes if it chose none)
     dba_ms: float
-    ratio: float  # advisor_ms / dba_ms: below 1 the advisor's set runs faster
-    advisor_bytes: int  # built, on disk
+    ratio: float  # ms / dba_ms: below 1 the strategy's set runs faster
+    index_bytes: int  # built, on disk
     dba_bytes: int
 
 
@@ -158,6 +203,11 @@ def build_workload(name: str, scale: float, seed: int) -> QualityWorkload:
     module = importlib.import_module(f"bench.{name}")
     workload: QualityWorkload = module.build(scale, seed)
     return workload
+
+
+def budget_label(fraction: float) -> str:
+    """A budget as a fraction of the data: `0.5x`."""
+    return f"{fraction:g}x"
 
 
 def hand_design(index: HandIndex) -> IndexDesign:
@@ -239,6 +289,17 @@ class Databases:
         self.workload = workload
         self.template = f"quality_{workload.name}"
 
+    def name(self, copy: str) -> str:
+        """The database name of the copy `copy`."""
+        return f"{self.template}_{copy}"
+
+    def alter(self, copy: str, statements: Sequence[str]) -> None:
+        """ALTER DATABASE statements (`{}` for the name) on the copy `copy`; new sessions
+        see them."""
+        with psycopg.connect(self.cluster.dsn(), autocommit=True) as conn:
+            for statement in statements:
+                conn.execute(sql.SQL(statement).format(sql.Identifier(self.name(copy))))
+
     def load(self) -> float:
         """Create and fill the template; returns the seconds it took."""
         started = time.perf_counter()
@@ -264,7 +325,7 @@ class Databases:
     @contextmanager
     def copy(self, name: str) -> Iterator[str]:
         """A fresh copy of the template (a file copy), dropped afterwards."""
-        database = f"{self.template}_{name}"
+        database = self.name(name)
         with psycopg.connect(self.cluster.dsn(), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{database}"')
             conn.execute(
@@ -359,6 +420,29 @@ def choose(strategy: str, run: Analysis, budget: int) -> tuple[list[IndexDesign]
     raise ValueError(f"unknown strategy {strategy}")
 
 
+def shipped_settings(dsn: str, budget_bytes: int, log_dir: Path | None = None) -> Settings:
+    """`pg-advisor recommend`'s settings as the product ships them (value-aware costing
+    on), except that every statement counts (min_calls 1, as for every strategy here),
+    with this budget; with `log_dir`, the server log's parameters too."""
+    return load_settings(
+        None, dsn=dsn, min_calls=1, budget_mb=budget_bytes / MIB, parameter_log_dir=log_dir
+    )
+
+
+def recommend_as_shipped(
+    dsn: str, budget_bytes: int, log_dir: Path | None = None
+) -> tuple[list[IndexDesign], str]:
+    """What `pg-advisor recommend` recommends with the shipped settings (no drops, its
+    default), and a note on what it was costed with."""
+    settings = shipped_settings(dsn, budget_bytes, log_dir)
+    with session(dsn, settings) as conn:
+        advice = recommend(conn, settings)
+    note = f"{advice.statements_with_values} statements costed with values"
+    if advice.value_notes:
+        note += "; " + "; ".join(advice.value_notes)
+    return [r.design for r in advice.recommendations], note
+
+
 # ---------------------------------------------------------------------------- the bench
 
 
@@ -393,15 +477,13 @@ def _run_workload(
 ) -> QualityResult:
     hand = workload.dba_indexes if DBA in strategies else ()
     dba_designs = [hand_design(index) for index in hand]
-    chosen_by_budget = [s for s in strategies if s != DBA]
+    chosen_by_budget = [s for s in strategies if s != DBA and s not in AS_SHIPPED]
     databases = Databases(cluster, workload)
     load_seconds = databases.load()
     data_bytes = databases.data_bytes()
     say(f"{workload.name}: loaded {data_bytes / 2**20:,.0f} MB in {load_seconds:.1f} s")
     with databases.copy("stats") as dsn:
-        with connect(dsn) as conn:
-            warm_up(conn, workload.statements)
-            first = run_round(conn, workload.statements)
+        first = _workload_round(databases, logged=VALUES in strategies)
         say(f"{workload.name}: round without new indexes {first.total_ms / 1000:.1f} s")
         with analysis(dsn) as run:
             result = QualityResult(
@@ -417,42 +499,53 @@ def _run_workload(
                 round_ms=0.0,
                 pgss_ms=round(run.problem.total_ms, 1),
             )
-            chosen: dict[tuple[str, float], list[IndexDesign]] = {}
+            chosen: dict[tuple[str, str], list[IndexDesign]] = {}
             for fraction in budgets:
-                budget = int(fraction * data_bytes)
                 for strategy in chosen_by_budget:
-                    explains = _explains(run)
-                    started = time.perf_counter()
-                    designs, note = choose(strategy, run, budget)
-                    seconds = time.perf_counter() - started
-                    estimated = run.problem.workload_ms(designs)
-                    chosen[(strategy, fraction)] = designs
-                    result.sets.append(
-                        SetResult(
-                            strategy=strategy,
-                            budget=fraction,
-                            indexes=sorted(d.definition_sql() for d in designs),
-                            size_bytes=run.problem.size(designs),
-                            estimated_ms=round(estimated, 1),
-                            estimated_ratio=round(estimated / max(run.problem.total_ms, 1e-9), 4),
-                            select_seconds=round(seconds, 2),
-                            explains=_explains(run) - explains,
-                            note=note,
-                        )
+                    budget = int(fraction * data_bytes)
+                    designs, entry = _chosen_set(
+                        run, strategy, fraction, partial(choose, strategy, run, budget)
                     )
-                    say(
-                        f"{workload.name} {fraction:g}x {strategy}: {len(designs)} indexes, "
-                        f"estimate {estimated / max(run.problem.total_ms, 1e-9):.3f} of now "
-                        f"({seconds:.1f} s)"
-                    )
+                    chosen[(strategy, budget_label(fraction))] = designs
+                    result.sets.append(entry)
+                    say(f"{workload.name} {entry.label}: {len(designs)} indexes, {_said(entry)}")
+            # The real budgets by label: their fraction of the data, and their bytes.
+            real_bytes = {budget_label(f): (f, int(f * data_bytes)) for f in real_budgets}
             if dba_designs:
                 result.dba = _estimate_dba(run, hand, dba_designs)
+                dba_bytes = result.dba.size_bytes
+                real_bytes[DBA_BUDGET] = (dba_bytes / data_bytes, dba_bytes)
                 say(
                     f"{workload.name} dba: {len(dba_designs)} indexes, "
                     f"{result.dba.size_bytes / 2**20:,.1f} MB, "
                     f"estimate {result.dba.estimated_ratio:.3f} of now"
                 )
-    sets = {"none": [], **_distinct_sets(chosen, real_budgets)}
+                if "advisor" in strategies:
+                    designs, entry = _chosen_set(
+                        run,
+                        "advisor",
+                        dba_bytes / data_bytes,
+                        partial(choose, "advisor", run, dba_bytes),
+                        DBA_BUDGET,
+                    )
+                    chosen[("advisor", DBA_BUDGET)] = designs
+                    result.sets.append(entry)
+                    say(f"{workload.name} {entry.label}: {len(designs)} indexes, {_said(entry)}")
+            for strategy in (s for s in AS_SHIPPED if s in strategies):
+                log_dir = cluster.base if strategy == VALUES else None
+                for label, (fraction, budget) in real_bytes.items():
+                    designs, entry = _chosen_set(
+                        run,
+                        strategy,
+                        fraction,
+                        partial(recommend_as_shipped, dsn, budget, log_dir),
+                        label if label == DBA_BUDGET else "",
+                    )
+                    chosen[(strategy, label)] = designs
+                    result.sets.append(entry)
+                    say(f"{workload.name} {entry.label}: {len(designs)} indexes, {_said(entry)}")
+    real_labels = list(real_bytes)
+    sets = {"none": [], **_distinct_sets(chosen, real_labels)}
     if dba_designs:
         sets = with_set(sets, DBA, dba_designs)
     result.real = real_runs(databases, workload, sets, repeats)
@@ -460,9 +553,56 @@ def _run_workload(
     for run_ in result.real:
         say(f"{workload.name} real {run_.label}: {run_.total_ms / 1000:.1f} s")
     result.ranking = ranking(result, real_budgets)
-    if result.dba is not None and "advisor" in strategies:
-        result.dba.comparisons = dba_comparisons(result.real, real_budgets)
+    if result.dba is not None:
+        result.dba.comparisons = dba_comparisons(result.real, real_labels, strategies)
     return result
+
+
+def _workload_round(databases: Databases, logged: bool) -> Round:
+    """On the `stats` copy: every statement once, then one round, no statistics reset;
+    `logged`: every call of both goes to the server log with its parameters."""
+    if logged:
+        databases.alter("stats", LOG_CALLS_SQL)
+    try:
+        with connect(databases.cluster.dsn(databases.name("stats"))) as conn:
+            warm_up(conn, databases.workload.statements)
+            return run_round(conn, databases.workload.statements)
+    finally:
+        if logged:
+            databases.alter("stats", STOP_LOGGING_CALLS_SQL)
+
+
+def _chosen_set(
+    run: Analysis,
+    strategy: str,
+    fraction: float,
+    chooser: Callable[[], tuple[list[IndexDesign], str]],
+    at: str = "",
+) -> tuple[list[IndexDesign], SetResult]:
+    """A strategy's set, timed and scored by the common estimate (generic plans on the
+    advisor's planner, for the sets chosen with custom plans too)."""
+    explains = _explains(run)
+    started = time.perf_counter()
+    designs, note = chooser()
+    seconds = time.perf_counter() - started
+    estimated = run.problem.workload_ms(designs)
+    entry = SetResult(
+        strategy=strategy,
+        budget=round(fraction, 4),
+        indexes=sorted(d.definition_sql() for d in designs),
+        size_bytes=run.problem.size(designs),
+        estimated_ms=round(estimated, 1),
+        estimated_ratio=round(estimated / max(run.problem.total_ms, 1e-9), 4),
+        select_seconds=round(seconds, 2),
+        explains=_explains(run) - explains,
+        note=note,
+        at=at,
+    )
+    return designs, entry
+
+
+def _said(entry: SetResult) -> str:
+    return f"estimate {entry.estimated_ratio:.3f} of now ({entry.select_seconds:.1f} s)"
 
 
 def _estimate_dba(
@@ -488,16 +628,17 @@ def _rounded(timed: Round) -> dict[str, float]:
 
 
 def _distinct_sets(
-    chosen: dict[tuple[str, float], list[IndexDesign]], real_budgets: Sequence[float]
+    chosen: Mapping[tuple[str, str], list[IndexDesign]], real_budgets: Sequence[str]
 ) -> dict[str, list[IndexDesign]]:
-    """Each distinct set of the real budgets once, labelled with everyone who chose it."""
+    """Each distinct set of the real budgets (by label: `0.5x`, `dba`) once, labelled with
+    everyone who chose it."""
     labels: dict[frozenset[IndexDesign], list[str]] = {}
     sets: dict[frozenset[IndexDesign], list[IndexDesign]] = {}
-    for (strategy, fraction), designs in chosen.items():
-        if fraction not in real_budgets or not designs:
+    for (strategy, budget), designs in chosen.items():
+        if budget not in real_budgets or not designs:
             continue
         key = frozenset(designs)
-        labels.setdefault(key, []).append(f"{strategy}@{fraction:g}x")
+        labels.setdefault(key, []).append(f"{strategy}@{budget}")
         sets.setdefault(key, designs)
     return {", ".join(labels[key]): sets[key] for key in sets}
 
@@ -540,6 +681,7 @@ def real_runs(
             started = time.perf_counter()
             for design in designs:
                 conn.execute(design.create_sql(concurrently=False, if_not_exists=True))
+            _analyze_expressions(conn, designs)
             builds[label] = time.perf_counter() - started
             row = conn.execute(INDEX_BYTES_SQL, ([d.name() for d in designs],)).fetchone()
             sizes[label] = int(row[0]) if row else 0
@@ -567,43 +709,62 @@ def real_runs(
     return runs
 
 
-def dba_comparisons(real: Sequence[RealRun], real_budgets: Sequence[float]) -> list[DbaComparison]:
-    """Per real budget, the round with the advisor's set against the round with the DBA's;
-    an advisor that chose nothing runs without new indexes (the `none` run)."""
+def _analyze_expressions(conn: psycopg.Connection[Any], designs: Sequence[IndexDesign]) -> None:
+    """ANALYZE the tables that got an index on an expression: only ANALYZE gathers an
+    expression's statistics (autovacuum does it soon on a table that is written; the
+    round's writes are too few), and without them the planner guesses its selectivity."""
+    tables = sorted({d.table for d in designs if any(k.is_expression for k in d.keys)}, key=str)
+    for table_name in tables:
+        conn.execute(
+            sql.SQL("ANALYZE {}.{}").format(
+                sql.Identifier(table_name.schema), sql.Identifier(table_name.name)
+            )
+        )
+
+
+def dba_comparisons(
+    real: Sequence[RealRun], real_budgets: Sequence[str], strategies: Sequence[str]
+) -> list[DbaComparison]:
+    """Per advisor strategy that ran (AGAINST_DBA) and real budget (by label), the round
+    with its set against the round with the DBA's; a strategy that chose nothing runs
+    without new indexes (the `none` run)."""
     by_label = {label: run for run in real for label in run.label.split(", ")}
     dba = by_label.get(DBA)
     if dba is None:
         return []
     comparisons = []
-    for budget in real_budgets:
-        advisor = by_label.get(f"advisor@{budget:g}x", by_label.get("none"))
-        if advisor is None:
-            continue
-        comparisons.append(
-            DbaComparison(
-                budget=budget,
-                advisor_ms=advisor.total_ms,
-                dba_ms=dba.total_ms,
-                ratio=round(advisor.total_ms / max(dba.total_ms, 1e-9), 4),
-                advisor_bytes=advisor.index_bytes,
-                dba_bytes=dba.index_bytes,
+    for strategy in (s for s in AGAINST_DBA if s in strategies):
+        for budget in real_budgets:
+            chosen = by_label.get(f"{strategy}@{budget}", by_label.get("none"))
+            if chosen is None:
+                continue
+            comparisons.append(
+                DbaComparison(
+                    strategy=strategy,
+                    budget=budget,
+                    ms=chosen.total_ms,
+                    dba_ms=dba.total_ms,
+                    ratio=round(chosen.total_ms / max(dba.total_ms, 1e-9), 4),
+                    index_bytes=chosen.index_bytes,
+                    dba_bytes=dba.index_bytes,
+                )
             )
-        )
     return comparisons
 
 
 def ranking(result: QualityResult, real_budgets: Sequence[float]) -> dict[str, Any]:
-    """Does the estimate order the strategies' sets the way real time does?"""
+    """Does the estimate order the strategies' sets the way real time does? Among the sets
+    chosen on generic plans at the fractional real budgets: the estimate is not what
+    chose the shipped advisor's sets."""
     real_by_strategy: dict[str, float] = {}
     for run in result.real:
         for label in run.label.split(", "):
             real_by_strategy[label] = run.total_ms
     entries = []
     for entry in result.sets:
-        label = f"{entry.strategy}@{entry.budget:g}x"
-        if entry.budget in real_budgets:
-            real = real_by_strategy.get(label, result.round_ms)
-            entries.append((label, entry.estimated_ms, real))
+        if entry.budget in real_budgets and not entry.at and entry.strategy not in AS_SHIPPED:
+            real = real_by_strategy.get(entry.label, result.round_ms)
+            entries.append((entry.label, entry.estimated_ms, real))
     concordant = discordant = 0
     disagreements = []
     for i, (a, est_a, real_a) in enumerate(entries):
@@ -630,15 +791,16 @@ def ranking(result: QualityResult, real_budgets: Sequence[float]) -> dict[str, A
 
 
 def format_sets(result: QualityResult) -> str:
-    """The estimate table: every strategy at every budget."""
+    """The estimate table: every strategy at every budget (the shipped advisor's sets,
+    chosen with custom plans, scored on generic plans like the rest: marked *)."""
     optimum = {s.budget: s.estimated_ms for s in result.sets if s.strategy == "ilp"}
     rows = []
     for s in result.sets:
-        best = optimum.get(s.budget)
+        best = None if s.at else optimum.get(s.budget)
         rows.append(
             [
-                f"{s.budget:g}x",
-                s.strategy,
+                s.at or budget_label(s.budget),
+                f"{s.strategy}*" if s.strategy in AS_SHIPPED else s.strategy,
                 len(s.indexes),
                 round(s.size_bytes / 2**20, 1),
                 round(s.estimated_ratio, 3),
@@ -648,7 +810,13 @@ def format_sets(result: QualityResult) -> str:
             ]
         )
     headers = ["budget", "strategy", "indexes", "MB", "est. time / now", "vs ilp", "s", "explains"]
-    return table(headers, rows)
+    footnote = ""
+    if any(s.strategy in AS_SHIPPED for s in result.sets):
+        footnote = (
+            "\n* chosen by `recommend` with custom plans (value-aware); estimated here on "
+            "generic plans, as every set (what-if EXPLAINs in its own session, not counted)"
+        )
+    return table(headers, rows) + footnote
 
 
 def format_real(result: QualityResult) -> str:
@@ -681,8 +849,8 @@ def target_lines(results: Sequence[QualityResult]) -> list[str]:
     """The issue's targets, met or missed, per workload and budget."""
     lines = []
     for result in results:
-        by = {(s.strategy, s.budget): s for s in result.sets}
-        for budget in sorted({s.budget for s in result.sets}):
+        by = {(s.strategy, s.budget): s for s in result.sets if not s.at}
+        for budget in sorted({s.budget for s in result.sets if not s.at}):
             advisor = by.get(("advisor", budget))
             if advisor is None:
                 continue
@@ -713,17 +881,18 @@ def target_lines(results: Sequence[QualityResult]) -> list[str]:
 
 
 def dba_lines(results: Sequence[QualityResult]) -> list[str]:
-    """The advisor's residual real time as a ratio of the DBA set's, per workload and
-    real budget."""
+    """Each advisor strategy's residual real time as a ratio of the DBA set's, per
+    workload and real budget, saying which strategy is the product as shipped."""
     lines = []
     for result in results:
         if result.dba is None:
             continue
         for c in result.dba.comparisons:
+            at = "at the DBA's bytes" if c.budget == DBA_BUDGET else c.budget
             lines.append(
-                f"{result.workload} {c.budget:g}x: advisor residual real time / DBA's: "
-                f"{c.ratio:.2f} (advisor {c.advisor_bytes / 2**20:,.0f} MB, "
-                f"DBA {c.dba_bytes / 2**20:,.0f} MB)"
+                f"{result.workload} {at}: {c.strategy} residual real time / DBA's: "
+                f"{c.ratio:.2f} ({c.index_bytes / MIB:,.0f} MB, DBA {c.dba_bytes / MIB:,.0f} MB;"
+                f" {c.strategy}: {AGAINST_DBA[c.strategy]})"
             )
     return lines
 

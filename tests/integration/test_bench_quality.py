@@ -8,7 +8,16 @@ from advisor.demo.sandbox import ThrowawayCluster
 from advisor.jobs.recommend import recommend
 from advisor.model import IndexDesign
 from advisor.pg import session
-from bench.quality import analysis, bench_settings, choose
+from bench.quality import (
+    DBA,
+    DBA_BUDGET,
+    SHIPPED,
+    VALUES,
+    analysis,
+    bench_settings,
+    choose,
+    run_quality,
+)
 from tests.support import create_database, run_workload
 
 MIB = 1024 * 1024
@@ -68,3 +77,29 @@ def test_the_advisor_strategy_chooses_what_recommend_recommends_at_each_budget(
     assert chosen == [designs for _, designs in expected]
     tight, roomy = chosen
     assert tight and len(roomy) > len(tight)
+
+
+def test_the_shipped_advisor_is_timed_at_each_real_budget_and_at_the_dbas_bytes() -> None:
+    (result,) = run_quality(
+        ["oltp"],
+        budgets=[0.5],
+        real_budgets=[0.5],
+        scale=0.02,
+        strategies=("advisor", SHIPPED, VALUES, DBA),
+        repeats=1,
+    )
+    assert result.dba is not None
+    compared = [(c.strategy, c.budget) for c in result.dba.comparisons]
+    assert compared == [
+        (strategy, budget)
+        for strategy in ("advisor", SHIPPED, VALUES)
+        for budget in ("0.5x", DBA_BUDGET)
+    ]
+    by_label = {s.label: s for s in result.sets}
+    # The values run read the workload round's parameters from the server log.
+    assert "server log" not in by_label["values@0.5x"].note
+    assert "server log" not in by_label["shipped@0.5x"].note
+    costed = [int(by_label[f"{s}@0.5x"].note.split()[0]) for s in (SHIPPED, VALUES)]
+    assert costed[1] > 0 and costed[1] >= costed[0]
+    at_dba = by_label["shipped@dba"]
+    assert at_dba.size_bytes <= result.dba.size_bytes * 1.05

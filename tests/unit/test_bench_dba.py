@@ -15,6 +15,8 @@ from advisor.model import IndexDesign, KeyColumn, TableName
 from bench import oltp, tpch
 from bench.quality import (
     DBA,
+    DBA_BUDGET,
+    STRATEGIES,
     DbaResult,
     QualityResult,
     RealRun,
@@ -124,9 +126,10 @@ def run(label: str, total_ms: float, index_bytes: int) -> RealRun:
     return RealRun(label, [], 0.0, total_ms, {}, 0, index_bytes)
 
 
-def with_dba(real: list[RealRun]) -> QualityResult:
+def with_dba(real: list[RealRun], strategies: tuple[str, ...] = ("advisor",)) -> QualityResult:
     result = QualityResult("oltp", "", 1.0, 100, 0.0, 2, 2, 2, {}, 100.0, 100.0, [], real)
-    result.dba = DbaResult([], {}, 0, 0.0, 0.0, dba_comparisons(real, [0.5, 1.0]))
+    comparisons = dba_comparisons(real, ["0.5x", "1x"], strategies)
+    result.dba = DbaResult([], {}, 0, 0.0, 0.0, comparisons)
     return result
 
 
@@ -138,10 +141,49 @@ def test_the_ratio_is_the_advisors_real_round_over_the_dbas() -> None:
         run("advisor@1x", 1_000.0, 60 * MB),
     ]
     lines = dba_lines([with_dba(real)])
+    generic = "advisor: generic plans only, as the baselines"
     assert lines == [
-        "oltp 0.5x: advisor residual real time / DBA's: 0.75 (advisor 40 MB, DBA 90 MB)",
-        "oltp 1x: advisor residual real time / DBA's: 0.50 (advisor 60 MB, DBA 90 MB)",
+        f"oltp 0.5x: advisor residual real time / DBA's: 0.75 (40 MB, DBA 90 MB; {generic})",
+        f"oltp 1x: advisor residual real time / DBA's: 0.50 (60 MB, DBA 90 MB; {generic})",
     ]
+
+
+def test_every_advisor_strategy_is_compared_with_the_dba_at_every_budget_its_own_line() -> None:
+    real = [
+        run("none", 30_000.0, 0),
+        run("advisor@0.5x", 1_500.0, 40 * MB),
+        run("shipped@0.5x, values@0.5x", 1_200.0, 45 * MB),
+        run("advisor@dba, shipped@dba", 1_000.0, 80 * MB),
+        run("dba", 2_000.0, 90 * MB),
+        run("values@dba", 900.0, 85 * MB),
+    ]
+    comparisons = dba_comparisons(real, ["0.5x", DBA_BUDGET], STRATEGIES)
+    assert [(c.strategy, c.budget, c.ratio) for c in comparisons] == [
+        ("advisor", "0.5x", 0.75),
+        ("advisor", "dba", 0.5),
+        ("shipped", "0.5x", 0.6),
+        ("shipped", "dba", 0.5),
+        ("values", "0.5x", 0.6),
+        ("values", "dba", 0.45),
+    ]
+    result = with_dba(real)
+    assert result.dba is not None
+    result.dba.comparisons = comparisons
+    lines = dba_lines([result])
+    assert lines[3] == (
+        "oltp at the DBA's bytes: shipped residual real time / DBA's: 0.50 (80 MB, DBA 90 MB; "
+        "shipped: the product as shipped, pg_stat_statements only)"
+    )
+    assert lines[5].startswith("oltp at the DBA's bytes: values residual real time / DBA's: 0.45")
+    assert lines[5].endswith(
+        "values: the product as shipped, with the workload's values from the server log)"
+    )
+
+
+def test_a_strategy_that_did_not_run_is_not_compared() -> None:
+    real = [run("none", 3_000.0, 0), run("dba", 1_000.0, 5 * MB)]
+    comparisons = dba_comparisons(real, ["0.5x"], ("advisor", "dba"))
+    assert [c.strategy for c in comparisons] == ["advisor"]
 
 
 def test_an_advisor_that_chose_nothing_is_compared_by_the_round_without_new_indexes() -> None:
@@ -149,9 +191,10 @@ def test_an_advisor_that_chose_nothing_is_compared_by_the_round_without_new_inde
     dba = with_dba(real).dba
     assert dba is not None
     (half, whole) = dba.comparisons
-    assert (half.advisor_ms, half.ratio, half.advisor_bytes) == (3_000.0, 3.0, 0)
-    assert (whole.ratio, whole.advisor_bytes, whole.dba_bytes) == (1.0, 5 * MB, 5 * MB)
+    assert (half.ms, half.ratio, half.index_bytes) == (3_000.0, 3.0, 0)
+    assert (whole.ratio, whole.index_bytes, whole.dba_bytes) == (1.0, 5 * MB, 5 * MB)
 
 
 def test_no_dba_run_no_comparison() -> None:
-    assert dba_comparisons([run("none", 1.0, 0), run("advisor@0.5x", 1.0, 1)], [0.5]) == []
+    real = [run("none", 1.0, 0), run("advisor@0.5x", 1.0, 1)]
+    assert dba_comparisons(real, ["0.5x"], STRATEGIES) == []
