@@ -433,19 +433,25 @@ class ValueModel:
 
     def partial_predicates(self, queryid: int) -> list[PartialPredicate]:
         """Predicates for partial indexes serving this statement: a column compared with
-        a small, observed set of values that covers most calls and few rows."""
+        a small, observed set of values that covers most calls and few rows. The scalars
+        of one IN list (`status IN ($2, $3)`) are one predicate, the values of them all
+        (`status IN ('open', 'in_progress')`); an array (`= ANY ($1)`) holds its own."""
         parsed = self._parsed.get(queryid)
         if parsed is None:
             return []
         settings = self.settings
-        result = []
         uses = {u.number: u for u in parsed.parameters}
+        listed = Counter(
+            (u.table, u.column) for u in parsed.parameters if u.operator is Operator.IN_LIST
+        )
+        found: list[tuple[ParameterUse, list[tuple[str, float]], Distribution]] = []
         for number, distribution in sorted(self.distributions(queryid).items()):
             use = uses.get(number)
             if (
                 use is None
                 or distribution.source is ValueSource.STATISTICS
                 or use.operator not in (Operator.EQUALITY, Operator.IN_LIST)
+                or not self._status_like(use)
             ):
                 continue
             chosen: list[tuple[str, float]] = []
@@ -453,40 +459,63 @@ class ValueModel:
                 if sum(s for _, s in chosen) >= settings.partial_min_share_of_calls:
                     break
                 chosen.append((literal, share))
-            calls = sum(s for _, s in chosen)
-            if len(chosen) > settings.partial_max_values or (
-                calls < settings.partial_min_share_of_calls
-            ):
-                continue
-            if use.operator is Operator.IN_LIST and len(chosen) > 1:
-                continue
-            if not self._status_like(use):
-                continue
-            row_shares = [distribution.rows.get(literal) for literal, _ in chosen]
-            if any(share is None for share in row_shares):
-                continue
-            rows = sum(share or 0.0 for share in row_shares)
-            if rows > settings.partial_max_share_of_rows:
-                continue
-            literals = [self._column_literal(literal, use) for literal, _ in chosen]
-            column = quote_ident(use.column)
-            if use.operator is Operator.IN_LIST:
-                sql = f"{column} = ANY ({literals[0]})"
-            elif len(literals) == 1:
-                sql = f"{column} = {literals[0]}"
-            else:
-                sql = f"{column} IN ({', '.join(literals)})"
-            assumption = ValueAssumption(
-                table=use.table,
-                target=column,
-                values=tuple(literals),
-                source=distribution.source,
-                share_of_calls=calls,
-                share_of_rows=rows,
-                samples=distribution.samples,
-            )
-            result.append(PartialPredicate(use.table, use.column, sql, assumption))
+            found.append((use, chosen, distribution))
+        # One group per predicate: the scalars of an IN list together, any other alone.
+        groups: dict[tuple[TableName, str] | int, list[int]] = defaultdict(list)
+        for position, (use, _, _) in enumerate(found):
+            in_list = use.operator is Operator.IN_LIST and listed[(use.table, use.column)] > 1
+            groups[(use.table, use.column) if in_list else use.number].append(position)
+        result = []
+        for key, members in groups.items():
+            in_list = isinstance(key, tuple)
+            if isinstance(key, tuple) and len(members) < listed[key]:
+                continue  # a scalar of the list whose values are not known
+            predicate = self._predicate([found[m] for m in members], in_list)
+            if predicate is not None:
+                result.append(predicate)
         return result
+
+    def _predicate(
+        self,
+        members: Sequence[tuple[ParameterUse, list[tuple[str, float]], Distribution]],
+        in_list: bool,
+    ) -> PartialPredicate | None:
+        settings = self.settings
+        use = members[0][0]
+        chosen = list(dict.fromkeys(lit for _, values, _ in members for lit, _ in values))
+        calls = min(math.fsum(s for _, s in values) for _, values, _ in members)
+        if len(chosen) > settings.partial_max_values or calls < settings.partial_min_share_of_calls:
+            return None
+        array = use.operator is Operator.IN_LIST and not in_list
+        if array and len(chosen) > 1:
+            return None
+        row_shares = [
+            next((d.rows[lit] for _, _, d in members if lit in d.rows), None) for lit in chosen
+        ]
+        if any(share is None for share in row_shares):
+            return None
+        rows = math.fsum(share or 0.0 for share in row_shares)
+        if rows > settings.partial_max_share_of_rows:
+            return None
+        literals = [self._column_literal(literal, use) for literal in chosen]
+        column = quote_ident(use.column)
+        if array:
+            sql = f"{column} = ANY ({literals[0]})"
+        elif len(literals) == 1:
+            sql = f"{column} = {literals[0]}"
+        else:
+            sql = f"{column} IN ({', '.join(literals)})"
+        distribution = members[0][2]
+        assumption = ValueAssumption(
+            table=use.table,
+            target=column,
+            values=tuple(literals),
+            source=distribution.source,
+            share_of_calls=calls,
+            share_of_rows=rows,
+            samples=distribution.samples,
+        )
+        return PartialPredicate(use.table, use.column, sql, assumption)
 
     def _status_like(self, use: ParameterUse) -> bool:
         """Whether the column holds few distinct values (a status, a type, a flag), so that

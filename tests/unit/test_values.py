@@ -371,6 +371,22 @@ def test_a_rare_value_most_calls_ask_for_gives_a_partial_predicate() -> None:
     assert "status = 'blocked'::task_status (95% of calls; 0.5% of rows" in assumption.describe()
 
 
+def test_the_scalars_of_an_in_list_give_one_predicate_with_all_their_values() -> None:
+    # `status in ($2, $3)`: each parameter is one scalar; the predicate names both values
+    # (as one parameter, `= ANY ('blocked')` would not even be an array).
+    listed = 'select "id" from "tasks" where "tenant_id" = $1 and "status" in ($2, $3)'
+    logged = (LoggedParameters(listed, ("1", "blocked", "doing"), 20),)
+    stats = replace(
+        STATUS_STATS,
+        most_common=(("todo", 0.5), ("done", 0.43), ("doing", 0.05), ("blocked", 0.02)),
+    )
+    values = model(listed, logged=logged, columns=(stats, TENANT_STATS))
+    (predicate,) = values.partial_predicates(1)
+    assert predicate.sql == "status IN ('blocked'::task_status, 'doing'::task_status)"
+    assert predicate.assumption.share_of_rows == pytest.approx(0.07)
+    assert predicate.assumption.share_of_calls == pytest.approx(1.0)
+
+
 @pytest.mark.parametrize(
     ("counts", "why"),
     [
