@@ -61,7 +61,7 @@ from bench.common import say, table
 from bench.qualityspec import HandIndex, QualityStatement, QualityWorkload
 
 # Each workload is a module of this package with `build(scale, seed) -> QualityWorkload`.
-WORKLOADS = ("tpch", "oltp")
+WORKLOADS = ("tpch", "oltp", "saas")
 # The hand-written set; every other strategy chooses within each budget.
 DBA = "dba"
 # `pg-advisor recommend` with the product's defaults, without and with the server log's

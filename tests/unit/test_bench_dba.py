@@ -12,7 +12,7 @@ from pglast.ast import ColumnDef, ColumnRef, CreateStmt, String
 from pglast.visitors import Visitor
 
 from advisor.model import IndexDesign, KeyColumn, TableName
-from bench import oltp, tpch
+from bench import oltp, saas, tpch
 from bench.quality import (
     DBA,
     DBA_BUDGET,
@@ -64,8 +64,12 @@ def predicate_columns(predicate: str) -> set[str]:
 
 @pytest.mark.parametrize(
     ("ddl", "hand"),
-    [(oltp.DDL, oltp.DBA_INDEXES), (tpch.CREATE_TABLES, tpch.DBA_INDEXES)],
-    ids=["oltp", "tpch"],
+    [
+        (oltp.DDL, oltp.DBA_INDEXES),
+        (tpch.CREATE_TABLES, tpch.DBA_INDEXES),
+        (saas.DDL, saas.DBA_INDEXES),
+    ],
+    ids=["oltp", "tpch", "saas"],
 )
 def test_the_dba_set_names_only_tables_and_columns_of_its_schema(
     ddl: tuple[str, ...], hand: tuple[HandIndex, ...]
@@ -80,7 +84,7 @@ def test_the_dba_set_names_only_tables_and_columns_of_its_schema(
 
 
 def test_every_dba_index_says_why_naming_a_statement_it_serves() -> None:
-    for workload in (oltp.build(scale=0.01), tpch.build(scale=0.01)):
+    for workload in (oltp.build(scale=0.01), tpch.build(scale=0.01), saas.build(scale=0.01)):
         names = {statement.name for statement in workload.statements}
         assert workload.dba_indexes
         for index in workload.dba_indexes:
@@ -102,6 +106,7 @@ def test_the_dba_set_has_no_duplicate_and_repeats_no_existing_index() -> None:
 def test_the_workloads_carry_their_dba_sets() -> None:
     assert oltp.build(scale=0.01).dba_indexes == oltp.DBA_INDEXES
     assert tpch.build(scale=0.01).dba_indexes == tpch.DBA_INDEXES
+    assert saas.build(scale=0.01).dba_indexes == saas.DBA_INDEXES
 
 
 def test_a_partial_dba_index_is_built_with_its_predicate() -> None:
