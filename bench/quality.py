@@ -211,8 +211,14 @@ def budget_label(fraction: float) -> str:
 
 
 def hand_design(index: HandIndex) -> IndexDesign:
-    """The DBA's index as a design (ascending b-tree keys, its predicate if partial)."""
-    keys = tuple(KeyColumn.of(column) for column in index.columns)
+    """The DBA's index as a design (ascending b-tree keys, an expression in parentheses,
+    its predicate if partial)."""
+    keys = tuple(
+        KeyColumn(column[1:-1], is_expression=True)
+        if column.startswith("(") and column.endswith(")")
+        else KeyColumn.of(column)
+        for column in index.columns
+    )
     return IndexDesign(TableName("public", index.table), keys, predicate=index.where)
 
 

@@ -31,7 +31,9 @@ class HandIndex:
     and the statements, before seeing any advisor's output, with why."""
 
     table: str
-    columns: tuple[str, ...]  # key columns in order, ascending (a backward scan gives DESC)
+    # Key columns in order, ascending (a backward scan gives DESC); an expression key in
+    # parentheses, as CREATE INDEX takes it: `("payload" ->> 'ip')`.
+    columns: tuple[str, ...]
     reason: str
     where: str | None = None  # a partial index's predicate, SQL as CREATE INDEX takes it
 
