@@ -38,6 +38,7 @@ from advisor.analyze.scope import (
     alias_columns,
     alias_name,
     field_names,
+    output_sources,
     resolve,
     resolve_names,
     target_name,
@@ -207,6 +208,7 @@ class _Analyzer:
         # How deep inside view definitions the walk is: their nodes' positions are in the
         # view's text, not the statement's, so nothing is rewritten from them.
         self._view_depth = 0
+        self._sources: dict[int, dict[str, tuple[Occurrence, str]]] = {}  # by block
 
     def accesses(self) -> tuple[TableAccess, ...]:
         return tuple(o.access() for o in self._occurrences)
@@ -258,6 +260,7 @@ class _Analyzer:
         if _has_limit(stmt):
             for occurrence in scope.occurrences():
                 occurrence.limited = True
+        self._sources[id(stmt)] = output_sources(targets, scope)
         return self._output_columns(targets, scope)
 
     def _set_operation(self, stmt: ast.SelectStmt, parent: Scope) -> frozenset[str] | None:
@@ -278,7 +281,8 @@ class _Analyzer:
             if clause.recursive:
                 scope.ctes[name] = Derived(aliases)  # the body may refer to itself
             columns = self.query(cte.ctequery, scope)
-            scope.ctes[name] = Derived(aliases or columns)
+            sources = self._sources.pop(id(cte.ctequery), {})
+            scope.ctes[name] = Derived(aliases or columns, {} if aliases else sources)
         return scope
 
     def _insert(self, stmt: ast.InsertStmt, parent: Scope) -> None:
@@ -350,7 +354,9 @@ class _Analyzer:
             # A plain subquery in FROM cannot see its sibling FROM items; a LATERAL one can.
             outer = scope if item.lateral else (scope.parent or Scope(None))
             columns = self.query(item.subquery, outer)
-            derived = Derived(alias_columns(item.alias.colnames if item.alias else None) or columns)
+            renamed = alias_columns(item.alias.colnames if item.alias else None)
+            sources = self._sources.pop(id(item.subquery), {})
+            derived = Derived(renamed or columns, {} if renamed else sources)
             return [self._add(scope, alias_name(item.alias), None, derived)]
         if isinstance(item, ast.RangeTableSample):
             entries = self._from_item(item.relation, scope, conditions)
@@ -377,7 +383,8 @@ class _Analyzer:
                     columns = self.query(view, Scope(None))
                 finally:
                     self._view_depth -= 1
-                return self._add(scope, refname, None, Derived(columns))
+                sources = self._sources.pop(id(view), {})
+                return self._add(scope, refname, None, Derived(columns, sources))
             # A catalog table, a table of another schema ...
             schema = None if node.alias else node.schemaname
             return self._add(scope, refname, schema, Derived(None))
@@ -714,8 +721,11 @@ class _Analyzer:
         entry, name = column
         if filterable is not None and entry not in filterable:
             return
-        if isinstance(entry.relation, Occurrence):
-            occurrence = entry.relation
+        relation = entry.relation
+        if isinstance(relation, Derived) and (source := relation.sources.get(name)):
+            relation, name = source  # a view's or subquery's column: pushed down
+        if isinstance(relation, Occurrence):
+            occurrence = relation
             occurrence.add_filter(name, operator)
             for value, symbol in values:
                 for number in bare_parameters(value):

@@ -95,9 +95,13 @@ class Derived:
     """A FROM item that is not a schema table: subquery, CTE, function, unknown table.
 
     `columns` is None when its column names are unknown (then an unqualified name in its
-    block cannot be resolved with certainty)."""
+    block cannot be resolved with certainty). `sources` maps each output column that is a
+    table's column passed through (a view's, a subquery's or a CTE's `SELECT org_id ...`)
+    to that column: a filter on it is a filter the planner can push down to the table
+    (whether it does, a materialized CTE say, the what-if planning decides)."""
 
     columns: frozenset[str] | None
+    sources: dict[str, tuple[Occurrence, str]] = field(default_factory=dict)
 
     def known_columns(self) -> frozenset[str] | None:
         return self.columns
@@ -216,3 +220,45 @@ def target_name(target: ast.ResTarget) -> str | None:
     if isinstance(value, ast.FuncCall) and value.funcname:
         return str(value.funcname[-1].sval)
     return None
+
+
+def output_sources(targets: tuple[Any, ...], scope: Scope) -> dict[str, tuple[Occurrence, str]]:
+    """The output columns of a block's target list that pass a table's column through,
+    by output name (see Derived.sources): `col`, `alias.col`, `col AS name`, `*`, `t.*`,
+    through nested subqueries and views."""
+    result: dict[str, tuple[Occurrence, str]] = {}
+    for target in targets:
+        if not isinstance(target, ast.ResTarget) or not isinstance(target.val, ast.ColumnRef):
+            continue
+        names = field_names(target.val)
+        if names[-1] == "*":
+            resolved = resolve_names(names, scope) if len(names) > 1 else None
+            if len(names) > 1 and (resolved is None or resolved.entry is None):
+                continue
+            entries = [resolved.entry] if resolved and resolved.entry else scope.entries
+            for entry in entries:
+                result.update(_passed_through(entry))
+            continue
+        found = resolve(target.val, scope)
+        name = target_name(target)
+        if found is None or found.scope is not scope or found.entry is None or not name:
+            continue
+        if found.column is None:
+            continue
+        source = _source(found.entry.relation, found.column)
+        if source is not None:
+            result[name] = source
+    return result
+
+
+def _source(relation: Relation, column: str) -> tuple[Occurrence, str] | None:
+    if isinstance(relation, Occurrence):
+        return (relation, column) if column in relation.table.column_names else None
+    return relation.sources.get(column)
+
+
+def _passed_through(entry: Entry) -> dict[str, tuple[Occurrence, str]]:
+    relation = entry.relation
+    if isinstance(relation, Occurrence):
+        return {c.name: (relation, c.name) for c in relation.table.columns}
+    return dict(relation.sources)
