@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     # least this share of rows and this many times the share of an average value.
     value_skew_min_share: float = Field(default=0.02, gt=0.0, le=1.0)
     value_skew_min_ratio: float = Field(default=3.0, ge=1.0)
+    # An expression compared with a value (`payload ->> 'ip' = $1`) has no statistics until
+    # an index on it is built: its distinct values are counted on a sample of about this
+    # many rows (TABLESAMPLE SYSTEM; needs SELECT on the table); 0: never read rows.
+    sample_expression_rows: int = Field(default=30_000, ge=0)
 
     # --- candidates
     max_key_columns: int = Field(default=4, ge=1, le=32)

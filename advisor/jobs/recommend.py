@@ -8,7 +8,7 @@ algorithm in `analyze/` never sees a connection.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
@@ -26,11 +26,13 @@ from advisor.analyze.candidates import (
 from advisor.analyze.health import safe_drops
 from advisor.analyze.probes import Known, value_probes
 from advisor.analyze.select import Target, select_indexes
+from advisor.analyze.selectivity import ExpressionFilter, sharpened
 from advisor.analyze.sizes import deduplicated_size
 from advisor.analyze.sqltext import bind_parameters
 from advisor.analyze.values import Scenario, ValueModel, statistics_columns
 from advisor.analyze.writecost import WriteCostModel, written_columns
 from advisor.analyze.writerates import WriteRates
+from advisor.collect.samples import expression_selectivity
 from advisor.collect.values import read_value_knowledge
 from advisor.config import Settings
 from advisor.errors import PermissionDenied
@@ -125,7 +127,8 @@ def planning(
         prepared = prepare(workload, observation.parsed, whatif)
         if settings.value_aware:
             values = learn_values(conn, caps, settings, schema, prepared)
-            valued = cost_with_values(values, prepared, whatif)
+            sharpen = _sharpener(conn, schema, settings.sample_expression_rows)
+            valued = cost_with_values(values, prepared, whatif, sharpen)
         space = search_space(settings, schema, prepared, write_rates, values)
         space = accepted(space, whatif)
         plan_as_columns(space, prepared, valued, whatif)
@@ -349,6 +352,23 @@ def learn_values(
     )
 
 
+def _sharpener(conn: Connection, schema: Schema, sample_rows: int) -> Callable[[str], str]:
+    """A text with the measured selectivity of its expression filters written in (see
+    advisor/analyze/selectivity.py), each expression sampled once per analysis."""
+    measured: dict[tuple[TableName, str], float | None] = {}
+
+    def selectivity(found: ExpressionFilter) -> float | None:
+        table = schema.resolve(found.table, found.schema)
+        if table is None:
+            return None
+        key = (table.name, found.expression)
+        if key not in measured:
+            measured[key] = expression_selectivity(conn, table, found.expression, sample_rows)
+        return measured[key]
+
+    return lambda text: sharpened(text, selectivity) if sample_rows > 0 else text
+
+
 @dataclass(frozen=True)
 class Costing:
     """How a statement is costed with values: its scenarios and its parameters' types."""
@@ -357,10 +377,16 @@ class Costing:
     types: Mapping[int, str]
 
 
-def cost_with_values(values: ValueModel, prepared: Prepared, whatif: WhatIf) -> dict[int, Costing]:
+def cost_with_values(
+    values: ValueModel,
+    prepared: Prepared,
+    whatif: WhatIf,
+    sharpen: Callable[[str], str] = lambda text: text,
+) -> dict[int, Costing]:
     """Plan each statement with known values as the weighted mix of its scenarios (a
     custom plan per set of values, the generic plan for the calls whose values are not
-    known). Returns the statements costed that way."""
+    known), each text `sharpen`ed (an expression's measured selectivity written in).
+    Returns the statements costed that way."""
     by_id = {p.queryid: p for p in prepared.parsed}
     valued = {}
     for queryid in values.valued():
@@ -368,7 +394,10 @@ def cost_with_values(values: ValueModel, prepared: Prepared, whatif: WhatIf) -> 
         scenarios = values.scenarios(queryid, types)
         if not any(s.literals for s in scenarios):
             continue
-        variants = _variants(by_id[queryid].plannable, scenarios, types)
+        variants = [
+            replace(v, text=sharpen(v.text))
+            for v in _variants(by_id[queryid].plannable, scenarios, types)
+        ]
         if whatif.set_variants(queryid, variants):
             valued[queryid] = Costing(scenarios, types)
     return valued

@@ -1,0 +1,58 @@
+"""Reading a small sample of a table to learn an expression's selectivity (see
+advisor/analyze/selectivity.py: a hypothetical index on an expression has no statistics).
+
+The one place the advisor reads table rows: `TABLESAMPLE SYSTEM` over about
+`sample_expression_rows` rows (a few hundred pages), in the read-only session with its
+statement_timeout, and only for expressions of the operators and functions in
+selectivity.SAFE_OPERATORS / SAFE_FUNCTIONS. A role without SELECT on the table, a timeout
+or any other error gives no measurement and one note; the planner's default stands.
+"""
+
+from __future__ import annotations
+
+import psycopg
+import structlog
+
+from advisor.analyze.selectivity import distinct_estimate
+from advisor.model import Table
+from advisor.pg import MARKER, Connection, first_line
+
+log = structlog.get_logger(__name__)
+
+# The sample's seed: the same table gives the same sample, analysis after analysis.
+SEED = 20_261_203
+
+
+def expression_selectivity(
+    conn: Connection, table: Table, expression: str, sample_rows: int
+) -> float | None:
+    """The share of the table's rows an `expression = value` holds for a value the table
+    has (not a common one): null share over distinct values, as the planner reckons a
+    column's. None when it could not be measured."""
+    if sample_rows <= 0 or table.row_estimate <= 0:
+        return None
+    percent = min(100.0, 100.0 * sample_rows / table.row_estimate)
+    query = (
+        f"{MARKER} WITH s AS (SELECT ({expression}) AS v FROM {table.name} "
+        f"TABLESAMPLE SYSTEM ({percent:.6f}) REPEATABLE ({SEED})), "
+        "c AS (SELECT count(*) AS n FROM s WHERE v IS NOT NULL GROUP BY v) "
+        "SELECT (SELECT count(*) FROM s), coalesce(sum(n), 0), count(*), "
+        "count(*) FILTER (WHERE n = 1) FROM c"
+    )
+    try:
+        row = conn.execute(query).fetchone()
+    except psycopg.Error as error:
+        log.info(
+            "analyze.sample_refused",
+            table=str(table.name),
+            expression=expression,
+            reason=first_line(error),
+        )
+        return None
+    if row is None:
+        return None
+    rows, non_null, distinct, singletons = (int(v or 0) for v in row)
+    if rows <= 0 or non_null <= 0:
+        return None
+    values = distinct_estimate(non_null, distinct, singletons, table.row_estimate)
+    return (non_null / rows) / values if values > 0 else None
