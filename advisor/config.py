@@ -40,6 +40,9 @@ class Settings(BaseSettings):
         extra="forbid",
         populate_by_name=True,
         validate_default=True,
+        # An infinite budget or threshold is a typo, not a setting (it used to fail later
+        # with a traceback when turned into bytes).
+        allow_inf_nan=False,
     )
 
     # --- connection

@@ -77,3 +77,11 @@ def test_the_deprecated_analyse_interval_spelling_still_works(
     monkeypatch.setenv("ADVISOR_ANALYZE_INTERVAL", "30")
     assert load_settings().analyze_interval == 30
     assert load_settings(analyze_interval=10).analyze_interval == 10
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-inf"])
+def test_an_infinite_budget_is_a_clear_error(value: str) -> None:
+    with pytest.raises(UsageError, match="budget_mb: Input should be a finite number"):
+        load_settings(None, budget_mb=value)
+    with pytest.raises(UsageError, match="min_saved_ms_per_day"):
+        load_settings(None, min_saved_ms_per_day=value)
