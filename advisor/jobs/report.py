@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from advisor.analyze.antipatterns import WorkloadFacts, find_antipatterns
 from advisor.collect.workload import workload_from_delta
 from advisor.config import Settings, antipattern_settings
+from advisor.errors import UsageError
 from advisor.export.console import human_ms
 from advisor.export.drizzle import DrizzleSchema, load_drizzle_schema
 from advisor.export.report import (
@@ -114,7 +115,13 @@ def _write(
     )
     paths = report_paths(settings.out, settings.handoff_path, database, day, per_database)
     previous = store.previous_report(database, day, comparable)
-    entry = write_report(inputs, paths, previous)
+    try:
+        entry = write_report(inputs, paths, previous)
+    except OSError as error:
+        raise UsageError(
+            f"cannot write the report to {paths.report.parent}: {error.strerror or error} "
+            "(choose a writable --out; nothing was recorded)"
+        ) from None
     store.save_report(database, day, entry)
     return paths
 

@@ -662,3 +662,25 @@ def test_rendering_is_deterministic_and_writing_atomic(
         write_atomically(target, "new")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["r.md"]
+
+
+def test_an_unwritable_out_directory_is_a_clear_error(
+    cluster: ThrowawayCluster, tmp_path: Path
+) -> None:
+    dsn = fresh_database(cluster, "report_unwritable")
+    run_workload(dsn, sample_workload())
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory\n")
+    result = run_cli(
+        "report",
+        "--dsn",
+        dsn,
+        "--out",
+        str(blocker / "reports"),
+        "--state-dir",
+        str(tmp_path / "state"),
+        env=ENV,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "cannot write the report to" in " ".join(result.stderr.split())
+    assert "Traceback" not in result.stderr
