@@ -114,6 +114,8 @@ class Table:
     # A partitioned table holds no rows itself; a partition names its partitioned table.
     partitioned: bool = False
     partition_of: TableName | None = None
+    # The columns a partitioned table is partitioned by (expressions left out).
+    partition_key: tuple[str, ...] = ()
 
     def column(self, name: str) -> Column | None:
         for column in self.columns:
@@ -173,6 +175,18 @@ class Schema:
             result.append(Partition(child, table, self.tables[child].partitioned))
             result.extend(self.partitions(child))
         return tuple(result)
+
+    def partition_keys(self, table: TableName) -> frozenset[str]:
+        """The columns that decide which partition of `table` a row is in, at any level
+        below it: a statement comparing one with a value reads fewer partitions."""
+        found = self.tables.get(table)
+        if found is None or not found.partitioned:
+            return frozenset()
+        keys = set(found.partition_key)
+        for part in self.partitions(table):
+            if part.partitioned:
+                keys.update(self.tables[part.table].partition_key)
+        return frozenset(keys)
 
     def without(self, indexes: Iterable[tuple[TableName, str]]) -> Schema:
         """The schema as it will be once these (table, index name) indexes are dropped."""

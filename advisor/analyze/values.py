@@ -91,6 +91,9 @@ class Distribution:
     samples: int = 0
     rows: Mapping[str, float] = field(default_factory=dict)
     symbol: str = "="
+    # A value that stands for any (a partition key's, so that the plan prunes as the
+    # calls' custom plans do), not one the calls were seen or assumed to use.
+    representative: bool = False
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,60 @@ def common_value_scenarios(
     mean = math.fsum(f * f for _, f in rest) / share
     typical = min(rest, key=lambda item: (abs(item[1] - mean), -item[1]))
     return [*heavy, (typical[0], share)]
+
+
+# A range bound on a partition key is costed at this point of its histogram: `>=` reads
+# the newest tenth (a time window's usual call), `<` and `<=` everything below the top.
+RANGE_LOWER_BOUND_POSITION = 0.9
+
+
+def representative_value(stats: ColumnStatistics, symbol: str) -> str | None:
+    """One value of the column, as pg_stats prints it, that a call comparing it with
+    `symbol` could use: the most common value (or the median) for equality, a bound near
+    the top of the histogram for a range. None when the statistics hold no value."""
+    histogram = stats.histogram
+    if symbol in (">", ">="):
+        if histogram:
+            return histogram[int(RANGE_LOWER_BOUND_POSITION * (len(histogram) - 1))]
+    elif symbol in ("<", "<="):
+        if histogram:
+            return histogram[-1]
+    elif symbol != "=":
+        return None
+    if stats.most_common:
+        return max(stats.most_common, key=lambda item: item[1])[0]
+    return histogram[len(histogram) // 2] if histogram else None
+
+
+def partition_statistics_columns(
+    parsed: Iterable[ParsedStatement], schema: Schema
+) -> set[tuple[TableName, str]]:
+    """For every partition key a statement compares with a parameter, the key column in
+    the PARTITION_STATISTICS_LEAVES largest partitions: autovacuum analyzes partitions,
+    never the partitioned table, whose own statistics are often missing."""
+    columns: set[tuple[TableName, str]] = set()
+    for statement in parsed:
+        for use in statement.parameters:
+            if use.column not in schema.partition_keys(use.table):
+                continue
+            for leaf in _largest_partitions(schema, use.table, use.column):
+                columns.add((leaf, use.column))
+    return columns
+
+
+PARTITION_STATISTICS_LEAVES = 3
+
+
+def _largest_partitions(schema: Schema, table: TableName, column: str) -> list[TableName]:
+    parts = [
+        p.table
+        for p in schema.partitions(table)
+        if not p.partitioned
+        and (found := schema.tables.get(p.table)) is not None
+        and found.column(column) is not None
+    ]
+    parts.sort(key=lambda name: (-schema.tables[name].row_estimate, name))
+    return parts[:PARTITION_STATISTICS_LEAVES]
 
 
 def sql_literal(value: str | None, type_name: str | None) -> str:
@@ -188,6 +245,7 @@ class ValueModel:
         self._types: dict[int, Mapping[int, str]] = {}
         self._logged = self._logged_by_queryid()
         self._distributions: dict[int, dict[int, Distribution]] = {}
+        self._partition_keys: dict[TableName, frozenset[str]] = {}
 
     # ------------------------------------------------------------------ statements
 
@@ -272,10 +330,16 @@ class ValueModel:
     def _from_statistics(self, parsed: ParsedStatement) -> dict[int, Distribution]:
         result = {}
         for use in parsed.parameters:
-            if use.operator is not Operator.EQUALITY:
-                continue
             stats = self.statistics(use.table, use.column)
-            if stats is None or not stats.most_common or not self._skewed(stats, use.table):
+            if (
+                use.operator is not Operator.EQUALITY
+                or stats is None
+                or not stats.most_common
+                or not self._skewed(stats, use.table)
+            ):
+                representative = self._partition_value(use)
+                if representative is not None:
+                    result[use.number] = representative
                 continue
             # A model, not an observation: calls follow rows, so the heaviest values are
             # costed each, and one typical value stands for the other common ones.
@@ -289,6 +353,35 @@ class ValueModel:
                 use.table, quote_ident(use.column), values, ValueSource.STATISTICS, rows=rows
             )
         return result
+
+    def _partition_value(self, use: ParameterUse) -> Distribution | None:
+        """A representative value for a parameter compared with a partition key: the
+        generic plan of such a statement cannot prune (PostgreSQL 15 and older prune at
+        execution, and with NULL values that leaves no partition, so no index shows), while
+        the calls' custom plans read the one partition their value is in."""
+        if use.operator is Operator.IS_NULL or use.column not in self._keys(use.table):
+            return None
+        leaves = _largest_partitions(self._schema, use.table, use.column)
+        for table in (use.table, *leaves):
+            stats = self.statistics(table, use.column)
+            value = representative_value(stats, use.symbol) if stats is not None else None
+            if value is not None:
+                literal = sql_literal(value, stats.type_name if stats else None)
+                return Distribution(
+                    use.table,
+                    quote_ident(use.column),
+                    ((literal, 1.0),),
+                    ValueSource.STATISTICS,
+                    symbol=use.symbol,
+                    representative=True,
+                )
+        return None
+
+    def _keys(self, table: TableName) -> frozenset[str]:
+        keys = self._partition_keys.get(table)
+        if keys is None:
+            keys = self._partition_keys[table] = self._schema.partition_keys(table)
+        return keys
 
     def _skewed(self, stats: ColumnStatistics, table: TableName) -> bool:
         top = stats.most_common[0][1]
@@ -588,6 +681,7 @@ class ValueModel:
         for _, distribution in sorted(self.distributions(queryid).items()):
             if (
                 not distribution.values
+                or distribution.representative
                 or distribution.target.startswith("$")
                 or distribution.symbol != "="  # a range's bounds vary from call to call
             ):

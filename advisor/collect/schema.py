@@ -22,7 +22,9 @@ _USER_RELATIONS = """
 TABLES_SQL = f"""{MARKER}
 SELECT c.oid, n.nspname, c.relname, greatest(c.reltuples, 0)::float8, pg_table_size(c.oid),
        c.relkind = 'p',
-       (SELECT h.inhparent FROM pg_inherits h WHERE h.inhrelid = c.oid AND c.relispartition)
+       (SELECT h.inhparent FROM pg_inherits h WHERE h.inhrelid = c.oid AND c.relispartition),
+       (SELECT string_to_array(pt.partattrs::text, ' ')::int[]
+        FROM pg_partitioned_table pt WHERE pt.partrelid = c.oid)
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE {_USER_RELATIONS}
 ORDER BY n.nspname, c.relname
@@ -100,8 +102,9 @@ def read_schema(conn: Connection) -> Schema:
             size_bytes=int(size or 0),
             partitioned=bool(partitioned),
             partition_of=names.get(parent) if parent is not None else None,
+            partition_key=_partition_key(key, columns_by_table[oid]),
         )
-        for oid, _, _, reltuples, size, partitioned, parent in tables
+        for oid, _, _, reltuples, size, partitioned, parent, key in tables
     }
     result = _with_partition_totals(result)
     path_row = conn.execute(SEARCH_PATH_SQL).fetchone()
@@ -164,6 +167,13 @@ def _index_from_row(row: tuple[Any, ...], table: TableName, attnames: dict[int, 
         oid=int(oid),
         parent=parent,
     )
+
+
+def _partition_key(attnums: list[int] | None, columns: list[tuple[int, Column]]) -> tuple[str, ...]:
+    """The columns a partitioned table is partitioned by (an expression in the key, attnum
+    0, is left out)."""
+    names = {num: column.name for num, column in columns}
+    return tuple(names[n] for n in attnums or () if n in names)
 
 
 def _with_partition_totals(tables: dict[TableName, Table]) -> dict[TableName, Table]:

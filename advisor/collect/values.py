@@ -181,7 +181,8 @@ def _statistics_note(
     if cause == "partitioned":
         return (
             f"partitioned table {table} has no statistics of its own (autovacuum never "
-            f"analyzes partitioned tables): run ANALYZE {table}; {_GENERIC}"
+            f"analyzes partitioned tables): run ANALYZE {table}; {_GENERIC}, except "
+            "its partition keys, costed with a value from its partitions' statistics"
         )
     if cause == "never analyzed":
         return f"{table} has never been analyzed: run ANALYZE {table}; {_GENERIC}"

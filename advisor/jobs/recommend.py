@@ -29,7 +29,12 @@ from advisor.analyze.select import Target, select_indexes
 from advisor.analyze.selectivity import ExpressionFilter, sharpened
 from advisor.analyze.sizes import deduplicated_size
 from advisor.analyze.sqltext import bind_parameters
-from advisor.analyze.values import Scenario, ValueModel, statistics_columns
+from advisor.analyze.values import (
+    Scenario,
+    ValueModel,
+    partition_statistics_columns,
+    statistics_columns,
+)
 from advisor.analyze.writecost import WriteCostModel, written_columns
 from advisor.analyze.writerates import WriteRates
 from advisor.collect.samples import expression_selectivity
@@ -340,7 +345,7 @@ def learn_values(
     knowledge = read_value_knowledge(
         conn,
         caps,
-        statistics_columns(prepared.parsed),
+        statistics_columns(prepared.parsed) | partition_statistics_columns(prepared.parsed, schema),
         [t.statement.queryid for t in prepared.targets],
         settings.parameter_log_dir,
     )

@@ -167,3 +167,27 @@ def test_the_handoff_builds_a_partitioned_tables_index_the_way_postgresql_allows
     # The migration's line stays the plain one: it runs in drizzle's transaction.
     assert "CREATE INDEX IF NOT EXISTS events_org_id_idx ON public.events USING" in handoff
     assert "CREATE INDEX CONCURRENTLY IF NOT EXISTS events_org_id_idx" not in handoff
+
+
+def test_a_statement_that_names_the_partition_key_gets_its_index(
+    cluster: ThrowawayCluster,
+) -> None:
+    """A generic plan cannot prune by a parameter: PostgreSQL 15 prunes when it executes,
+    and EXPLAIN EXECUTE with NULL values prunes every partition, so no index ever showed
+    in the plan and `WHERE id = $1` on a table hashed by id got nothing. The statement is
+    costed with a value from the partitions' statistics (the partitioned table's own are
+    missing, as autovacuum leaves them), which prunes as the calls' custom plans do."""
+    setup = SETUP.replace(
+        "ANALYZE events, readings;", "ANALYZE events_0, events_1, events_2, events_3;"
+    )
+    dsn = create_database(cluster, "partition_key", setup)
+    run_workload(
+        dsn,
+        [("SELECT org_id, body FROM events WHERE id = %s", lambda r: (r.randint(1, 200000),), 30)],
+    )
+    settings = settings_for(dsn)
+    with session(dsn, settings) as conn:
+        analysis = recommend(conn, settings)
+    (rec,) = [r for r in analysis.recommendations if r.design.table.name == "events"]
+    assert rec.design.key_columns == ("id",)
+    assert "ON ONLY public.events USING btree (id)" in rec.create_sql

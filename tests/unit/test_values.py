@@ -18,6 +18,8 @@ from advisor.analyze.values import (
     ValueSettings,
     common_value_scenarios,
     literal_text,
+    partition_statistics_columns,
+    representative_value,
     sql_literal,
     statistics_columns,
 )
@@ -520,3 +522,77 @@ def test_brin_and_partial_indexes_cost_the_writes_less() -> None:
 def test_parameter_use_is_hashable_and_deduplicated() -> None:
     statement = parsed(1, 'select * from tasks where "status" = $1 and "status" = $1')
     assert statement.parameters == (ParameterUse(1, TASKS, "status", Operator.EQUALITY, "="),)
+
+
+# ------------------------------------------------------------------ partition keys
+
+MEASURES = TableName("public", "measures")
+MEASURE_COLUMNS = (
+    Column("id", "bigint", True),
+    Column("sensor_id", "integer", True),
+    Column("taken_at", "timestamp with time zone", True),
+)
+# measures is hashed by id into two partitions; its own statistics are missing, as
+# autovacuum leaves a partitioned table, and its partitions' are there.
+PARTITIONED = Schema(
+    {
+        MEASURES: Table(MEASURES, MEASURE_COLUMNS, partitioned=True, partition_key=("id",)),
+        **{
+            TableName("public", f"measures_{n}"): Table(
+                TableName("public", f"measures_{n}"),
+                MEASURE_COLUMNS,
+                row_estimate=1000.0 * (n + 1),
+                partition_of=MEASURES,
+            )
+            for n in range(2)
+        },
+    }
+)
+LEAF_ID_STATS = ColumnStatistics(
+    TableName("public", "measures_1"),
+    "id",
+    "bigint",
+    n_distinct=-1,
+    histogram=tuple(str(n) for n in range(0, 2001, 100)),
+)
+
+
+def partitioned_model(text: str, columns: tuple[ColumnStatistics, ...]) -> ValueModel:
+    statement = Statement(1, text, 100, 1000.0)
+    knowledge = ValueKnowledge({(c.table, c.column): c for c in columns}, (), (), notes=())
+    result = parse_statement(1, text, PARTITIONED)
+    assert isinstance(result, ParsedStatement), result
+    return ValueModel(knowledge, [statement], [result], PARTITIONED, value_settings(Settings()))
+
+
+def test_a_representative_value_is_the_common_value_or_a_histogram_point() -> None:
+    stats = ColumnStatistics(
+        MEASURES, "taken_at", "date", histogram=tuple(f"2026-01-{d:02d}" for d in range(1, 12))
+    )
+    assert representative_value(stats, "=") == "2026-01-06"  # the median
+    assert representative_value(stats, ">=") == "2026-01-10"  # the newest tenth
+    assert representative_value(stats, "<") == "2026-01-11"
+    assert representative_value(stats, "~~") is None
+    assert representative_value(replace(stats, most_common=(("a", 0.1), ("b", 0.3))), "=") == "b"
+    assert representative_value(ColumnStatistics(MEASURES, "id", "bigint"), "=") is None
+
+
+def test_a_partition_key_compared_with_a_parameter_is_costed_with_a_partitions_value() -> None:
+    values = partitioned_model("select * from measures where id = $1", (LEAF_ID_STATS,))
+    # Only the key's partitions' statistics are asked for.
+    assert partition_statistics_columns(values.statements, PARTITIONED) == {
+        (TableName("public", "measures_1"), "id"),
+        (TableName("public", "measures_0"), "id"),
+    }
+    assert values.valued() == [1]
+    assert [dict(s.literals) for s in values.scenarios(1, {})] == [{1: "'1000'::bigint"}]
+    # A value that stands for any is not an assumption the advice rests on.
+    assert values.assumptions(1) == ()
+    assert values.partial_predicates(1) == []
+
+
+def test_a_column_that_is_no_partition_key_keeps_its_generic_plan() -> None:
+    sensor = replace(LEAF_ID_STATS, column="sensor_id")
+    values = partitioned_model("select * from measures where sensor_id = $1", (sensor,))
+    assert partition_statistics_columns(values.statements, PARTITIONED) == set()
+    assert values.valued() == []
