@@ -27,6 +27,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from psycopg.conninfo import conninfo_to_dict
 
+from advisor.analyze.secrets import may_hold_secret
 from advisor.collect.deltas import delta
 from advisor.collect.snapshot import SnapshotReader
 from advisor.config import Settings
@@ -96,6 +97,10 @@ class Daemon:
         self.discover = settings.databases == [ALL_DATABASES]
         self.databases = database_names(settings)
         self.store = Store(settings.state_dir)
+        # A state file written before texts were screened may hold some that carry secrets.
+        forgotten = self.store.forget_texts(may_hold_secret)
+        if forgotten:
+            log.info("store.texts_withheld", texts=forgotten, reason="may hold a secret")
         self.status = RuntimeStatus(self.databases)
         self.registry = make_registry(self.status, settings.top_statements)
         self.scheduler = BackgroundScheduler(
@@ -111,6 +116,9 @@ class Daemon:
         self._http: ThreadingHTTPServer | None = None
         self._skipped: set[str] = set()
         self._last: dict[str, Snapshot] = {}
+        # Per database: the queryids whose text was withheld or unavailable (not asked for
+        # again).
+        self._textless: dict[str, set[int]] = {}
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -307,11 +315,19 @@ class Daemon:
             snapshot = reader.take(conn)
             new = self.unknown_queryids(database, snapshot)
             texts = reader.texts(conn, new) if new else {}
+        present = {s.queryid for s in snapshot.statements}
+        textless = self._textless.get(database, set()) | (new - texts.keys())
+        self._textless[database] = textless & present
         self.record(database, snapshot, texts)
 
     def unknown_queryids(self, database: str, snapshot: Snapshot) -> set[int]:
-        """The snapshot's statements whose text the store does not hold yet."""
-        return {s.queryid for s in snapshot.statements} - self.store.known_queryids(database)
+        """The snapshot's statements whose text the store does not hold yet (and that were
+        not withheld, or unavailable, before: the text file is read only for new ones)."""
+        return (
+            {s.queryid for s in snapshot.statements}
+            - self.store.known_queryids(database)
+            - self._textless.get(database, set())
+        )
 
     def record(self, database: str, snapshot: Snapshot, texts: Mapping[int, str]) -> None:
         """Keep a snapshot just read (with the texts of its unknown statements): the texts,
