@@ -28,6 +28,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from psycopg.conninfo import conninfo_to_dict
 
 from advisor.analyze.secrets import may_hold_secret
+from advisor.analyze.syntax import short_fingerprint
 from advisor.collect.deltas import delta
 from advisor.collect.snapshot import SnapshotReader
 from advisor.config import Settings
@@ -102,7 +103,9 @@ class Daemon:
         if forgotten:
             log.info("store.texts_withheld", texts=forgotten, reason="may hold a secret")
         self.status = RuntimeStatus(self.databases)
-        self.registry = make_registry(self.status, settings.top_statements)
+        self.registry = make_registry(
+            self.status, settings.top_statements, settings.export_query_text
+        )
         self.scheduler = BackgroundScheduler(
             timezone=UTC,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
@@ -350,8 +353,14 @@ class Daemon:
         )
         top = busiest(snapshot.statements, self.settings.top_statements)
         texts = self.store.texts(database, [s.queryid for s in top])
+        fingerprints = {q: short_fingerprint(t) for q, t in texts.items()}
         with self.status.edit(database) as editor:
-            editor.update(snapshot=snapshot, top_statements=top, texts=texts)
+            editor.update(
+                snapshot=snapshot,
+                top_statements=top,
+                texts=texts,
+                fingerprints=fingerprints,
+            )
 
     def analyze(self, database: str) -> None:
         """Recommend for the window's workload; track created indexes; check index health."""
