@@ -29,13 +29,14 @@ from psycopg.conninfo import conninfo_to_dict
 
 from advisor.analyze.secrets import may_hold_secret
 from advisor.analyze.syntax import short_fingerprint
-from advisor.collect.deltas import delta
+from advisor.collect.deltas import delta, running_totals
 from advisor.collect.snapshot import SnapshotReader
 from advisor.config import Settings
 from advisor.errors import AdvisorError, UsageError
 from advisor.export.metrics import make_registry
 from advisor.history import (
     Snapshot,
+    StatementCounters,
 )
 from advisor.jobs.health import check_health
 from advisor.jobs.observe import observe_stored
@@ -119,8 +120,9 @@ class Daemon:
         self._http: ThreadingHTTPServer | None = None
         self._skipped: set[str] = set()
         self._last: dict[str, Snapshot] = {}
-        # Per database: the queryids whose text was withheld or unavailable (not asked for
-        # again).
+        # Per database: running totals of the statement counters (never falling), and the
+        # queryids whose text was withheld or unavailable (not asked for again).
+        self._totals: dict[str, dict[int, StatementCounters]] = {}
         self._textless: dict[str, set[int]] = {}
 
     # ----------------------------------------------------------------- lifecycle
@@ -351,13 +353,15 @@ class Daemon:
         self.store.observe_indexes(
             database, [(i.table, i.index) for i in snapshot.indexes], snapshot.taken_at
         )
+        totals = running_totals(self._totals.get(database, {}), change, snapshot)
+        self._totals[database] = totals
         top = busiest(snapshot.statements, self.settings.top_statements)
         texts = self.store.texts(database, [s.queryid for s in top])
         fingerprints = {q: short_fingerprint(t) for q, t in texts.items()}
         with self.status.edit(database) as editor:
             editor.update(
                 snapshot=snapshot,
-                top_statements=top,
+                top_statements=tuple(totals[s.queryid] for s in top),
                 texts=texts,
                 fingerprints=fingerprints,
             )

@@ -48,7 +48,8 @@ class DatabaseStatus:
     findings: tuple[Finding, ...] = ()
     snapshot: Snapshot | None = None
     # The busiest statements of the snapshot, busiest first (chosen by the collect job, so
-    # that a scrape does not sort thousands of rows).
+    # that a scrape does not sort thousands of rows), with their running totals (counters
+    # that never fall, see collect.deltas.running_totals).
     top_statements: tuple[StatementCounters, ...] = ()
     texts: dict[int, str] = field(default_factory=dict)
     fingerprints: dict[int, str] = field(default_factory=dict)  # of those texts

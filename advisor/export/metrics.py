@@ -197,16 +197,17 @@ def _findings(databases: list[DatabaseStatus]) -> Iterator[Metric]:
 
 
 def _statements(databases: list[DatabaseStatus], top: int, with_text: bool) -> Iterator[Metric]:
-    """The top statements by queryid. Statements without a stored text (withheld: it may
-    hold a secret) are not shown."""
+    """The top statements by queryid. Their counters are the collect job's running totals,
+    which a pg_stat_statements reset or eviction does not lower. Statements without a
+    stored text (withheld: it may hold a secret) are not shown."""
     calls = CounterMetricFamily(
         f"{PREFIX}_statement_calls",
-        f"Calls of the top {top} statements by total time (cumulative, from pg_stat_statements).",
+        f"Calls of the top {top} statements by total time (cumulative; never falls).",
         labels=["database", "queryid"],
     )
     seconds = CounterMetricFamily(
         f"{PREFIX}_statement_seconds",
-        f"Execution and planning time of the top {top} statements (cumulative).",
+        f"Execution and planning time of the top {top} statements (cumulative; never falls).",
         labels=["database", "queryid"],
     )
     info = GaugeMetricFamily(
