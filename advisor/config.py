@@ -165,6 +165,13 @@ class Settings(BaseSettings):
     analysis_window_hours: float = Field(default=24.0, gt=0)
     # Statements exported as metric series: the busiest by total time. Bounds cardinality.
     top_statements: int = Field(default=20, ge=0, le=500)
+    # Query texts carry literals (and, in utility statements, secrets), and /metrics needs
+    # no authentication: by default the statements are exported by queryid and fingerprint.
+    export_query_text: bool = Field(
+        default=False,
+        description="Export the top statements' texts as the `query` label of "
+        "pg_advisor_statement_info (texts that may hold a secret are never exported).",
+    )
     # After a failed collection, wait 1 s, 2 s, 4 s ... up to this before trying again.
     retry_max_seconds: float = Field(default=300.0, gt=0)
     # SIGTERM: how long running jobs get to finish before their queries are cancelled.

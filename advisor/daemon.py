@@ -27,13 +27,16 @@ from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from psycopg.conninfo import conninfo_to_dict
 
-from advisor.collect.deltas import delta
+from advisor.analyze.secrets import may_hold_secret
+from advisor.analyze.syntax import short_fingerprint
+from advisor.collect.deltas import delta, running_totals
 from advisor.collect.snapshot import SnapshotReader
 from advisor.config import Settings
 from advisor.errors import AdvisorError, UsageError
 from advisor.export.metrics import make_registry
 from advisor.history import (
     Snapshot,
+    StatementCounters,
 )
 from advisor.jobs.health import check_health
 from advisor.jobs.observe import observe_stored
@@ -96,8 +99,14 @@ class Daemon:
         self.discover = settings.databases == [ALL_DATABASES]
         self.databases = database_names(settings)
         self.store = Store(settings.state_dir)
+        # A state file written before texts were screened may hold some that carry secrets.
+        forgotten = self.store.forget_texts(may_hold_secret)
+        if forgotten:
+            log.info("store.texts_withheld", texts=forgotten, reason="may hold a secret")
         self.status = RuntimeStatus(self.databases)
-        self.registry = make_registry(self.status, settings.top_statements)
+        self.registry = make_registry(
+            self.status, settings.top_statements, settings.export_query_text
+        )
         self.scheduler = BackgroundScheduler(
             timezone=UTC,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
@@ -111,6 +120,10 @@ class Daemon:
         self._http: ThreadingHTTPServer | None = None
         self._skipped: set[str] = set()
         self._last: dict[str, Snapshot] = {}
+        # Per database: running totals of the statement counters (never falling), and the
+        # queryids whose text was withheld or unavailable (not asked for again).
+        self._totals: dict[str, dict[int, StatementCounters]] = {}
+        self._textless: dict[str, set[int]] = {}
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -307,11 +320,19 @@ class Daemon:
             snapshot = reader.take(conn)
             new = self.unknown_queryids(database, snapshot)
             texts = reader.texts(conn, new) if new else {}
+        present = {s.queryid for s in snapshot.statements}
+        textless = self._textless.get(database, set()) | (new - texts.keys())
+        self._textless[database] = textless & present
         self.record(database, snapshot, texts)
 
     def unknown_queryids(self, database: str, snapshot: Snapshot) -> set[int]:
-        """The snapshot's statements whose text the store does not hold yet."""
-        return {s.queryid for s in snapshot.statements} - self.store.known_queryids(database)
+        """The snapshot's statements whose text the store does not hold yet (and that were
+        not withheld, or unavailable, before: the text file is read only for new ones)."""
+        return (
+            {s.queryid for s in snapshot.statements}
+            - self.store.known_queryids(database)
+            - self._textless.get(database, set())
+        )
 
     def record(self, database: str, snapshot: Snapshot, texts: Mapping[int, str]) -> None:
         """Keep a snapshot just read (with the texts of its unknown statements): the texts,
@@ -332,10 +353,18 @@ class Daemon:
         self.store.observe_indexes(
             database, [(i.table, i.index) for i in snapshot.indexes], snapshot.taken_at
         )
+        totals = running_totals(self._totals.get(database, {}), change, snapshot)
+        self._totals[database] = totals
         top = busiest(snapshot.statements, self.settings.top_statements)
         texts = self.store.texts(database, [s.queryid for s in top])
+        fingerprints = {q: short_fingerprint(t) for q, t in texts.items()}
         with self.status.edit(database) as editor:
-            editor.update(snapshot=snapshot, top_statements=top, texts=texts)
+            editor.update(
+                snapshot=snapshot,
+                top_statements=tuple(totals[s.queryid] for s in top),
+                texts=texts,
+                fingerprints=fingerprints,
+            )
 
     def analyze(self, database: str) -> None:
         """Recommend for the window's workload; track created indexes; check index health."""

@@ -48,9 +48,11 @@ class DatabaseStatus:
     findings: tuple[Finding, ...] = ()
     snapshot: Snapshot | None = None
     # The busiest statements of the snapshot, busiest first (chosen by the collect job, so
-    # that a scrape does not sort thousands of rows).
+    # that a scrape does not sort thousands of rows), with their running totals (counters
+    # that never fall, see collect.deltas.running_totals).
     top_statements: tuple[StatementCounters, ...] = ()
     texts: dict[int, str] = field(default_factory=dict)
+    fingerprints: dict[int, str] = field(default_factory=dict)  # of those texts
     open_recommendations: tuple[StoredRecommendation, ...] = ()
     # Workload totals over the standard windows ("1h", "24h", "7d"): (calls, seconds).
     windows: dict[str, tuple[int, float]] = field(default_factory=dict)
@@ -67,6 +69,7 @@ class StatusChanges(TypedDict, total=False):
     snapshot: Snapshot | None
     top_statements: tuple[StatementCounters, ...]
     texts: dict[int, str]
+    fingerprints: dict[int, str]
     open_recommendations: tuple[StoredRecommendation, ...]
     windows: dict[str, tuple[int, float]]
     realized: tuple[RealizedBenefit, ...]

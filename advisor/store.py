@@ -136,6 +136,9 @@ QUICK_CHECK_SQL = "PRAGMA quick_check(3)"
 JOURNAL_MODE_SQL = "PRAGMA journal_mode = WAL"
 # FULL: a commit is on disk before the call returns; writes are a few per minute.
 SYNCHRONOUS_SQL = "PRAGMA synchronous = FULL"
+# Deleted rows (a forgotten text) are overwritten with zeros, not left in free pages.
+SECURE_DELETE_SQL = "PRAGMA secure_delete = ON"
+TRUNCATE_WAL_SQL = "PRAGMA wal_checkpoint(TRUNCATE)"
 USER_VERSION_SQL = "PRAGMA user_version"
 # PRAGMA takes no parameters; the value is this module's own constant.
 SET_USER_VERSION_SQL = f"PRAGMA user_version = {SCHEMA_VERSION}"
@@ -153,6 +156,8 @@ SELECT taken_at, server_started_at, statements_reset_at, statements_evicted, cou
 FROM snapshot WHERE database = ?
 """
 
+ALL_TEXTS_SQL = "SELECT database, queryid, text FROM statement_text"
+FORGET_TEXT_SQL = "DELETE FROM statement_text WHERE database = ? AND queryid = ?"
 KNOWN_QUERYIDS_SQL = "SELECT queryid FROM statement_text WHERE database = ?"
 SAVE_TEXT_SQL = "INSERT OR REPLACE INTO statement_text (database, queryid, text) VALUES (?, ?, ?)"
 # The ids travel as one JSON array, so the statement stays constant whatever their number.
@@ -297,6 +302,7 @@ class Store:
                 self._check_integrity(conn)
                 conn.execute(JOURNAL_MODE_SQL)
                 conn.execute(SYNCHRONOUS_SQL)
+                conn.execute(SECURE_DELETE_SQL)
                 self._migrate(conn)
         except BaseException:
             conn.close()
@@ -412,6 +418,20 @@ class Store:
             conn.executemany(
                 SAVE_TEXT_SQL, [(database, queryid, text) for queryid, text in texts.items()]
             )
+
+    def forget_texts(self, matching: Callable[[str], bool]) -> int:
+        """Delete the stored texts (of every database) for which `matching` is true (their
+        bytes are overwritten in the file); returns how many."""
+        with self._reading("read statement texts") as conn:
+            doomed = [(d, q) for d, q, t in conn.execute(ALL_TEXTS_SQL) if matching(str(t))]
+        if not doomed:
+            return 0
+        with self._writing("forget statement texts") as conn:
+            conn.executemany(FORGET_TEXT_SQL, doomed)
+        # The write-ahead log still holds the pages as they were: empty it.
+        with self._reading("forget statement texts") as conn:
+            conn.execute(TRUNCATE_WAL_SQL)
+        return len(doomed)
 
     def texts(self, database: str, queryids: Iterable[int]) -> dict[int, str]:
         """The stored texts of those queryids; unknown queryids are absent."""

@@ -574,8 +574,10 @@ def workload() -> Dashboard:
     seconds = metric("pg_advisor_statement_seconds_total")
     calls = metric("pg_advisor_statement_calls_total")
     key = "instance, database, queryid"
+    # `query` is there only with export_query_text; the fingerprint always is.
+    described = "fingerprint, query"
     text_of = (
-        f"on ({key}) group_left (query) max by ({key}, query) "
+        f"on ({key}) group_left ({described}) max by ({key}, {described}) "
         f"({metric('pg_advisor_statement_info')})"
     )
     return (
@@ -625,7 +627,7 @@ def workload() -> Dashboard:
                 [
                     query(
                         f"topk(10, sum by ({key}) (rate({seconds}[$__rate_interval])) * {text_of})",
-                        "{{database}}: {{query}}",
+                        "{{database}} {{fingerprint}} {{query}}",
                     )
                 ],
                 unit="s",
@@ -640,7 +642,7 @@ def workload() -> Dashboard:
                 [
                     query(
                         f"topk(10, sum by ({key}) (rate({calls}[$__rate_interval])) * {text_of})",
-                        "{{database}}: {{query}}",
+                        "{{database}} {{fingerprint}} {{query}}",
                     )
                 ],
                 unit="ops",
@@ -665,7 +667,9 @@ def workload() -> Dashboard:
                 "Top statements in the time range",
                 "Time and calls over the dashboard's time range.",
                 [
-                    table_query(f"max by ({key}, query) ({metric('pg_advisor_statement_info')})"),
+                    table_query(
+                        f"max by ({key}, {described}) ({metric('pg_advisor_statement_info')})"
+                    ),
                     table_query(f"sum by ({key}) (increase({seconds}[$__range]))"),
                     table_query(f"sum by ({key}) (increase({calls}[$__range]))"),
                     table_query(
@@ -679,6 +683,7 @@ def workload() -> Dashboard:
                     ("Value #C", "Calls", "short"),
                     ("Value #D", "Mean per call", "s"),
                     ("query", "Statement", ""),
+                    ("fingerprint", "Fingerprint", ""),
                     ("queryid", "queryid", ""),
                     ("instance", "Advisor", ""),
                 ],

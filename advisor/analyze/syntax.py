@@ -6,7 +6,9 @@ raises on a text pglast cannot read, they return None instead.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
 import pglast
@@ -77,3 +79,13 @@ def fingerprint_of(text: str) -> str:
         return str(fingerprint(text))
     except (PglastParseError, ValueError):
         return text.strip()
+
+
+@lru_cache(maxsize=4096)
+def short_fingerprint(text: str) -> str:
+    """16 hex digits naming the statement whatever its values and layout (pg_query's
+    fingerprint); for a text that does not parse, a hash of it: never the text itself."""
+    try:
+        return str(fingerprint(text))
+    except (PglastParseError, ValueError):
+        return hashlib.sha256(" ".join(text.split()).encode("utf-8", "replace")).hexdigest()[:16]

@@ -9,7 +9,7 @@ older snapshot.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import fields, replace
 from typing import TypeVar
 
@@ -170,6 +170,33 @@ def _evicted(older: Snapshot, newer: Snapshot, statements_reset: bool) -> int:
     if older.statements_evicted is None or newer.statements_evicted < older.statements_evicted:
         return 0
     return newer.statements_evicted - older.statements_evicted
+
+
+# ------------------------------------------------------------------------- running totals
+
+
+def running_totals(
+    totals: Mapping[int, StatementCounters], change: Delta | None, snapshot: Snapshot
+) -> dict[int, StatementCounters]:
+    """Per statement of `snapshot`, counters that never fall (what Prometheus expects of a
+    counter): a statement's counters as first seen, then plus each delta. A reset or an
+    eviction lowers pg_stat_statements' own counters but not these (the delta after it
+    counts only work done since). Without earlier totals or a delta: the snapshot's own.
+    Statements gone from the snapshot are forgotten, so the totals stay as few as its rows."""
+    if not totals or change is None:
+        return {s.queryid: s for s in snapshot.statements}
+    increments = {s.queryid: s for s in change.statements}
+    result: dict[int, StatementCounters] = {}
+    for row in snapshot.statements:
+        before = totals.get(row.queryid)
+        increment = increments.get(row.queryid)
+        if before is None:
+            result[row.queryid] = row
+        elif increment is None:
+            result[row.queryid] = before
+        else:
+            result[row.queryid] = _plus(before, increment, STATEMENT_COUNTERS)
+    return result
 
 
 # ------------------------------------------------------------------------------ merge

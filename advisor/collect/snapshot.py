@@ -1,7 +1,8 @@
 """Cheap, frequent reads of cumulative counters: the daemon's collection step.
 
 Statement counters are read with `pg_stat_statements(showtext := false)`, which does not
-touch the query-text file; texts are fetched only for queryids not seen before.
+touch the query-text file; texts are fetched only for queryids not seen before, and a text
+that may hold a secret (`ALTER ROLE ... PASSWORD '...'`) is dropped as it is read.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from datetime import datetime
 
 from psycopg import sql
 
+from advisor.analyze.secrets import may_hold_secret
 from advisor.collect.workload import extension_schema, statement_columns
 from advisor.history import (
     Delta,
@@ -101,7 +103,8 @@ class SnapshotReader:
         )
 
     def texts(self, conn: Connection, queryids: Iterable[int]) -> dict[int, str]:
-        """Query texts of the given queryids (this reads pg_stat_statements' text file)."""
+        """Query texts of the given queryids (this reads pg_stat_statements' text file).
+        Texts that may hold a secret are left out, as unavailable ones are."""
         wanted = sorted(set(queryids))
         if not wanted:
             return {}
@@ -118,7 +121,7 @@ GROUP BY queryid
         return {
             int(queryid): str(text)
             for queryid, text in conn.execute(query, (wanted,)).fetchall()
-            if text is not None
+            if text is not None and not may_hold_secret(str(text))
         }
 
 

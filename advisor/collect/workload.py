@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from psycopg import sql
 
+from advisor.analyze.secrets import may_hold_secret
 from advisor.history import (
     Delta,
     StatementCounters,
@@ -103,7 +104,8 @@ def window_start(conn: Connection, schema: str) -> tuple[datetime, datetime]:
 
 def read_workload(conn: Connection, database: str, min_calls: int, limit: int) -> Workload:
     """The statements of the connected database with at least `min_calls` calls, the
-    busiest `limit` of them, excluding the advisor's own statements."""
+    busiest `limit` of them, excluding the advisor's own statements and those whose text
+    may hold a secret (their text goes no further than this function)."""
     schema = extension_schema(conn)
     columns = statement_columns(conn, schema)
     now, started = window_start(conn, schema)
@@ -155,6 +157,8 @@ def _exclusion(queryid: int | None, text: str | None, calls: int, min_calls: int
         return "insufficient privilege (GRANT pg_read_all_stats)"
     if text is None:
         return "query text unavailable"
+    if may_hold_secret(text):
+        return "text withheld: may hold a secret"
     if MARKER in text:
         return "the advisor's own"
     if calls < min_calls:

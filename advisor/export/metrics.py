@@ -2,7 +2,8 @@
 
 Nothing is computed at scrape time beyond formatting; the jobs produce, the collector reads.
 Label cardinality is bounded: recommendations by `max_recommendations`, statements by
-`top_statements`, findings are summed by kind.
+`top_statements`, findings are summed by kind. Statement texts are labels only with
+`export_query_text` (a text can carry literals; /metrics is unauthenticated by default).
 """
 
 from __future__ import annotations
@@ -32,9 +33,12 @@ QUERY_LABEL_CHARS = 200
 class AdvisorCollector(Collector):
     """Yields every pg_advisor_* family from the RuntimeStatus."""
 
-    def __init__(self, status: RuntimeStatus, top_statements: int = 20) -> None:
+    def __init__(
+        self, status: RuntimeStatus, top_statements: int = 20, export_query_text: bool = False
+    ) -> None:
         self._status = status
         self._top = top_statements
+        self._export_query_text = export_query_text
 
     def collect(self) -> Iterator[Metric]:
         databases = self._status.databases()
@@ -46,7 +50,7 @@ class AdvisorCollector(Collector):
         yield from _whatif(databases)
         yield from _recommendations(databases)
         yield from _findings(databases)
-        yield from _statements(databases, self._top)
+        yield from _statements(databases, self._top, self._export_query_text)
         yield from _realized(databases)
         yield from _windows(databases)
 
@@ -192,21 +196,26 @@ def _findings(databases: list[DatabaseStatus]) -> Iterator[Metric]:
     yield from (size, count)
 
 
-def _statements(databases: list[DatabaseStatus], top: int) -> Iterator[Metric]:
+def _statements(databases: list[DatabaseStatus], top: int, with_text: bool) -> Iterator[Metric]:
+    """The top statements by queryid. Their counters are the collect job's running totals,
+    which a pg_stat_statements reset or eviction does not lower. Statements without a
+    stored text (withheld: it may hold a secret) are not shown."""
     calls = CounterMetricFamily(
         f"{PREFIX}_statement_calls",
-        f"Calls of the top {top} statements by total time (cumulative, from pg_stat_statements).",
+        f"Calls of the top {top} statements by total time (cumulative; never falls).",
         labels=["database", "queryid"],
     )
     seconds = CounterMetricFamily(
         f"{PREFIX}_statement_seconds",
-        f"Execution and planning time of the top {top} statements (cumulative).",
+        f"Execution and planning time of the top {top} statements (cumulative; never falls).",
         labels=["database", "queryid"],
     )
     info = GaugeMetricFamily(
         f"{PREFIX}_statement_info",
-        "Text of a top statement (always 1; truncated).",
-        labels=["database", "queryid", "query"],
+        "A top statement's fingerprint"
+        + (" and text (truncated)" if with_text else "")
+        + " (always 1).",
+        labels=["database", "queryid", "fingerprint", *(["query"] if with_text else [])],
     )
     for db in databases:
         shown = [s for s in db.top_statements[:top] if s.queryid in db.texts]
@@ -214,8 +223,11 @@ def _statements(databases: list[DatabaseStatus], top: int) -> Iterator[Metric]:
             labels = [db.database, str(counters.queryid)]
             calls.add_metric(labels, counters.calls)
             seconds.add_metric(labels, counters.total_ms / 1000)
-            text = " ".join(db.texts[counters.queryid].split())[:QUERY_LABEL_CHARS]
-            info.add_metric([*labels, text], 1)
+            described = [*labels, db.fingerprints.get(counters.queryid, "")]
+            if with_text:
+                text = " ".join(db.texts[counters.queryid].split())[:QUERY_LABEL_CHARS]
+                described.append(text)
+            info.add_metric(described, 1)
     yield from (calls, seconds, info)
 
 
@@ -266,10 +278,12 @@ def _windows(databases: list[DatabaseStatus]) -> Iterator[Metric]:
     yield from (calls, seconds, evicted)
 
 
-def make_registry(status: RuntimeStatus, top_statements: int) -> CollectorRegistry:
+def make_registry(
+    status: RuntimeStatus, top_statements: int, export_query_text: bool = False
+) -> CollectorRegistry:
     """A registry with the advisor's collector and the process's own metrics."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(AdvisorCollector(status, top_statements))
+    registry.register(AdvisorCollector(status, top_statements, export_query_text))
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)
     return registry

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from advisor.collect.deltas import delta, merge
+from advisor.collect.deltas import delta, merge, running_totals
 from advisor.history import (
     Delta,
     IndexCounters,
@@ -409,3 +409,41 @@ def test_merge_is_the_same_whatever_order_the_deltas_come_in() -> None:
     rng.shuffle(shuffled)
     assert merge(shuffled) == merge(deltas)
     assert merge(deltas).tables == (TableCounters(POSTS, seq_scan=45, n_live_tup=9),)
+
+
+# ------------------------------------------------------------------------- running totals
+
+
+def _totals_over(*snapshots: Snapshot) -> dict[int, StatementCounters]:
+    totals: dict[int, StatementCounters] = {}
+    previous: Snapshot | None = None
+    for snapshot in snapshots:
+        change = delta(previous, snapshot) if previous is not None else None
+        totals = running_totals(totals, change, snapshot)
+        previous = snapshot
+    return totals
+
+
+def test_running_totals_start_at_the_first_snapshot_and_grow_with_each_delta() -> None:
+    totals = _totals_over(snap(0, sc(1, 100, 1000.0)), snap(1, sc(1, 130, 1300.0)))
+    assert totals == {1: sc(1, 130, 1300.0)}
+
+
+def test_running_totals_do_not_fall_after_a_reset() -> None:
+    reset = T0 + timedelta(minutes=2)
+    totals = _totals_over(
+        snap(0, sc(1, 100, 1000.0)),
+        snap(3, sc(1, 4, 30.0), reset_at=reset),
+        snap(4, sc(1, 6, 50.0), reset_at=reset),
+    )
+    assert totals == {1: sc(1, 106, 1050.0)}
+
+
+def test_running_totals_do_not_fall_when_an_entry_is_evicted_and_readded() -> None:
+    totals = _totals_over(snap(0, sc(1, 100, 1000.0)), snap(1, sc(1, 3, 9.0)))
+    assert totals == {1: sc(1, 103, 1009.0)}
+
+
+def test_running_totals_forget_statements_gone_from_the_snapshot() -> None:
+    totals = _totals_over(snap(0, sc(1, 1, 1.0), sc(2, 1, 1.0)), snap(1, sc(2, 2, 2.0)))
+    assert set(totals) == {2}

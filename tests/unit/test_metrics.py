@@ -50,6 +50,7 @@ def _status() -> RuntimeStatus:
             snapshot=snapshot,
             top_statements=busiest(snapshot.statements, 20),
             texts={q: f'select "x" from t where id = $1 -- {q}' for q in range(1, 50)},
+            fingerprints={q: f"{q:016x}" for q in range(1, 50)},
             findings=(
                 Finding(FindingKind.UNUSED, POSTS, "old_idx", 5000, "no scans", "DROP ..."),
                 Finding(FindingKind.UNUSED, POSTS, "older_idx", 7000, "no scans", "DROP ..."),
@@ -77,8 +78,29 @@ def _status() -> RuntimeStatus:
     return status
 
 
-def _exposition(top: int = 5) -> str:
-    return generate_latest(make_registry(_status(), top)).decode()
+def _exposition(top: int = 5, export_query_text: bool = False) -> str:
+    return generate_latest(make_registry(_status(), top, export_query_text)).decode()
+
+
+def _info_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith("pg_advisor_statement_info{")]
+
+
+def test_statements_are_exported_by_queryid_and_fingerprint_without_their_text() -> None:
+    lines = _info_lines(_exposition())
+    assert len(lines) == 5
+    assert (
+        'pg_advisor_statement_info{database="app",fingerprint="0000000000000031",queryid="49"}'
+        in "\n".join(lines)
+    )
+    assert not any("select" in line or "query=" in line for line in lines)
+
+
+def test_statement_texts_are_exported_when_asked_for() -> None:
+    lines = _info_lines(_exposition(export_query_text=True))
+    assert len(lines) == 5
+    assert all('query="select \\"x\\" from t where id = $1 -- ' in line for line in lines)
+    assert all('fingerprint="' in line for line in lines)
 
 
 def test_recommendations_are_exported_with_saving_size_and_age() -> None:

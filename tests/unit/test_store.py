@@ -580,3 +580,17 @@ def test_compaction_forgets_reports_past_the_retention(store: Store) -> None:
         "kept": True,
     }
     assert store.previous_report("app", date(2026, 12, 30), lambda e: True) is None
+
+
+def test_forgotten_texts_are_gone_from_the_state_file_bytes(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    store.save_texts("app", {1: "ALTER ROLE weak PASSWORD 'LeakMe_Secret_42'", 2: "SELECT 1"})
+    store.save_texts("other", {1: "ALTER ROLE x PASSWORD 'LeakMe_Secret_42'"})
+
+    assert store.forget_texts(lambda text: "PASSWORD" in text) == 2
+
+    assert store.texts("app", [1, 2]) == {2: "SELECT 1"}
+    assert store.known_queryids("other") == set()
+    store.close()
+    written = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file())
+    assert b"LeakMe_Secret_42" not in written
