@@ -29,6 +29,8 @@ from advisor.pg import MARKER, Capabilities, Connection, first_line
 # HypoPG hands out OIDs for hypothetical indexes; long runs can exhaust them
 # (reported in Dexter's tracker), so the session is reset after this many creations.
 HYPOPG_RESET_EVERY = 2_000
+# How a statement the role may not plan is reported (Skipped.reason starts with it).
+PERMISSION_DENIED = "permission denied"
 _PREPARED = "pg_advisor_whatif"
 
 
@@ -65,6 +67,7 @@ class WhatIf:
     ) -> None:
         self._conn = conn
         self._generic_plan_explain = caps.generic_plan_explain
+        self._major = caps.major
         self._statements: dict[int, ParsedStatement] = {}
         self._variants: dict[int, tuple[Variant, ...]] = {}
         # Statements planned with a column in place of an expression (set_proxy): the
@@ -447,10 +450,21 @@ class WhatIf:
             )
 
     def _stop_tracking_own_statements(self) -> None:
-        # Superusers can keep the advisor's EXPLAINs out of pg_stat_statements altogether;
-        # everyone else relies on the MARKER comment being filtered out.
+        """A role that may set pg_stat_statements.track (a superuser, or one granted SET
+        on it, PostgreSQL 15+) keeps the advisor's EXPLAINs out of pg_stat_statements;
+        everyone else relies on the MARKER comment being filtered out. Asked first: a SET
+        refused would log an error in the DBA's server log on every connection."""
+        may_set = (
+            "SELECT rolsuper OR has_parameter_privilege('pg_stat_statements.track', 'SET') "
+            if self._major >= 15
+            else "SELECT rolsuper "
+        )
         with contextlib.suppress(psycopg.Error):
-            self._conn.execute(f"{MARKER} SET pg_stat_statements.track = 'none'")
+            row = self._conn.execute(
+                f"{MARKER} {may_set}FROM pg_roles WHERE rolname = current_user"
+            ).fetchone()
+            if row and row[0]:
+                self._conn.execute(f"{MARKER} SET pg_stat_statements.track = 'none'")
 
 
 def generic_plan(
@@ -476,7 +490,7 @@ def _top_plan_of(conn: Connection, variant: Variant, generic_plan_explain: bool)
         raise PlanningError("planning took longer than explain_timeout_ms") from None
     except pg_errors.InsufficientPrivilege as error:
         raise PlanningError(
-            f"permission denied: {first_line(error)} (GRANT SELECT on the table)"
+            f"{PERMISSION_DENIED}: {first_line(error)} (GRANT SELECT on the table)"
         ) from None
     except psycopg.OperationalError:
         raise  # the connection is gone: not a fault of this statement

@@ -4,6 +4,7 @@ machines, and SQL that runs as is with `psql -f`."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -42,6 +43,13 @@ def human_ms(ms: float) -> str:
     return f"{ms / 3_600_000:.1f} h"
 
 
+def _denied(analysis: Analysis) -> list[tuple[str, int]]:
+    """The statements skipped for want of a privilege, by reason, the most first: the
+    advice leaves them out, which the reader must know."""
+    counts = Counter(s.reason for s in analysis.skipped if s.reason.startswith("permission"))
+    return counts.most_common()
+
+
 def _short(text: str, width: int = 90) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= width else flat[: width - 1] + "…"
@@ -69,6 +77,8 @@ def print_table(analyses: Sequence[Analysis], console: Console) -> None:
             )
         for note in analysis.write_notes:
             console.print(f"[dim]writes: {escape(note)}[/dim]")
+        for reason, count in _denied(analysis):
+            console.print(f"[yellow]not planned ({count}): {escape(reason)}[/yellow]")
         if not analysis.recommendations:
             console.print("No new index would pay for itself: the workload is well indexed.")
             _print_drops(console, analysis)

@@ -51,6 +51,7 @@ from advisor.model import (
     Recommendation,
     Schema,
     Skipped,
+    StatementKind,
     TableName,
     TableWriteRate,
     ValueAssumption,
@@ -65,7 +66,7 @@ from advisor.pg import (
     require_hypopg,
     translate,
 )
-from advisor.whatif import PlanningError, Variant, WhatIf
+from advisor.whatif import PERMISSION_DENIED, PlanningError, Variant, WhatIf
 
 log = structlog.get_logger(__name__)
 MIB = 1024 * 1024
@@ -130,6 +131,7 @@ def planning(
     try:
         drops_note = _drops_note(planned_drops, whatif.hidden)
         prepared = prepare(workload, observation.parsed, whatif)
+        require_plannable(prepared, caps.role)
         if settings.value_aware:
             values = learn_values(conn, caps, settings, schema, prepared)
             sharpen = _sharpener(conn, schema, settings.sample_expression_rows)
@@ -324,7 +326,8 @@ def prepare(
         try:
             whatif.register(parsed)
         except PlanningError as error:
-            skipped.append(Skipped(statement.queryid, str(error), statement.text))
+            reason = _denied_write(parsed, str(error)) or str(error)
+            skipped.append(Skipped(statement.queryid, reason, statement.text))
             continue
         targets.append(Target(statement, parsed.tables))
         parsed_ok.append(parsed)
@@ -644,6 +647,39 @@ def _with_write_basis(
             f"({window_seconds / 3600.0:,.1f} h)"
         )
     return replace(rec, notes=(*rec.notes, basis))
+
+
+def _denied_write(parsed: ParsedStatement, reason: str) -> str | None:
+    """For a write statement the role may not plan: what EXPLAIN needs and what is left
+    out without it (EXPLAIN checks the write privilege, though it runs nothing)."""
+    if not reason.startswith(PERMISSION_DENIED) or parsed.kind is StatementKind.SELECT:
+        return None
+    verb = parsed.kind.name
+    tables = ", ".join(str(t) for t in sorted(parsed.tables, key=str))
+    return (
+        f"{PERMISSION_DENIED}: EXPLAIN of an {verb} needs the {verb} privilege on {tables} "
+        "(the advisor never runs it; a read-only role leaves the statement's own reads out "
+        "of the advice, its write cost still counts)"
+    )
+
+
+def require_plannable(prepared: Prepared, role: str) -> None:
+    """PermissionDenied when no statement could be planned and some failed for want of a
+    privilege: advice on none of them is no advice, not a well-indexed workload."""
+    denied = [s for s in prepared.skipped if s.reason.startswith(PERMISSION_DENIED)]
+    if prepared.targets or not denied:
+        return
+    reads = [s for s in denied if "EXPLAIN of an" not in s.reason] or denied
+    cause = (
+        reads[0]
+        .reason.removeprefix(f"{PERMISSION_DENIED}: ")
+        .removesuffix(" (GRANT SELECT on the table)")
+    )
+    raise PermissionDenied(
+        f"role {role} may plan none of the {len(denied)} statements ({cause}): EXPLAIN "
+        "needs SELECT on the tables a statement reads, though it reads no row: "
+        f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}; (for each schema in use)"
+    )
 
 
 def _require_visible_statements(workload: Workload, role: str) -> None:
