@@ -730,8 +730,7 @@ class _Analyzer:
             for value, symbol in values:
                 for number in bare_parameters(value):
                     use = ParameterUse(number, occurrence.table.name, name, operator, symbol)
-                    if use not in occurrence.parameters:
-                        occurrence.parameters.append(use)
+                    occurrence.add_parameter(use)
 
     def _proxy(self, node: object, scope: Scope) -> tuple[str, PlannableText] | None:
         """For `lower(col)` and its like: the column, and the statement's text with the

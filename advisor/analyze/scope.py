@@ -41,7 +41,8 @@ class Occurrence:
     limited: bool = False
     written: list[str] = field(default_factory=list)
     expressions: list[ExpressionUse] = field(default_factory=list)
-    parameters: list[ParameterUse] = field(default_factory=list)
+    # A dict as an ordered set: an IN list of 16,000 parameters must not cost 16,000^2.
+    parameters: dict[ParameterUse, None] = field(default_factory=dict)
     disjunctions: list[Disjunction] = field(default_factory=list)
 
     def known_columns(self) -> frozenset[str] | None:
@@ -62,6 +63,9 @@ class Occurrence:
         restriction = Filter(column, operator)
         if self.use(column) and restriction not in self.filters:
             self.filters.append(restriction)
+
+    def add_parameter(self, use: ParameterUse) -> None:
+        self.parameters.setdefault(use)
 
     def add_disjunction(self, disjunction: Disjunction) -> None:
         if disjunction not in self.disjunctions:
