@@ -38,9 +38,9 @@ from advisor.analyze.scope import (
     alias_columns,
     alias_name,
     field_names,
+    output_columns,
     output_sources,
     resolve,
-    resolve_names,
     target_name,
 )
 from advisor.analyze.sqltext import prepared, unwrapped_call
@@ -261,7 +261,7 @@ class _Analyzer:
             for occurrence in scope.occurrences():
                 occurrence.limited = True
         self._sources[id(stmt)] = output_sources(targets, scope)
-        return self._output_columns(targets, scope)
+        return output_columns(targets, scope)
 
     def _set_operation(self, stmt: ast.SelectStmt, parent: Scope) -> frozenset[str] | None:
         # Each branch is a block of its own; the ORDER BY and LIMIT of a UNION apply to
@@ -858,41 +858,6 @@ class _Analyzer:
             if not stars and 1 <= position <= len(targets):
                 return targets[position - 1].val
         return None
-
-    # ---------------------------------------------------------- output columns
-
-    def _output_columns(self, targets: tuple[Any, ...], scope: Scope) -> frozenset[str] | None:
-        """The names a subquery's result can be referenced by; None when unknown."""
-        names: set[str] = set()
-        for target in targets:
-            if not isinstance(target, ast.ResTarget):
-                continue
-            name = target_name(target)
-            if name is not None:
-                names.add(name)
-            elif isinstance(target.val, ast.ColumnRef):  # a star: `*` or `alias.*`
-                expanded = self._star_columns(field_names(target.val)[:-1], scope)
-                if expanded is None:
-                    return None
-                names |= expanded
-        return frozenset(names)
-
-    @staticmethod
-    def _star_columns(qualifier: list[str], scope: Scope) -> frozenset[str] | None:
-        if qualifier:
-            resolved = resolve_names([*qualifier, "*"], scope)
-            entries = [resolved.entry] if resolved and resolved.entry else []
-            if not entries:
-                return None
-        else:
-            entries = scope.entries
-        columns: set[str] = set()
-        for entry in entries:
-            known = entry.relation.known_columns()
-            if known is None:
-                return None
-            columns |= known
-        return frozenset(columns)
 
 
 # Functions that keep a column about as selective as it is (case folding, trimming).

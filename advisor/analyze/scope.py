@@ -226,6 +226,40 @@ def target_name(target: ast.ResTarget) -> str | None:
     return None
 
 
+def output_columns(targets: tuple[Any, ...], scope: Scope) -> frozenset[str] | None:
+    """The names a subquery's result can be referenced by; None when unknown."""
+    names: set[str] = set()
+    for target in targets:
+        if not isinstance(target, ast.ResTarget):
+            continue
+        name = target_name(target)
+        if name is not None:
+            names.add(name)
+        elif isinstance(target.val, ast.ColumnRef):  # a star: `*` or `alias.*`
+            expanded = _star_columns(field_names(target.val)[:-1], scope)
+            if expanded is None:
+                return None
+            names |= expanded
+    return frozenset(names)
+
+
+def _star_columns(qualifier: list[str], scope: Scope) -> frozenset[str] | None:
+    if qualifier:
+        resolved = resolve_names([*qualifier, "*"], scope)
+        entries = [resolved.entry] if resolved and resolved.entry else []
+        if not entries:
+            return None
+    else:
+        entries = scope.entries
+    columns: set[str] = set()
+    for entry in entries:
+        known = entry.relation.known_columns()
+        if known is None:
+            return None
+        columns |= known
+    return frozenset(columns)
+
+
 def output_sources(targets: tuple[Any, ...], scope: Scope) -> dict[str, tuple[Occurrence, str]]:
     """The output columns of a block's target list that pass a table's column through,
     by output name (see Derived.sources): `col`, `alias.col`, `col AS name`, `*`, `t.*`,
