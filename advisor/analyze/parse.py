@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import pglast
 from pglast import ast, enums
 from pglast.parser import ParseError as PglastParseError
 
+from advisor.analyze.bounds import LimitExceeded
 from advisor.analyze.expressions import (
     bare_parameters,
     conjuncts,
@@ -44,7 +44,7 @@ from advisor.analyze.scope import (
     target_name,
 )
 from advisor.analyze.sqltext import prepared, unwrapped_call
-from advisor.analyze.syntax import nodes, parsed
+from advisor.analyze.syntax import nodes, parse_tree, parsed
 from advisor.model import (
     Disjunction,
     ExpressionUse,
@@ -75,13 +75,14 @@ class ParseError(Exception):
 def parse_statement(queryid: int, text: str, schema: Schema) -> ParsedStatement | Skipped:
     """Describe how the statement reads the schema's tables, or say why it is skipped.
 
-    Never raises: syntax errors, utility statements, several statements in one text and
-    statements that read no table of `schema` become `Skipped` with a readable reason; an
-    unexpected failure of the analyzer too, with a reason starting "analyzer error:".
+    Never raises: syntax errors, utility statements, several statements in one text,
+    statements that read no table of `schema` and texts nested too deep to parse safely
+    become `Skipped` with a readable reason; an unexpected failure of the analyzer too,
+    with a reason starting "analyzer error:".
     """
     try:
         return _parse_statement(queryid, text, schema)
-    except ParseError as error:
+    except (ParseError, LimitExceeded) as error:
         return Skipped(queryid, error.reason, text)
     except Exception as error:  # the single guard: one odd statement must not stop a run
         return Skipped(queryid, f"analyzer error: {type(error).__name__}: {error}", text)
@@ -124,7 +125,7 @@ def _parse_statement(queryid: int, text: str, schema: Schema) -> ParsedStatement
 def _single_statement(text: str, parsed: tuple[Any, ...] | None = None) -> ast.Node:
     """The one statement of `text` (`parsed`, when given, is its parse)."""
     try:
-        raw = parsed if parsed is not None else pglast.parse_sql(text)
+        raw = parsed if parsed is not None else parse_tree(text)
     except PglastParseError as error:
         raise ParseError(_syntax_reason(error)) from None
     except ValueError:  # pglast encodes to UTF-8 first: lone surrogates fail there

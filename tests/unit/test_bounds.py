@@ -1,0 +1,118 @@
+"""The parse limits: a statement text too deep, too long or too slow to analyze is skipped
+with a reason naming the limit, and never takes the process down."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pglast.parser import scan
+
+from advisor.analyze.bounds import MAX_NESTING, nesting
+from bench.parse_bounds import CONSTRUCTS
+
+ROOT = Path(__file__).resolve().parents[2]
+CHAIN = "SELECT id FROM posts WHERE id = " + "+".join(["$1"] * 25_000)
+
+# Run in a child process: on code without the guard these texts kill the interpreter.
+_CHILD = """
+import json, sys
+from advisor.analyze import antipatterns, syntax, writerates
+from advisor.analyze.parse import parse_statement
+from advisor.model import Column, Schema, Table, TableName
+posts = Table(TableName("public", "posts"), (Column("id", "int"),))
+schema = Schema({posts.name: posts})
+text = sys.stdin.read()
+write = "INSERT INTO posts (id) VALUES (" + text.split("= ", 1)[1] + ")"
+print(json.dumps({
+    "skipped": parse_statement(1, text, schema).reason,
+    "parsed": syntax.parsed(text),
+    "written": writerates.write_target(write, schema),
+    "whole": antipatterns.returned_whole(text, schema),
+}))
+"""
+
+
+def _in_child(text: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", _CHILD],
+        input=text,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )
+
+
+def test_a_chain_of_25000_terms_is_skipped_by_every_reader_and_the_process_lives() -> None:
+    child = _in_child(CHAIN)
+    assert child.returncode == 0, child.stderr[-2000:]  # -11: SIGSEGV in pglast
+    result = json.loads(child.stdout)
+    assert result["skipped"].startswith("parse nesting limit: expressions about 25,0")
+    assert "over 1,000" in result["skipped"]
+    assert result == {**result, "parsed": None, "written": None, "whole": []}
+
+
+@pytest.mark.parametrize("construct", sorted(CONSTRUCTS))
+def test_a_construct_nested_past_the_limit_is_estimated_past_it(construct: str) -> None:
+    # The estimate counts at least one level a level of nesting, however it is written.
+    assert nesting(scan(CONSTRUCTS[construct](MAX_NESTING + 1))) > MAX_NESTING
+
+
+def test_everything_the_limit_lets_through_parses_on_a_2_mb_thread_stack() -> None:
+    # The measured margin (bench/parse_bounds.py): the deepest text of each construct the
+    # estimate admits, parsed on the smallest stack a thread gets by default.
+    child = subprocess.run(
+        [sys.executable, "-c", _ADMITTED],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )
+    assert child.returncode == 0, child.stderr[-2000:]
+    assert json.loads(child.stdout) == sorted(CONSTRUCTS)
+
+
+_ADMITTED = """
+import json, threading
+from pglast import parse_sql
+from bench.parse_bounds import CONSTRUCTS, admitted_levels
+done = []
+def parse_all():
+    for name in sorted(CONSTRUCTS):
+        try:
+            parse_sql(CONSTRUCTS[name](admitted_levels(name)))
+        except Exception:
+            pass
+        done.append(name)
+threading.stack_size(2 * 1024 * 1024)
+worker = threading.Thread(target=parse_all)
+worker.start()
+worker.join()
+print(json.dumps(done))
+"""
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SELECT id FROM posts WHERE id IN (" + ", ".join(f"${n}" for n in range(1, 16_001)) + ")",
+        "SELECT id FROM posts WHERE " + " AND ".join(f"a = ${n}" for n in range(1, 20_000)),
+        "INSERT INTO t (a, b) VALUES " + ", ".join(f"(${n}, ${n + 1})" for n in range(1, 9_999)),
+        "SELECT CASE " + " ".join(f"WHEN a = {n} THEN {n}" for n in range(5_000)) + " END",
+        "SELECT " + ", ".join(f"coalesce(a{n}, b{n}) AS c{n}" for n in range(5_000)) + " FROM t",
+    ],
+    ids=["in-list", "and-chain", "multi-row-values", "long-case", "wide-select"],
+)
+def test_long_but_flat_generated_statements_are_not_estimated_deep(text: str) -> None:
+    assert nesting(scan(text)) < 20
+
+
+def test_unbalanced_text_is_still_estimated() -> None:
+    assert nesting(scan("END")) < 5
+    assert nesting(scan("SELECT " + "(" * 2_000)) > MAX_NESTING
