@@ -1,10 +1,12 @@
 """`python -m bench.parse_bounds`: where pglast crashes, and what parsing large texts costs.
 
-It finds, for each construct that nests (`$1+$1+...`, UNIONs, nested
+Two tables. The first finds, for each construct that nests (`$1+$1+...`, UNIONs, nested
 subqueries ...), the smallest number of levels at which `pglast.parse_sql` kills the
 process (SIGSEGV; each try in a child process), on the main thread's stack and on a 2 MB
 thread stack, next to the most levels advisor.analyze.bounds lets through: the margin
-behind MAX_NESTING. Nothing here needs a database.
+behind MAX_NESTING. The second times `parse_statement` with the default settings on the
+texts of issue 19 (IN lists of 1,000 to 16,000 parameters, an AND chain, the 25,000-term
+chain). Nothing here needs a database.
 """
 
 from __future__ import annotations
@@ -12,11 +14,15 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Sequence
 
 from pglast.parser import scan
 
 from advisor.analyze.bounds import MAX_NESTING, nesting
+from advisor.analyze.parse import parse_statement
+from advisor.config import Settings, parse_settings
+from advisor.model import Column, Schema, Skipped, Table, TableName
 from bench.common import say, table
 
 # Each builds a statement nested `n` levels deep in one way.
@@ -89,10 +95,46 @@ def admitted_levels(construct: str) -> int:
     return low
 
 
+POSTS = Table(TableName("public", "posts"), (Column("id", "int"), Column("author_id", "int")))
+SCHEMA = Schema({POSTS.name: POSTS})
+
+
+def in_list(n: int) -> str:
+    return f"SELECT id FROM posts WHERE id IN ({', '.join(f'${i}' for i in range(1, n + 1))})"
+
+
+def and_chain(size_bytes: int) -> str:
+    pieces = ["SELECT id FROM posts WHERE author_id = $1"]
+    length = len(pieces[0])
+    while length < size_bytes:
+        pieces.append(f" AND author_id = ${len(pieces) + 1}")
+        length += len(pieces[-1])
+    return "".join(pieces)
+
+
+def parse_times(settings: Settings) -> list[list[object]]:
+    texts = [(f"IN ({n:,} parameters)", in_list(n)) for n in (1_000, 4_000, 16_000)]
+    texts += [(f"AND chain ({size:,} bytes)", and_chain(size)) for size in (90_000, 1_000_000)]
+    chain = "SELECT id FROM posts WHERE id = " + "+".join(["$1"] * 25_000)
+    texts.append(("$1+$1+... (25,000 terms)", chain))
+    rows: list[list[object]] = []
+    for label, text in texts:
+        start = time.perf_counter()
+        result = parse_statement(1, text, SCHEMA, parse_settings(settings))
+        seconds = time.perf_counter() - start
+        outcome = result.reason if isinstance(result, Skipped) else "parsed"
+        rows.append([label, f"{len(text):,}", f"{seconds:.3f}", outcome])
+    return rows
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--constructs", nargs="*", default=list(CONSTRUCTS))
+    parser.add_argument("--no-crashes", action="store_true", help="only the parse times")
     args = parser.parse_args(argv)
+    say(table(["text", "bytes", "seconds", "outcome"], parse_times(Settings())))
+    if args.no_crashes:
+        return
     rows = []
     for construct in args.constructs:
         admitted = admitted_levels(construct)

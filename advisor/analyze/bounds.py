@@ -5,15 +5,18 @@ pglast turns PostgreSQL's parse tree into Python objects recursively, in C: a tr
 enough (`$1+$1+...` 25,000 terms) overflows the thread's stack and the process dies with
 SIGSEGV, which no `except` can catch. So a text is measured from its tokens first (the
 scanner is iterative and linear) and one whose tree could be that deep is never handed to
-the parser.
+the parser. Its size is bounded by a setting (parse_max_bytes), which also bounds the time
+the parser's C code takes, since that code cannot be interrupted; the Python walk of the
+tree after it checks a `Deadline` (parse_timeout_ms).
 
-The module is pure: no database access, only the tokens.
+The module is pure: no database access, only the tokens and the clock.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 # A text whose nesting estimate (see nesting()) is above this is not parsed. Measured with
@@ -60,6 +63,14 @@ class LimitExceeded(Exception):
         self.reason = reason
 
 
+@dataclass(frozen=True)
+class ParseSettings:
+    """The limits on one statement text (from Settings, where each is documented)."""
+
+    parse_max_bytes: int
+    parse_timeout_ms: int
+
+
 @dataclass
 class _Group:
     """One open parenthesis, bracket or CASE while the tokens are read."""
@@ -99,6 +110,30 @@ def nesting(found: Iterable[Any]) -> int:
         groups[-1].inner = max(groups[-1].inner, depth)
     root = groups[0]
     return max(root.deepest, root.segment()) + _BOOLEAN_LEVELS
+
+
+@dataclass
+class Deadline:
+    """The end of one statement's time budget, on the monotonic clock."""
+
+    budget_ms: int
+    started: float = field(default_factory=time.monotonic)
+
+    def expired(self) -> bool:
+        return (time.monotonic() - self.started) * 1000.0 > self.budget_ms
+
+    def check(self) -> None:
+        """Raise LimitExceeded when the budget is spent."""
+        if self.expired():
+            raise LimitExceeded(timeout_reason(self.budget_ms))
+
+
+def timeout_reason(budget_ms: int) -> str:
+    return f"parse time limit: over {budget_ms} ms (parse_timeout_ms)"
+
+
+def size_reason(size_bytes: int, limit_bytes: int) -> str:
+    return f"parse size limit: {size_bytes:,} bytes of text, over {limit_bytes:,} (parse_max_bytes)"
 
 
 def nesting_reason(estimate: int) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 from pglast import ast, enums
 from pglast.parser import ParseError as PglastParseError
 
-from advisor.analyze.bounds import LimitExceeded
+from advisor.analyze.bounds import Deadline, LimitExceeded, ParseSettings, size_reason
 from advisor.analyze.expressions import (
     bare_parameters,
     conjuncts,
@@ -72,16 +72,22 @@ class ParseError(Exception):
 # ------------------------------------------------------------------------ public API
 
 
-def parse_statement(queryid: int, text: str, schema: Schema) -> ParsedStatement | Skipped:
+def parse_statement(
+    queryid: int, text: str, schema: Schema, limits: ParseSettings
+) -> ParsedStatement | Skipped:
     """Describe how the statement reads the schema's tables, or say why it is skipped.
 
     Never raises: syntax errors, utility statements, several statements in one text,
-    statements that read no table of `schema` and texts nested too deep to parse safely
-    become `Skipped` with a readable reason; an unexpected failure of the analyzer too,
-    with a reason starting "analyzer error:".
+    statements that read no table of `schema`, texts nested too deep to parse safely and
+    texts over `limits` (longer than parse_max_bytes, unread; taking longer than
+    parse_timeout_ms) become `Skipped` with a readable reason naming the limit; an
+    unexpected failure of the analyzer too, with a reason starting "analyzer error:".
     """
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > limits.parse_max_bytes:
+        return Skipped(queryid, size_reason(size, limits.parse_max_bytes), text)
     try:
-        return _parse_statement(queryid, text, schema)
+        return _parse_statement(queryid, text, schema, Deadline(limits.parse_timeout_ms))
     except (ParseError, LimitExceeded) as error:
         return Skipped(queryid, error.reason, text)
     except Exception as error:  # the single guard: one odd statement must not stop a run
@@ -101,11 +107,14 @@ _KINDS: dict[type[ast.Node], StatementKind] = {
 }
 
 
-def _parse_statement(queryid: int, text: str, schema: Schema) -> ParsedStatement:
+def _parse_statement(
+    queryid: int, text: str, schema: Schema, deadline: Deadline
+) -> ParsedStatement:
     plannable, parsed = prepared(text)
     statement = _single_statement(plannable.text, parsed)
+    deadline.check()  # the parse itself is bounded by the text's size, not interruptible
     kind = _KINDS[type(statement)]
-    analyzer = _Analyzer(schema, plannable)
+    analyzer = _Analyzer(schema, plannable, deadline)
     analyzer.query(statement, Scope(None))
     accesses = analyzer.accesses()
     if not accesses:
@@ -199,9 +208,10 @@ _Condition = tuple[ast.Node, list[Entry] | None]
 class _Analyzer:
     """Walks one statement, block by block, accumulating one `Occurrence` per table."""
 
-    def __init__(self, schema: Schema, text: PlannableText | None = None) -> None:
+    def __init__(self, schema: Schema, text: PlannableText, deadline: Deadline) -> None:
         self._schema = schema
         self._text = text
+        self._deadline = deadline
         self._occurrences: list[Occurrence] = []
         # One set per expression being walked: the scopes its column references hit.
         # A term is a filter value when it does not touch the block's own scope.
@@ -439,6 +449,7 @@ class _Analyzer:
         try:
             stack: list[object] = [node]
             while stack:
+                self._deadline.check()
                 item = stack.pop()
                 if isinstance(item, (tuple, list)):
                     stack.extend(reversed(item))
@@ -743,7 +754,6 @@ class _Analyzer:
             and node.args
             and len(node.args) == 1
             and node.location is not None
-            and self._text is not None
             and not self._view_depth
         ):
             return None

@@ -11,9 +11,15 @@ from pathlib import Path
 import pytest
 from pglast.parser import scan
 
-from advisor.analyze.bounds import MAX_NESTING, nesting
-from bench.parse_bounds import CONSTRUCTS
+from advisor.analyze.bounds import MAX_NESTING, Deadline, LimitExceeded, ParseSettings, nesting
+from advisor.analyze.parse import parse_statement
+from advisor.config import Settings, parse_settings
+from advisor.model import Column, ParsedStatement, Schema, Skipped, Table, TableName
+from bench.parse_bounds import CONSTRUCTS, and_chain, in_list
 
+POSTS = Table(TableName("public", "posts"), (Column("id", "int"), Column("author_id", "int")))
+SCHEMA = Schema({POSTS.name: POSTS})
+DEFAULTS = parse_settings(Settings())
 ROOT = Path(__file__).resolve().parents[2]
 CHAIN = "SELECT id FROM posts WHERE id = " + "+".join(["$1"] * 25_000)
 
@@ -22,13 +28,14 @@ _CHILD = """
 import json, sys
 from advisor.analyze import antipatterns, syntax, writerates
 from advisor.analyze.parse import parse_statement
+from advisor.config import Settings, parse_settings
 from advisor.model import Column, Schema, Table, TableName
 posts = Table(TableName("public", "posts"), (Column("id", "int"),))
 schema = Schema({posts.name: posts})
 text = sys.stdin.read()
 write = "INSERT INTO posts (id) VALUES (" + text.split("= ", 1)[1] + ")"
 print(json.dumps({
-    "skipped": parse_statement(1, text, schema).reason,
+    "skipped": parse_statement(1, text, schema, parse_settings(Settings())).reason,
     "parsed": syntax.parsed(text),
     "written": writerates.write_target(write, schema),
     "whole": antipatterns.returned_whole(text, schema),
@@ -116,3 +123,52 @@ def test_long_but_flat_generated_statements_are_not_estimated_deep(text: str) ->
 def test_unbalanced_text_is_still_estimated() -> None:
     assert nesting(scan("END")) < 5
     assert nesting(scan("SELECT " + "(" * 2_000)) > MAX_NESTING
+
+
+def test_a_text_over_parse_max_bytes_is_skipped_unread_naming_the_setting() -> None:
+    text = and_chain(1_000_000)  # 13.9 s to analyze before the limit
+    result = parse_statement(3, text, SCHEMA, DEFAULTS)
+    assert result == Skipped(
+        3,
+        f"parse size limit: {len(text):,} bytes of text, over 100,000 (parse_max_bytes)",
+        text,
+    )
+
+
+def test_the_size_limit_counts_bytes_not_characters() -> None:
+    text = "SELECT id FROM posts WHERE author_id = $1 AND 'ééééé' <> $2"  # 59 characters
+    assert len(text.encode()) == 64
+    assert isinstance(parse_statement(1, text, SCHEMA, ParseSettings(63, 2_000)), Skipped)
+    assert isinstance(parse_statement(1, text, SCHEMA, ParseSettings(64, 2_000)), ParsedStatement)
+
+
+def test_a_statement_whose_analysis_outlasts_parse_timeout_ms_is_skipped_naming_it() -> None:
+    text = and_chain(90_000)  # about half a second of parsing and walking
+    result = parse_statement(4, text, SCHEMA, ParseSettings(100_000, 20))
+    assert isinstance(result, Skipped)
+    assert result.reason == "parse time limit: over 20 ms (parse_timeout_ms)"
+    # ...and within the default budget it is analyzed.
+    assert isinstance(parse_statement(4, text, SCHEMA, DEFAULTS), ParsedStatement)
+
+
+def test_an_in_list_of_16000_parameters_is_skipped_by_size_or_analyzed_within_the_budget() -> None:
+    text = in_list(16_000)  # 117 kB: over the default size, which bounds the parser's time
+    skipped = parse_statement(5, text, SCHEMA, DEFAULTS)
+    assert isinstance(skipped, Skipped) and skipped.reason.endswith("(parse_max_bytes)")
+    # With room for it, its analysis fits the default time budget (it used to take 64 s).
+    result = parse_statement(5, text, SCHEMA, ParseSettings(200_000, DEFAULTS.parse_timeout_ms))
+    assert isinstance(result, ParsedStatement), result
+    assert len(result.parameters) == 16_000
+
+
+def test_a_spent_deadline_raises_a_time_limit() -> None:
+    Deadline(60_000).check()
+    with pytest.raises(LimitExceeded, match=r"over 0 ms \(parse_timeout_ms\)"):
+        Deadline(0, started=0.0).check()
+
+
+def test_the_parse_limits_come_from_settings() -> None:
+    changed = Settings(parse_max_bytes=5_000, parse_timeout_ms=300)
+    assert parse_settings(changed) == ParseSettings(parse_max_bytes=5_000, parse_timeout_ms=300)
+    with pytest.raises(ValueError, match="parse_max_bytes"):
+        Settings(parse_max_bytes=0)
