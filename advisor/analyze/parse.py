@@ -90,6 +90,8 @@ def parse_statement(
         return _parse_statement(queryid, text, schema, Deadline(limits.parse_timeout_ms))
     except (ParseError, LimitExceeded) as error:
         return Skipped(queryid, error.reason, text)
+    except RecursionError:  # pglast prints expressions recursively, in Python
+        return Skipped(queryid, "parse nesting limit: an expression too deep to print", text)
     except Exception as error:  # the single guard: one odd statement must not stop a run
         return Skipped(queryid, f"analyzer error: {type(error).__name__}: {error}", text)
 

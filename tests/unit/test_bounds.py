@@ -172,3 +172,10 @@ def test_the_parse_limits_come_from_settings() -> None:
     assert parse_settings(changed) == ParseSettings(parse_max_bytes=5_000, parse_timeout_ms=300)
     with pytest.raises(ValueError, match="parse_max_bytes"):
         Settings(parse_max_bytes=0)
+
+
+def test_an_expression_too_deep_for_the_printer_is_skipped_as_too_deep() -> None:
+    text = "SELECT id FROM posts WHERE " + "+".join(["author_id"] * 300) + " = $1"
+    result = parse_statement(6, text, SCHEMA, DEFAULTS)
+    assert isinstance(result, Skipped)
+    assert result.reason == "parse nesting limit: an expression too deep to print"
