@@ -21,6 +21,7 @@ from pydantic_settings import (
 )
 
 from advisor.analyze.antipatterns import AntipatternSettings
+from advisor.analyze.bounds import ParseSettings
 from advisor.analyze.candidates import BrinSettings, CandidateSettings
 from advisor.analyze.health import HealthSettings
 from advisor.analyze.select import SelectionSettings
@@ -71,6 +72,12 @@ class Settings(BaseSettings):
     max_statements: int = Field(
         default=5_000, ge=1, description="Analyze at most this many statements, by total time."
     )
+    # One statement's text: a longer one is skipped unread, and one whose analysis takes
+    # longer than the budget is skipped. pglast's conversion of the tree cannot be
+    # interrupted, so the size is what bounds its time: the densest 100 kB (`SELECT 1,1,...`)
+    # takes about 1.2 s, within the budget; an IN list of 14,000 parameters fits.
+    parse_max_bytes: int = Field(default=100_000, gt=0)
+    parse_timeout_ms: int = Field(default=2_000, gt=0)
 
     # --- values (see README "Values"): costing with the values statements really run with
     value_aware: bool = Field(
@@ -339,6 +346,13 @@ def _describe(error: ValidationError, config_file: Path | None) -> str:
 # ------------------------------------------------------------------ the stages' settings
 # The one place where Settings reach the stages: each stage's dataclass carries the same
 # names (in bytes where the setting is in MB) and no defaults of its own.
+
+
+def parse_settings(settings: Settings) -> ParseSettings:
+    return ParseSettings(
+        parse_max_bytes=settings.parse_max_bytes,
+        parse_timeout_ms=settings.parse_timeout_ms,
+    )
 
 
 def candidate_settings(settings: Settings) -> CandidateSettings:

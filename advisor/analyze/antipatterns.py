@@ -21,10 +21,9 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-import pglast
 from pglast import ast
-from pglast.parser import ParseError as PglastParseError
 
+from advisor.analyze import syntax
 from advisor.analyze.sqltext import prepare_text
 from advisor.history import (
     TableCounters,
@@ -218,10 +217,7 @@ def _every_column_finding(
 def returned_whole(text: str, schema: Schema) -> list[Table]:
     """The tables every column of which the statement's outermost SELECT returns (`*`,
     `t.*` or every column listed); none for anything that does not parse as one SELECT."""
-    try:
-        statements = pglast.parse_sql(prepare_text(text))
-    except (PglastParseError, ValueError):
-        return []
+    statements = syntax.parsed(prepare_text(text)) or ()
     if len(statements) != 1 or not isinstance(statements[0].stmt, ast.SelectStmt):
         return []
     select = statements[0].stmt

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import pglast
 from pglast import ast, enums
 from pglast.parser import ParseError as PglastParseError
 
+from advisor.analyze.bounds import Deadline, LimitExceeded, ParseSettings, size_reason
 from advisor.analyze.expressions import (
     bare_parameters,
     conjuncts,
@@ -38,13 +38,13 @@ from advisor.analyze.scope import (
     alias_columns,
     alias_name,
     field_names,
+    output_columns,
     output_sources,
     resolve,
-    resolve_names,
     target_name,
 )
 from advisor.analyze.sqltext import prepared, unwrapped_call
-from advisor.analyze.syntax import nodes, parsed
+from advisor.analyze.syntax import nodes, parse_tree, parsed
 from advisor.model import (
     Disjunction,
     ExpressionUse,
@@ -72,17 +72,26 @@ class ParseError(Exception):
 # ------------------------------------------------------------------------ public API
 
 
-def parse_statement(queryid: int, text: str, schema: Schema) -> ParsedStatement | Skipped:
+def parse_statement(
+    queryid: int, text: str, schema: Schema, limits: ParseSettings
+) -> ParsedStatement | Skipped:
     """Describe how the statement reads the schema's tables, or say why it is skipped.
 
-    Never raises: syntax errors, utility statements, several statements in one text and
-    statements that read no table of `schema` become `Skipped` with a readable reason; an
+    Never raises: syntax errors, utility statements, several statements in one text,
+    statements that read no table of `schema`, texts nested too deep to parse safely and
+    texts over `limits` (longer than parse_max_bytes, unread; taking longer than
+    parse_timeout_ms) become `Skipped` with a readable reason naming the limit; an
     unexpected failure of the analyzer too, with a reason starting "analyzer error:".
     """
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > limits.parse_max_bytes:
+        return Skipped(queryid, size_reason(size, limits.parse_max_bytes), text)
     try:
-        return _parse_statement(queryid, text, schema)
-    except ParseError as error:
+        return _parse_statement(queryid, text, schema, Deadline(limits.parse_timeout_ms))
+    except (ParseError, LimitExceeded) as error:
         return Skipped(queryid, error.reason, text)
+    except RecursionError:  # pglast prints expressions recursively, in Python
+        return Skipped(queryid, "parse nesting limit: an expression too deep to print", text)
     except Exception as error:  # the single guard: one odd statement must not stop a run
         return Skipped(queryid, f"analyzer error: {type(error).__name__}: {error}", text)
 
@@ -100,11 +109,14 @@ _KINDS: dict[type[ast.Node], StatementKind] = {
 }
 
 
-def _parse_statement(queryid: int, text: str, schema: Schema) -> ParsedStatement:
+def _parse_statement(
+    queryid: int, text: str, schema: Schema, deadline: Deadline
+) -> ParsedStatement:
     plannable, parsed = prepared(text)
     statement = _single_statement(plannable.text, parsed)
+    deadline.check()  # the parse itself is bounded by the text's size, not interruptible
     kind = _KINDS[type(statement)]
-    analyzer = _Analyzer(schema, plannable)
+    analyzer = _Analyzer(schema, plannable, deadline)
     analyzer.query(statement, Scope(None))
     accesses = analyzer.accesses()
     if not accesses:
@@ -124,7 +136,7 @@ def _parse_statement(queryid: int, text: str, schema: Schema) -> ParsedStatement
 def _single_statement(text: str, parsed: tuple[Any, ...] | None = None) -> ast.Node:
     """The one statement of `text` (`parsed`, when given, is its parse)."""
     try:
-        raw = parsed if parsed is not None else pglast.parse_sql(text)
+        raw = parsed if parsed is not None else parse_tree(text)
     except PglastParseError as error:
         raise ParseError(_syntax_reason(error)) from None
     except ValueError:  # pglast encodes to UTF-8 first: lone surrogates fail there
@@ -198,9 +210,10 @@ _Condition = tuple[ast.Node, list[Entry] | None]
 class _Analyzer:
     """Walks one statement, block by block, accumulating one `Occurrence` per table."""
 
-    def __init__(self, schema: Schema, text: PlannableText | None = None) -> None:
+    def __init__(self, schema: Schema, text: PlannableText, deadline: Deadline) -> None:
         self._schema = schema
         self._text = text
+        self._deadline = deadline
         self._occurrences: list[Occurrence] = []
         # One set per expression being walked: the scopes its column references hit.
         # A term is a filter value when it does not touch the block's own scope.
@@ -261,7 +274,7 @@ class _Analyzer:
             for occurrence in scope.occurrences():
                 occurrence.limited = True
         self._sources[id(stmt)] = output_sources(targets, scope)
-        return self._output_columns(targets, scope)
+        return output_columns(targets, scope)
 
     def _set_operation(self, stmt: ast.SelectStmt, parent: Scope) -> frozenset[str] | None:
         # Each branch is a block of its own; the ORDER BY and LIMIT of a UNION apply to
@@ -438,6 +451,7 @@ class _Analyzer:
         try:
             stack: list[object] = [node]
             while stack:
+                self._deadline.check()
                 item = stack.pop()
                 if isinstance(item, (tuple, list)):
                     stack.extend(reversed(item))
@@ -730,8 +744,7 @@ class _Analyzer:
             for value, symbol in values:
                 for number in bare_parameters(value):
                     use = ParameterUse(number, occurrence.table.name, name, operator, symbol)
-                    if use not in occurrence.parameters:
-                        occurrence.parameters.append(use)
+                    occurrence.add_parameter(use)
 
     def _proxy(self, node: object, scope: Scope) -> tuple[str, PlannableText] | None:
         """For `lower(col)` and its like: the column, and the statement's text with the
@@ -743,7 +756,6 @@ class _Analyzer:
             and node.args
             and len(node.args) == 1
             and node.location is not None
-            and self._text is not None
             and not self._view_depth
         ):
             return None
@@ -859,41 +871,6 @@ class _Analyzer:
             if not stars and 1 <= position <= len(targets):
                 return targets[position - 1].val
         return None
-
-    # ---------------------------------------------------------- output columns
-
-    def _output_columns(self, targets: tuple[Any, ...], scope: Scope) -> frozenset[str] | None:
-        """The names a subquery's result can be referenced by; None when unknown."""
-        names: set[str] = set()
-        for target in targets:
-            if not isinstance(target, ast.ResTarget):
-                continue
-            name = target_name(target)
-            if name is not None:
-                names.add(name)
-            elif isinstance(target.val, ast.ColumnRef):  # a star: `*` or `alias.*`
-                expanded = self._star_columns(field_names(target.val)[:-1], scope)
-                if expanded is None:
-                    return None
-                names |= expanded
-        return frozenset(names)
-
-    @staticmethod
-    def _star_columns(qualifier: list[str], scope: Scope) -> frozenset[str] | None:
-        if qualifier:
-            resolved = resolve_names([*qualifier, "*"], scope)
-            entries = [resolved.entry] if resolved and resolved.entry else []
-            if not entries:
-                return None
-        else:
-            entries = scope.entries
-        columns: set[str] = set()
-        for entry in entries:
-            known = entry.relation.known_columns()
-            if known is None:
-                return None
-            columns |= known
-        return frozenset(columns)
 
 
 # Functions that keep a column about as selective as it is (case folding, trimming).

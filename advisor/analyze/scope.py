@@ -41,7 +41,8 @@ class Occurrence:
     limited: bool = False
     written: list[str] = field(default_factory=list)
     expressions: list[ExpressionUse] = field(default_factory=list)
-    parameters: list[ParameterUse] = field(default_factory=list)
+    # A dict as an ordered set: an IN list of 16,000 parameters must not cost 16,000^2.
+    parameters: dict[ParameterUse, None] = field(default_factory=dict)
     disjunctions: list[Disjunction] = field(default_factory=list)
 
     def known_columns(self) -> frozenset[str] | None:
@@ -62,6 +63,9 @@ class Occurrence:
         restriction = Filter(column, operator)
         if self.use(column) and restriction not in self.filters:
             self.filters.append(restriction)
+
+    def add_parameter(self, use: ParameterUse) -> None:
+        self.parameters.setdefault(use)
 
     def add_disjunction(self, disjunction: Disjunction) -> None:
         if disjunction not in self.disjunctions:
@@ -220,6 +224,40 @@ def target_name(target: ast.ResTarget) -> str | None:
     if isinstance(value, ast.FuncCall) and value.funcname:
         return str(value.funcname[-1].sval)
     return None
+
+
+def output_columns(targets: tuple[Any, ...], scope: Scope) -> frozenset[str] | None:
+    """The names a subquery's result can be referenced by; None when unknown."""
+    names: set[str] = set()
+    for target in targets:
+        if not isinstance(target, ast.ResTarget):
+            continue
+        name = target_name(target)
+        if name is not None:
+            names.add(name)
+        elif isinstance(target.val, ast.ColumnRef):  # a star: `*` or `alias.*`
+            expanded = _star_columns(field_names(target.val)[:-1], scope)
+            if expanded is None:
+                return None
+            names |= expanded
+    return frozenset(names)
+
+
+def _star_columns(qualifier: list[str], scope: Scope) -> frozenset[str] | None:
+    if qualifier:
+        resolved = resolve_names([*qualifier, "*"], scope)
+        entries = [resolved.entry] if resolved and resolved.entry else []
+        if not entries:
+            return None
+    else:
+        entries = scope.entries
+    columns: set[str] = set()
+    for entry in entries:
+        known = entry.relation.known_columns()
+        if known is None:
+            return None
+        columns |= known
+    return frozenset(columns)
 
 
 def output_sources(targets: tuple[Any, ...], scope: Scope) -> dict[str, tuple[Occurrence, str]]:

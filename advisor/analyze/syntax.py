@@ -1,7 +1,8 @@
 """Reading SQL with pglast, safely on any text: its parse tree, its tokens, a tree's nodes.
 
 The helpers the rewriting (sqltext.py) and the analysis (parse.py) share; none of them
-raises on a text pglast cannot read, they return None instead.
+raises on a text pglast cannot read, they return None instead. Every parse goes through
+parse_tree(), which first refuses a text nested deep enough to crash the parser (bounds.py).
 """
 
 from __future__ import annotations
@@ -16,15 +17,29 @@ from pglast import ast
 from pglast.parser import ParseError as PglastParseError
 from pglast.parser import fingerprint, scan
 
+from advisor.analyze.bounds import MAX_NESTING, LimitExceeded, nesting, nesting_reason
+
 _COMMENT_TOKENS = frozenset({"SQL_COMMENT", "C_COMMENT"})
 
 
 def parsed(text: str) -> tuple[Any, ...] | None:
-    """The raw statements of `text`, or None when it does not parse."""
+    """The raw statements of `text`, or None when it does not parse (or is too deep to)."""
     try:
-        return tuple(pglast.parse_sql(text))
-    except (PglastParseError, ValueError):  # ValueError: not encodable as UTF-8
+        return parse_tree(text)
+    except (PglastParseError, ValueError, LimitExceeded):  # ValueError: not UTF-8
         return None
+
+
+def parse_tree(text: str) -> tuple[Any, ...]:
+    """The raw statements of `text`. Raises pglast's ParseError on a syntax error,
+    ValueError on a text not encodable as UTF-8, and LimitExceeded, without parsing, on a
+    text whose tree could be deep enough to overflow the parser's stack (a crash of the
+    whole process, see bounds.MAX_NESTING)."""
+    found = tokens(text)
+    # A text that does not scan fails in the parser's own scanner before any tree is built.
+    if found is not None and (estimate := nesting(found)) > MAX_NESTING:
+        raise LimitExceeded(nesting_reason(estimate))
+    return tuple(pglast.parse_sql(text))
 
 
 def tokens(text: str) -> list[Any] | None:

@@ -28,12 +28,12 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-import pglast
 from pglast import ast
 from pglast.parser import ParseError as PglastParseError
 from pglast.parser import fingerprint
 
 from advisor.analyze.sqltext import parameter_positions
+from advisor.analyze.syntax import parsed
 from advisor.model import (
     ColumnStatistics,
     Operator,
@@ -192,10 +192,10 @@ def sql_literal(value: str | None, type_name: str | None) -> str:
 def literal_text(literal: str) -> str | None:
     """The value a literal stands for, as text (`'blocked'::st` -> blocked, `3::integer`
     -> 3); None when it is not a plain constant."""
-    try:
-        statement = pglast.parse_sql(f"SELECT {literal}")[0].stmt
-    except (PglastParseError, ValueError):
+    statements = parsed(f"SELECT {literal}")
+    if not statements:
         return None
+    statement = statements[0].stmt
     if not isinstance(statement, ast.SelectStmt) or not statement.targetList:
         return None
     node = statement.targetList[0].val

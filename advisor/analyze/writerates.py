@@ -17,10 +17,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-import pglast
 from pglast import ast
-from pglast.parser import ParseError
 
+from advisor.analyze.syntax import parsed
 from advisor.model import Schema, Statement, TableName, TableWriteRate
 
 SECONDS_PER_DAY = 86_400.0
@@ -94,11 +93,8 @@ def write_target(text: str, schema: Schema) -> WriteTarget | None:
 
 def _written_relation(text: str) -> tuple[str, ast.RangeVar, frozenset[str]] | None:
     """(kind, target relation, columns an UPDATE sets) of a single write statement."""
-    try:
-        statements = pglast.parse_sql(text)
-    except ParseError:
-        return None
-    if len(statements) != 1:
+    statements = parsed(text)
+    if statements is None or len(statements) != 1:
         return None
     node = statements[0].stmt
     set_columns: frozenset[str] = frozenset()

@@ -19,7 +19,7 @@ from pglast import ast
 from advisor.analyze.parse import parse_statement
 from advisor.analyze.syntax import nodes, parsed
 from advisor.collect.schema import read_schema
-from advisor.config import Settings
+from advisor.config import Settings, parse_settings
 from advisor.jobs.observe import Observation
 from advisor.jobs.recommend import budget_bytes, choose_indexes, planning
 from advisor.model import CheckedStatement, CheckResult, Schema, Statement, Verdict, Workload
@@ -45,7 +45,10 @@ def check(conn: Connection, settings: Settings, texts: Sequence[str]) -> CheckRe
         schema=schema,
         foreign_keys=(),
         workload=workload,
-        parsed={s.queryid: parse_statement(s.queryid, s.text, schema) for s in statements},
+        parsed={
+            s.queryid: parse_statement(s.queryid, s.text, schema, parse_settings(settings))
+            for s in statements
+        },
         write_rates={},
         writes=None,
         usage=None,
@@ -72,7 +75,8 @@ def check(conn: Connection, settings: Settings, texts: Sequence[str]) -> CheckRe
     for statement in statements:
         number = statement.queryid
         if number in skipped:
-            reason = _unknown_relations(statement.text, schema) or skipped[number]
+            unknown = _unknown_relations(statement.text, schema, settings.parse_max_bytes)
+            reason = unknown or skipped[number]
             checked.append(CheckedStatement(number, statement.text, Verdict.NOT_PLANNED, reason))
             continue
         needs = tuple(
@@ -95,9 +99,12 @@ def check(conn: Connection, settings: Settings, texts: Sequence[str]) -> CheckRe
     return CheckResult(caps.database, tuple(checked), recommendations)
 
 
-def _unknown_relations(text: str, schema: Schema) -> str | None:
+def _unknown_relations(text: str, schema: Schema, max_bytes: int) -> str | None:
     """`unknown relation ...` when the statement names tables the schema does not hold
-    (a migration not applied, a typo), else None."""
+    (a migration not applied, a typo), else None (and for a text over `max_bytes`, which
+    is not read again)."""
+    if len(text.encode("utf-8", "surrogatepass")) > max_bytes:
+        return None
     statements = parsed(text)
     if statements is None:
         return None

@@ -25,7 +25,7 @@ from advisor.collect.constraints import read_foreign_keys
 from advisor.collect.schema import read_schema
 from advisor.collect.snapshot import read_usage
 from advisor.collect.workload import read_workload, workload_from_delta
-from advisor.config import Settings
+from advisor.config import Settings, parse_settings
 from advisor.history import (
     Delta,
     TableCounters,
@@ -119,7 +119,7 @@ def observe(conn: Connection, settings: Settings, store: Store | None = None) ->
         schema=schema,
         foreign_keys=foreign_keys,
         workload=workload,
-        parsed=_parse(workload, schema),
+        parsed=_parse(workload, schema, settings),
         write_rates=writes.rates if writes is not None else {},
         writes=writes,
         usage=usage,
@@ -151,7 +151,7 @@ def observe_stored(
         schema=schema,
         foreign_keys=foreign_keys,
         workload=workload,
-        parsed=_parse(workload, schema),
+        parsed=_parse(workload, schema, settings),
         write_rates=write_rates_from_delta(window) if window is not None else {},
         writes=None,
         usage=store.window(database, now - timedelta(days=RETENTION_DAYS)),
@@ -185,5 +185,10 @@ def hot_shares(tables: tuple[TableCounters, ...]) -> dict[TableName, float]:
     return {t.table: t.n_tup_hot_upd / t.n_tup_upd for t in tables if t.n_tup_upd > 0}
 
 
-def _parse(workload: Workload, schema: Schema) -> dict[int, ParsedStatement | Skipped]:
-    return {s.queryid: parse_statement(s.queryid, s.text, schema) for s in workload.statements}
+def _parse(
+    workload: Workload, schema: Schema, settings: Settings
+) -> dict[int, ParsedStatement | Skipped]:
+    limits = parse_settings(settings)
+    return {
+        s.queryid: parse_statement(s.queryid, s.text, schema, limits) for s in workload.statements
+    }

@@ -88,6 +88,27 @@ def test_a_bad_statement_is_named_and_the_rest_is_planned(
     assert _check(dsn, only_bad)[0] == 2
 
 
+def test_statements_too_deep_or_too_long_to_parse_are_named_and_the_rest_is_planned(
+    cluster: ThrowawayCluster, tmp_path: Path
+) -> None:
+    dsn = _ci_database(cluster, "check_bounds")
+    deep = 'select "id" from "users" where "id" = ' + "+".join(["$1"] * 25_000)  # was SIGSEGV
+    long = 'select "id" from "posts" where "author_id" in (' + ", ".join(
+        f"${n}" for n in range(1, 20_001)
+    )
+    queries = tmp_path / "queries.sql"
+    queries.write_text(f"{QUERIES}\n{deep};\n{long});\n")
+    code, out, err = _check(dsn, queries, "--format", "json")
+    assert code == 6, err
+    statements = json.loads(out)["checks"][0]["statements"]
+    assert [s["verdict"] for s in statements] == [
+        *("needs index", "needs index", "served"),
+        *("not planned", "not planned"),
+    ]
+    assert statements[3]["reason"].startswith("parse nesting limit")
+    assert statements[4]["reason"].endswith("over 100,000 (parse_max_bytes)")
+
+
 def test_statements_from_stdin_and_no_statements_at_all(cluster: ThrowawayCluster) -> None:
     dsn = _ci_database(cluster, "check_stdin")
     empty = run_cli("check", "--dsn", dsn, "/dev/null")

@@ -11,7 +11,7 @@ from advisor.analyze.antipatterns import (
     returned_whole,
 )
 from advisor.analyze.parse import parse_statement
-from advisor.config import Settings, antipattern_settings
+from advisor.config import Settings, antipattern_settings, parse_settings
 from advisor.history import (
     TableCounters,
 )
@@ -100,7 +100,7 @@ def facts(
     ]
     parsed = {}
     for statement in rows:
-        result = parse_statement(statement.queryid, statement.text, db)
+        result = parse_statement(statement.queryid, statement.text, db, parse_settings(Settings()))
         assert isinstance(result, ParsedStatement), result
         parsed[statement.queryid] = result
     return WorkloadFacts(

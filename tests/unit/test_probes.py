@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from advisor.analyze.parse import parse_statement
 from advisor.analyze.probes import value_probes
+from advisor.config import Settings, parse_settings
 from advisor.model import Column, ParsedStatement, Schema, Statement, Table, TableName
 
 TASKS = TableName("public", "tasks")
@@ -25,7 +26,7 @@ BY_UNIT = 'select date_trunc($1, "created_at"), count(*) from "tasks" group by 1
 
 
 def _parsed(queryid: int, text: str) -> ParsedStatement:
-    parsed = parse_statement(queryid, text, SCHEMA)
+    parsed = parse_statement(queryid, text, SCHEMA, parse_settings(Settings()))
     assert isinstance(parsed, ParsedStatement)
     return parsed
 

@@ -19,6 +19,7 @@ _ROW = re.compile(r"^\| `(?P<name>[a-z_]+)` \| (?P<default>[^|]*) \|")
 _NUMBER = re.compile(r"^-?[\d,]*\.?\d+$")
 
 STAGES: dict[str, Callable[[Settings], Any]] = {
+    "parse": config.parse_settings,
     "candidates": config.candidate_settings,
     "brin": config.brin_settings,
     "selection": lambda s: config.selection_settings(s, 1),

@@ -28,6 +28,7 @@ from advisor.config import (
     Settings,
     brin_settings,
     candidate_settings,
+    parse_settings,
     value_settings,
     write_cost_settings,
 )
@@ -107,7 +108,7 @@ CREATED_STATS = ColumnStatistics(
 
 
 def parsed(queryid: int, text: str) -> ParsedStatement:
-    result = parse_statement(queryid, text, SCHEMA)
+    result = parse_statement(queryid, text, SCHEMA, parse_settings(Settings()))
     assert isinstance(result, ParsedStatement), result
     return result
 
