@@ -561,7 +561,7 @@ LEAF_ID_STATS = ColumnStatistics(
 def partitioned_model(text: str, columns: tuple[ColumnStatistics, ...]) -> ValueModel:
     statement = Statement(1, text, 100, 1000.0)
     knowledge = ValueKnowledge({(c.table, c.column): c for c in columns}, (), (), notes=())
-    result = parse_statement(1, text, PARTITIONED)
+    result = parse_statement(1, text, PARTITIONED, parse_settings(Settings()))
     assert isinstance(result, ParsedStatement), result
     return ValueModel(knowledge, [statement], [result], PARTITIONED, value_settings(Settings()))
 
