@@ -32,7 +32,9 @@ Connection = psycopg.Connection[TupleRow]
 # pg_stat_statements and in the server log.
 MARKER = "/* pg-advisor */"
 
-_PASSWORD_IN_URL = re.compile(r"(://[^:/@]*:)([^@]*)(@)")
+# Up to the last @ before the host: a password with an unencoded @ stays hidden whole.
+_PASSWORD_IN_URL = re.compile(r"(://[^:/@]*:)([^/?#]*)(@)")
+_URL_AUTHORITY = re.compile(r"^postgres(?:ql)?://([^/?#]*)", re.IGNORECASE)
 _PASSWORD_IN_KV = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
 
 
@@ -44,6 +46,14 @@ def redact(dsn: str) -> str:
 
 def session_conninfo(dsn: str, settings: Settings, database: str | None = None) -> str:
     """The DSN with the advisor's session settings added to whatever options it had."""
+    authority = _URL_AUTHORITY.match(dsn.strip())
+    if authority and authority.group(1).count("@") > 1:
+        # libpq would take the password's tail for the host name and print it in its
+        # "could not translate host name" error.
+        raise UsageError(
+            f"invalid DSN {redact(dsn)!r}: the URL holds more than one '@' before the "
+            "host; percent-encode an '@' in the user name or password as %40"
+        )
     try:
         params = conninfo_to_dict(dsn)
     except psycopg.ProgrammingError as error:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
+from advisor.config import Settings
+from advisor.errors import UsageError
 from advisor.model import IndexDesign, KeyColumn, TableName, quote_ident
-from advisor.pg import redact
+from advisor.pg import redact, session_conninfo
 
 T = TableName("public", "posts")
 
@@ -57,3 +61,17 @@ def test_passwords_are_redacted_from_dsns() -> None:
     assert redact("postgresql://u:secret@h:5432/db") == "postgresql://u:***@h:5432/db"
     assert redact("host=h password=secret dbname=db") == "host=h password=*** dbname=db"
     assert redact("host=h password='se cret' dbname=db") == "host=h password=*** dbname=db"
+
+
+def test_an_unencoded_at_in_a_url_password_is_refused_without_showing_it() -> None:
+    # libpq would read host "tail@localhost" and print it in "could not translate host name".
+    dsn = "postgresql://app:secret@tail@localhost:5432/db"
+    assert redact(dsn) == "postgresql://app:***@localhost:5432/db"
+    with pytest.raises(UsageError) as raised:
+        session_conninfo(dsn, Settings())
+    message = str(raised.value)
+    assert "%40" in message and "secret" not in message and "tail" not in message
+    # An encoded one is fine.
+    assert "password=secret@tail" in session_conninfo(
+        "postgresql://app:secret%40tail@localhost/db", Settings()
+    ).replace("'", "")
