@@ -486,10 +486,10 @@ class IndexDesign:
 
     def name(self) -> str:
         """A stable, readable index name within PostgreSQL's 63-byte limit."""
-        parts = [self.table.name, *(_name_part(k) for k in self.keys)]
+        parts = [_word(self.table.name), *(_word(_name_part(k)) for k in self.keys)]
         if self.include:
             parts.append("incl")
-            parts.extend(self.include)
+            parts.extend(_word(c) for c in self.include)
         if self.predicate:
             parts.append("part")
         suffix = "idx" if self.access_method == "btree" else self.access_method
@@ -557,6 +557,15 @@ class IndexDesign:
 
     def __str__(self) -> str:
         return self.definition_sql()
+
+
+def _word(text: str) -> str:
+    """A part of a generated index name: letters, digits and underscores only (a quoted
+    column may hold a space, a quote or a line break, which a name should not)."""
+    return "_".join(_NOT_WORD.split(text)).strip("_") or "x"
+
+
+_NOT_WORD = re.compile(r"\W+")
 
 
 def _name_part(key: KeyColumn) -> str:

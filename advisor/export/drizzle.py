@@ -61,9 +61,25 @@ def camel_case(name: str) -> str:
 
 
 def ts_string(value: str) -> str:
-    """A single-quoted TypeScript string literal."""
-    escaped = value.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n")
+    """A single-quoted TypeScript string literal, whatever the value holds."""
+    escaped = value.replace("\\", "\\\\").replace("'", "\\'")
+    for char, escape in _LINE_BREAKS.items():
+        escaped = escaped.replace(char, escape)
     return f"'{escaped}'"
+
+
+# What ends a line in TypeScript source, in a string literal or a `//` comment.
+_LINE_BREAKS = {"\n": "\\n", "\r": "\\r", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def ts_comment(text: str) -> str:
+    """Text for a `//` comment: one line, so that nothing in it can end the comment."""
+    return " ".join(text.split())
+
+
+def ts_key(prop: str) -> str:
+    """An object literal's key: the property, quoted when it is no identifier."""
+    return prop if _JS_IDENTIFIER.match(prop) else ts_string(prop)
 
 
 def member(obj: str, prop: str) -> str:
@@ -538,7 +554,7 @@ def callback_entries(table: DrizzleTable, indexes: Sequence[DrizzleIndex]) -> st
     for index in indexes:
         if index.missing:
             lines.append(
-                f"  // {', '.join(index.missing)}: Drizzle cannot declare it "
+                f"  // {ts_comment(', '.join(index.missing))}: Drizzle cannot declare it "
                 f"({INCLUDE_ISSUE}); the migration's SQL builds it"
             )
         key = camel_case(index.design.name()) + ": " if table.callback_style == "object" else ""
@@ -583,14 +599,15 @@ def narrow_columns_code(
     """Drizzle code that reads only the columns the code uses (select * fix)."""
     kept = [c for c in all_columns if c not in large_columns][:4]
     listed = ", ".join(
-        f"{table.property_of(c)}: {member(table.variable, table.property_of(c))}" for c in kept
+        f"{ts_key(table.property_of(c))}: {member(table.variable, table.property_of(c))}"
+        for c in kept
     )
     lines = ["// Read only what the code uses:"]
     if large_columns:
-        left_out = ", ".join(f"{table.property_of(c)}: false" for c in large_columns)
+        left_out = ", ".join(f"{ts_key(table.property_of(c))}: false" for c in large_columns)
         lines.append(f"db.query.{table.variable}.findMany({{ columns: {{ {left_out} }} }});")
     else:
-        chosen = ", ".join(f"{table.property_of(c)}: true" for c in kept)
+        chosen = ", ".join(f"{ts_key(table.property_of(c))}: true" for c in kept)
         lines.append(f"db.query.{table.variable}.findMany({{ columns: {{ {chosen} }} }});")
     lines.append(f"db.select({{ {listed} }}).from({table.variable}); // the query builder")
     return "\n".join(lines)

@@ -506,9 +506,21 @@ def cell(text: object) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
 
 
-def code(text: str, width: int = 100) -> str:
-    """An inline code span for a table cell, whatever backticks or pipes the text holds."""
-    flat = _flat(text, width)
+def text(value: object) -> str:
+    """Plain text from the database (a name) inside markdown: one line, and nothing in it
+    read as markup (emphasis, code, links, tables, HTML)."""
+    flat = " ".join(str(value).split())
+    return _MARKUP.sub(r"\\\1", flat).replace("<", "&lt;")
+
+
+# Underscores and hashes are left: inside one line of text they start no markup.
+_MARKUP = re.compile(r"([\\`*\[\]|])")
+
+
+def code(text: str, width: int | None = 100) -> str:
+    """An inline code span for a table cell, whatever backticks or pipes the text holds;
+    flattened to one line, and cut at `width` (None: whole, for what people copy)."""
+    flat = " ".join(text.split()) if width is None else _flat(text, width)
     ticks = "`" * (max((len(run) for run in re.findall(r"`+", flat)), default=0) + 1)
     pad = " " if flat.startswith("`") or flat.endswith("`") else ""
     return f"{ticks}{pad}{flat}{pad}{ticks}".replace("|", "\\|")
@@ -553,6 +565,7 @@ _ENVIRONMENT.globals.update(
     fmt_bytes=human_bytes,
     cell=cell,
     code=code,
+    text=text,
     fence=fence,
     trend=trend,
     sentence=sentence,

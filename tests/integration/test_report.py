@@ -684,3 +684,63 @@ def test_an_unwritable_out_directory_is_a_clear_error(
     assert result.returncode == 2, result.stderr
     assert "cannot write the report to" in " ".join(result.stderr.split())
     assert "Traceback" not in result.stderr
+
+
+HOSTILE_SETUP = """
+CREATE TABLE "odd`table" (id bigint PRIMARY KEY, "tag`
+# pwned [x](javascript:alert(1)) | <script>" text NOT NULL);
+INSERT INTO "odd`table" SELECT g, 'tag' || g FROM generate_series(1, 100000) g;
+"""
+HOSTILE_LOOKUP = (
+    'SELECT id FROM "odd`table" WHERE "tag`\n# pwned [x](javascript:alert(1)) | <script>" = %s'
+)
+
+
+def test_names_from_the_database_cannot_inject_markdown_or_code(
+    cluster: ThrowawayCluster, tmp_path: Path
+) -> None:
+    """A table or column name is the database's text, and anyone who owns a table picks
+    it: a backtick, a line break, a link or HTML in it must stay text in the report and
+    the handoff, and the Drizzle code must keep every name inside its string literal."""
+    dsn = create_database(cluster, "hostile_names", HOSTILE_SETUP)
+    run_workload(dsn, [(HOSTILE_LOOKUP, lambda r: (f"tag{r.randint(1, 100000)}",), 30)])
+    out = tmp_path / "reports"
+    result = run_cli(
+        "report",
+        "--dsn",
+        dsn,
+        "--out",
+        str(out),
+        "--state-dir",
+        str(tmp_path / "state"),
+        "--date",
+        "2026-12-03",
+        env={"ADVISOR_MIN_CALLS": "2", "ADVISOR_MIN_SAVED_MS_PER_DAY": "0"},
+    )
+    assert result.returncode == 0, result.stderr
+    report = (out / "2026-12-03.md").read_text()
+    (handoff,) = [p.read_text() for p in out.iterdir() if p.name != "2026-12-03.md"]
+    # The index is recommended, under a name of word characters only.
+    assert "odd_table_tag_pwned_x_javascript_alert_1_script_idx" in report
+    for markdown in (report, handoff):
+        prose = _prose(markdown)
+        assert not any(line.startswith("# pwned") for line in prose), markdown
+        assert not any("<script>" in line or "](javascript:" in line for line in prose)
+    # In the SQL the column keeps its name, quoted: the statement runs as printed.
+    assert '("tag`\n# pwned [x](javascript:alert(1)) | <script>")' in report
+
+
+def _prose(markdown: str) -> list[str]:
+    """The lines markdown renders as text: fenced blocks and inline code spans left out
+    (what is inside them is shown as written, never read as markup)."""
+    lines, fence = [], None
+    for line in markdown.splitlines():
+        opening = re.match(r"^(`{3,})", line)
+        if fence is None and opening:
+            fence = opening.group(1)
+        elif fence is not None:
+            if line.startswith(fence) and not line.strip("`"):
+                fence = None
+        else:
+            lines.append(re.sub(r"(`+)(.+?)\1", "", line))
+    return lines

@@ -15,6 +15,9 @@ from advisor.export.drizzle import (
     index_code,
     read_drizzle_schema,
     snake_case,
+    ts_comment,
+    ts_key,
+    ts_string,
 )
 from advisor.model import IndexDesign, KeyColumn, TableName
 from tests.drizzle_project import (
@@ -169,8 +172,12 @@ def test_template_text_and_names_are_quoted() -> None:
     )
     assert ".on(t['kind-of'])" in code.code
     assert "sql`${t['kind-of']} <> 'a\\`b\\${c}\\\\d'`" in code.code
-    odd = index_code(design(TableName("public", "it's"), KeyColumn.of("x")), table)
-    assert odd.code.startswith("index('it\\'s_x_idx')")
+    # A generated name holds no quote or line break; a string literal escapes them all.
+    odd = index_code(design(TableName("public", "it's"), KeyColumn.of("x\n// y")), table)
+    assert odd.code.startswith("index('it_s_x_y_idx')")
+    assert ts_string("it's\n\r\u2028end") == "'it\\'s\\n\\r\\u2028end'"
+    assert ts_key("kind-of") == "'kind-of'" and ts_key("kind") == "kind"
+    assert ts_comment("INCLUDE (a)\nprocess.exit(1) //") == "INCLUDE (a) process.exit(1) //"
 
 
 def test_other_access_methods_expressions_and_include() -> None:
