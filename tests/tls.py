@@ -4,10 +4,14 @@ PostgreSQL packages pull in)."""
 
 from __future__ import annotations
 
+import base64
 import shutil
+import ssl
 import subprocess
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import bcrypt
 
@@ -50,6 +54,25 @@ def make_certificates(directory: Path) -> Certificates:
         "-days", "2", "-extfile", extensions, "-out", cert,
     )  # fmt: skip
     return Certificates(ca_file=ca, cert_file=cert, key_file=key)
+
+
+@dataclass(frozen=True)
+class HttpsClient:
+    """GETs over https trusting `ca_file`, with basic-auth credentials when given."""
+
+    ca_file: Path
+    username: str | None = None
+    password: str | None = None
+
+    def open(self, url: str, timeout: float) -> IO[bytes]:
+        """The response (raises urllib.error.HTTPError on 4xx and 5xx, as urlopen does)."""
+        request = urllib.request.Request(url)
+        if self.username is not None:
+            pair = f"{self.username}:{self.password or ''}".encode()
+            request.add_header("Authorization", "Basic " + base64.b64encode(pair).decode())
+        context = ssl.create_default_context(cafile=str(self.ca_file))
+        response: IO[bytes] = urllib.request.urlopen(request, timeout=timeout, context=context)
+        return response
 
 
 def bcrypt_hash(password: str, rounds: int = 4) -> str:
