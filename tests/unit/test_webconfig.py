@@ -14,6 +14,7 @@ import pytest
 
 from advisor.errors import UsageError
 from advisor.webconfig import BasicAuth, load_web_config, tls_context
+from tests.prometheus import PROMTOOL
 from tests.tls import Certificates, bcrypt_hash, make_certificates
 
 PASSWORD = "s3cret-scrape"
@@ -223,3 +224,20 @@ def test_the_daemon_refuses_a_bad_web_config_with_exit_2(tmp_path: Path) -> None
     assert "web_config_file" in result.stderr and "Traceback" not in result.stderr
     assert "hunter2" not in result.stderr + result.stdout
     assert not (tmp_path / "state").exists()
+
+
+def test_the_readmes_example_serves_the_advisor_and_prometheus_alike(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    example = readme.split("# /etc/pg-advisor/web-config.yml\n", 1)[1].split("```", 1)[0]
+    made = make_certificates(tmp_path / "made")
+    made.cert_file.rename(tmp_path / "tls.crt")
+    made.key_file.rename(tmp_path / "tls.key")
+    path = write(tmp_path, example)
+    config = load_web_config(path)
+    assert config.tls_server_config is not None
+    tls_context(config.tls_server_config)
+    assert BasicAuth(config.basic_auth_users).allows(basic("prometheus", "change-me"))
+    check = subprocess.run(
+        [PROMTOOL, "check", "web-config", str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
