@@ -12,6 +12,7 @@ from pathlib import Path
 import bcrypt
 import pytest
 
+from advisor.config import load_settings
 from advisor.errors import UsageError
 from advisor.webconfig import BasicAuth, load_web_config, tls_context
 from tests.prometheus import PROMTOOL
@@ -241,3 +242,12 @@ def test_the_readmes_example_serves_the_advisor_and_prometheus_alike(tmp_path: P
         [PROMTOOL, "check", "web-config", str(path)], capture_output=True, text=True, timeout=60
     )
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_the_setting_comes_from_the_environment_or_the_flag(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ADVISOR_WEB_CONFIG_FILE", str(tmp_path / "env.yml"))
+    assert load_settings().web_config_file == tmp_path / "env.yml"
+    flag = load_settings(web_config_file=tmp_path / "flag.yml")
+    assert flag.web_config_file == tmp_path / "flag.yml"
