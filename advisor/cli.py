@@ -357,6 +357,14 @@ def run(
     listen: Annotated[
         str | None, typer.Option("--listen", help="HOST:PORT for /metrics, /health, /ready.")
     ] = None,
+    web_config_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--web-config-file",
+            help="TLS and basic auth of the listener: a Prometheus web configuration file.",
+            show_default=False,
+        ),
+    ] = None,
     state_dir: Annotated[
         Path | None, typer.Option("--state-dir", help="Directory of the state file.")
     ] = None,
@@ -390,6 +398,7 @@ def run(
             config,
             dsn=dsn,
             listen=listen,
+            web_config_file=web_config_file,
             state_dir=state_dir,
             collect_interval=collect_interval,
             analyze_interval=analyze_interval,

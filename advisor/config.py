@@ -152,6 +152,14 @@ class Settings(BaseSettings):
     listen: str = Field(
         default="0.0.0.0:9188", description="HOST:PORT of /metrics, /health and /ready."
     )
+    # Prometheus's web configuration file (exporter-toolkit's format, the file Prometheus
+    # takes as --web.config.file): TLS and basic auth for the listener. None: plain HTTP,
+    # no authentication.
+    web_config_file: Path | None = Field(
+        default=None,
+        description="Web configuration file (tls_server_config, basic_auth_users) of the "
+        "listener, in the format of Prometheus's --web.config.file.",
+    )
     state_dir: Path = Field(default=Path("state"), description="Where the SQLite state lives.")
     out: Path = Field(default=Path("reports"), description="Where reports are written.")
     collect_interval: float = Field(default=60.0, gt=0, description="Seconds between collections.")

@@ -1,7 +1,8 @@
 """`pg-advisor run`: the long-running sidecar.
 
 Three scheduled jobs per database (collect, analyze, report) and an HTTP server for
-/metrics, /health and /ready. Every job step can fail: a failure is logged with context,
+/metrics, /health and /ready (over TLS and with basic auth when the web configuration file
+asks for them). Every job step can fail: a failure is logged with context,
 counted, shown as `pg_advisor_up 0` / a 503 on /ready, and retried with backoff; the process
 itself keeps running. SIGTERM and SIGINT stop it cleanly with the state flushed.
 """
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -50,6 +53,7 @@ from advisor.model import (
 from advisor.pg import MARKER, Connection, capabilities, first_line, redact, session
 from advisor.status import RuntimeStatus, busiest
 from advisor.store import Store
+from advisor.webconfig import BasicAuth, WebConfig, load_web_config, tls_context
 
 log = structlog.get_logger("advisor.daemon")
 
@@ -57,6 +61,8 @@ log = structlog.get_logger("advisor.daemon")
 ALL_DATABASES = "*"
 DISCOVER_INTERVAL_SECONDS = 60.0
 WINDOWS = {"1h": timedelta(hours=1), "24h": timedelta(days=1), "7d": timedelta(days=7)}
+# A client that connects and never finishes the TLS handshake holds one thread this long.
+TLS_HANDSHAKE_TIMEOUT_SECONDS = 10.0
 
 DATABASES_SQL = f"""{MARKER}
 SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname
@@ -96,6 +102,13 @@ class Daemon:
         if not settings.dsn:
             raise UsageError("no DSN given: pass --dsn, set DATABASE_URL or dsn in the config")
         self.settings = settings
+        # The web configuration first: a bad one stops the start before the state is opened.
+        path = settings.web_config_file
+        self.web_config = load_web_config(path) if path is not None else WebConfig()
+        tls = self.web_config.tls_server_config
+        self._tls = tls_context(tls) if tls is not None else None
+        users = self.web_config.basic_auth_users
+        self.auth = BasicAuth(users) if users else None
         self.discover = settings.databases == [ALL_DATABASES]
         self.databases = database_names(settings)
         self.store = Store(settings.state_dir)
@@ -117,7 +130,7 @@ class Daemon:
         self._running_changed = threading.Condition()
         self._connections: set[Connection] = set()
         self._connections_lock = threading.Lock()
-        self._http: ThreadingHTTPServer | None = None
+        self._http: _Server | None = None
         self._skipped: set[str] = set()
         self._last: dict[str, Snapshot] = {}
         # Per database: running totals of the statement counters (never falling), and the
@@ -129,8 +142,7 @@ class Daemon:
 
     def start(self) -> None:
         """Start the HTTP server and the scheduler; returns at once."""
-        self._http = ThreadingHTTPServer(self.settings.listen_address, _handler(self))
-        self._http.daemon_threads = True
+        self._http = _Server(self.settings.listen_address, _handler(self), self._tls)
         threading.Thread(target=self._http.serve_forever, name="http", daemon=True).start()
         for name in self.databases:
             self._schedule(name)
@@ -143,7 +155,13 @@ class Daemon:
             )
         self.scheduler.start()
         host, port = self.listen_address
-        log.info("daemon.started", databases=self.databases, listen=f"{host}:{port}")
+        log.info(
+            "daemon.started",
+            databases=self.databases,
+            listen=f"{host}:{port}",
+            tls=self._tls is not None,
+            basic_auth=self.auth is not None,
+        )
 
     def _schedule(self, name: str) -> None:
         """Add the collect, analyze and report jobs of one database."""
@@ -457,21 +475,63 @@ class Daemon:
 # -------------------------------------------------------------------- HTTP
 
 
+class _Server(ThreadingHTTPServer):
+    """The threading HTTP server, speaking TLS when given a context. The handshake runs in
+    the request's own thread: a slow or silent client never holds up the accept loop."""
+
+    daemon_threads = True
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        handler: type[BaseHTTPRequestHandler],
+        tls: ssl.SSLContext | None,
+    ) -> None:
+        super().__init__(address, handler)
+        self.tls = tls
+
+    def finish_request(self, request: socket.socket, client_address: object) -> None:  # type: ignore[override]
+        if self.tls is None:
+            super().finish_request(request, client_address)
+            return
+        request.settimeout(TLS_HANDSHAKE_TIMEOUT_SECONDS)
+        try:
+            connection = self.tls.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError) as error:  # plain HTTP, an unknown CA, a port scan
+            log.debug("http.tls_handshake_failed", client=str(client_address), error=str(error))
+            return
+        try:
+            super().finish_request(connection, client_address)
+        finally:
+            connection.close()
+
+
 def _handler(daemon: Daemon) -> type[BaseHTTPRequestHandler]:
+    headers = daemon.web_config.http_server_config.headers
+    auth = daemon.auth
+
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]
-            if path == "/metrics":
-                self._send(200, generate_latest(daemon.registry), CONTENT_TYPE_LATEST)
-            elif path == "/health":
+            if path == "/health":
+                # Liveness stays open: a probe carries no credentials, and the answer tells
+                # nothing but that the process runs. Everything else needs them if asked for.
                 alive = daemon.scheduler.running and not daemon.stopping.is_set()
                 self._json(200 if alive else 503, {"status": "ok" if alive else "stopping"})
-            elif path == "/ready":
-                self._ready()
+                return
+            authorized = auth is None or auth.allows(self.headers.get("Authorization"))
+            if path == "/ready":
+                # Readiness too, for the same probes, but only its status to a stranger:
+                # the reasons name hosts, roles and databases.
+                self._ready(detailed=authorized)
+            elif not authorized:
+                self._unauthorized()
+            elif path == "/metrics":
+                self._send(200, generate_latest(daemon.registry), CONTENT_TYPE_LATEST)
             else:
                 self._json(404, {"error": "not found", "paths": ["/metrics", "/health", "/ready"]})
 
-        def _ready(self) -> None:
+        def _ready(self, detailed: bool) -> None:
             body: dict[str, object] = {}
             statuses = daemon.status.databases()
             ready = bool(statuses)
@@ -483,13 +543,27 @@ def _handler(daemon: Daemon) -> type[BaseHTTPRequestHandler]:
                     "ready": ok,
                     "error": collect.last_error if collect else "no collection yet",
                 }
-            self._json(200 if ready else 503, {"ready": ready, "databases": body})
+            code = 200 if ready else 503
+            self._json(code, {"ready": ready, "databases": body} if detailed else {"ready": ready})
+
+        def _unauthorized(self) -> None:
+            self._send(
+                401, b"Unauthorized\n", "text/plain; charset=utf-8", {"WWW-Authenticate": "Basic"}
+            )
 
         def _json(self, code: int, body: object) -> None:
             self._send(code, json.dumps(body).encode(), "application/json")
 
-        def _send(self, code: int, payload: bytes, content_type: str) -> None:
+        def _send(
+            self,
+            code: int,
+            payload: bytes,
+            content_type: str,
+            extra: Mapping[str, str] | None = None,
+        ) -> None:
             self.send_response(code)
+            for name, value in {**headers, **(extra or {})}.items():
+                self.send_header(name, value)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
