@@ -13,6 +13,7 @@ of the rate and listed, so the output says what the write cost rests on.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -91,8 +92,15 @@ def write_target(text: str, schema: Schema) -> WriteTarget | None:
     return WriteTarget(table.name, kind, set_columns) if table is not None else None
 
 
+# A text without any of these words writes nothing, and is not parsed to find out: a
+# parse is the costliest step of reading a statement, and most statements are reads.
+_WRITE_WORD = re.compile(r"\b(insert|update|delete|merge|copy)\b", re.IGNORECASE)
+
+
 def _written_relation(text: str) -> tuple[str, ast.RangeVar, frozenset[str]] | None:
     """(kind, target relation, columns an UPDATE sets) of a single write statement."""
+    if not _WRITE_WORD.search(text):
+        return None
     statements = parsed(text)
     if statements is None or len(statements) != 1:
         return None
