@@ -74,9 +74,11 @@ def test_partitioned_tables_get_an_index_that_builds_as_printed(
     assert by_table["events"].design.key_columns == ("org_id",)
     assert by_table["readings"].design.key_columns == ("sensor_id",)
     readings = by_table["readings"].create_sql
-    # The sub-partitioned partition's index is attached after its own partitions'.
-    assert readings.index("ATTACH PARTITION public.readings_2026_b_sensor_id_idx") < readings.index(
-        "ATTACH PARTITION public.readings_2026_sensor_id_idx"
+    # The sub-partitioned partition's index is attached after its own partitions'. (The
+    # name's tail, `sensor_id_idx`, may carry INCLUDE columns, as the measured times go.)
+    tail = by_table["readings"].name.removeprefix("readings_")
+    assert readings.index(f"ATTACH PARTITION public.readings_2026_b_{tail}") < readings.index(
+        f"ATTACH PARTITION public.readings_2026_{tail}"
     )
     script = tmp_path / "indexes.sql"
     script.write_text(to_sql([analysis]))
@@ -85,36 +87,38 @@ def test_partitioned_tables_get_an_index_that_builds_as_printed(
     subprocess.run([*psql, dsn], check=True, capture_output=True, text=True)
     subprocess.run([*psql, dsn], check=True, capture_output=True, text=True)
     with psycopg.connect(dsn, autocommit=True) as conn:
+        events_tail = by_table["events"].name.removeprefix("events_")
         valid = dict(
             conn.execute(
                 "SELECT c.relname, i.indisvalid FROM pg_index i "
                 "JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname LIKE %s OR c.relname LIKE %s",
-                ("%org_id_idx", "%sensor_id_idx"),
+                (f"%{events_tail}", f"%{tail}"),
             ).fetchall()
         )
-        assert valid["events_org_id_idx"] and valid["readings_sensor_id_idx"]
+        assert valid[by_table["events"].name] and valid[by_table["readings"].name]
         assert all(valid.values()), valid
         conn.execute("ANALYZE events, readings")
         conn.execute("SET enable_seqscan = off")  # the plan's shape, not its cost, is asserted
-        for sql, column, leaves in (
-            (BY_ORG, "org_id", LEAVES["events"]),
-            (BY_SENSOR, "sensor_id", LEAVES["readings"]),
+        for sql, name_tail, leaves in (
+            (BY_ORG, events_tail, LEAVES["events"]),
+            (BY_SENSOR, tail, LEAVES["readings"]),
         ):
             plan = _plan(conn, "EXPLAIN " + sql.replace("%s", "7"))
-            assert all(f"{leaf}_{column}_idx" in plan for leaf in leaves), plan
+            assert all(f"{leaf}_{name_tail}" in plan for leaf in leaves), plan
         # Health's fixes run as printed: a duplicate partitioned index is dropped whole (no
         # CONCURRENTLY: PostgreSQL refuses it there), never partition by partition (an
         # attached index cannot be dropped alone).
-        conn.execute("CREATE INDEX events_org_copy ON events (org_id)")
+        conn.execute("CREATE INDEX events_org_copy " + by_table["events"].design.definition_sql())
     fixes = run_cli("health", "--dsn", dsn, "--format", "sql")
     assert fixes.returncode == 0, fixes.stderr
     drops = [line for line in fixes.stdout.splitlines() if line.startswith("DROP INDEX")]
     # One of the two, whole; its restore builds it on every partition again (not ON ONLY).
+    events_name = by_table["events"].name
     assert drops in (
         ["DROP INDEX IF EXISTS public.events_org_copy;"],
-        ["DROP INDEX IF EXISTS public.events_org_id_idx;"],
+        [f"DROP INDEX IF EXISTS public.{events_name};"],
     ), fixes.stdout
-    assert "to roll back: CREATE INDEX events_org_id_idx ON public.events USING" in fixes.stdout
+    assert f"to roll back: CREATE INDEX {events_name} ON public.events USING" in fixes.stdout
     dropped = drops[0].removeprefix("DROP INDEX IF EXISTS public.").rstrip(";")
     script.write_text(fixes.stdout)
     subprocess.run([*psql, dsn], check=True, capture_output=True, text=True)
