@@ -367,7 +367,7 @@ def overview() -> Dashboard:
         .with_panel(
             stat_panel(
                 "Unused indexes",
-                "Indexes without a scan over the observation window (unused_min_observed_days).",
+                "Indexes without a scan over the observation window (unused_min_days).",
                 instant(f"sum({UNUSED_INDEXES})"),
                 width=6,
             )
@@ -710,8 +710,9 @@ def index_health() -> Dashboard:
                 "What to do",
                 "`pg-advisor health --format sql` prints the statement that fixes each "
                 "problem (`DROP INDEX CONCURRENTLY`, `REINDEX INDEX CONCURRENTLY`) with the "
-                "reason. An index is unused only after `unused_min_observed_days` without "
-                "a scan on this server: check replicas before dropping it.",
+                "reason. An index is unused only after `unused_min_days` without a scan on "
+                "the primary and every replica listed in `replicas`; while one cannot be "
+                "read its findings are `unknown`, with no DROP.",
             )
         )
         .with_panel(
