@@ -779,6 +779,19 @@ def index_health() -> Dashboard:
                 sort_by="Space",
             )
         )
+        .with_panel(
+            series_panel(
+                "Replicas reachable",
+                "1 while the advisor reads a replica's index counters (`replicas`); at 0 "
+                "the unused findings of its databases are `unknown`.",
+                [
+                    query(
+                        f"min by (instance, database, replica) ({metric('pg_advisor_replica_up')})",
+                        "{{database}} on {{replica}}",
+                    )
+                ],
+            )
+        )
     )
 
 
