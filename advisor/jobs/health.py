@@ -34,8 +34,12 @@ SECONDS_PER_DAY = 86_400.0
 def check_health(observation: Observation, settings: Settings) -> HealthReport:
     """Unused, duplicate, redundant and invalid indexes of the observed database, the
     index scans summed over the primary and its replicas."""
+    # A replica down now still has the scans the daemon stored before: they count, but
+    # whatever it served since is unknown.
     read = [r.usage for r in observation.replicas if r.usage is not None]
-    unreachable = [_why_missing(r) for r in observation.replicas if r.usage is None]
+    unreachable = [
+        _why_missing(r) for r in observation.replicas if r.usage is None or r.error is not None
+    ]
     usage = observation.usage
     if usage is not None and observation.replicas:
         usage = with_replica_scans(usage, read)
