@@ -80,6 +80,14 @@ DsnOption = Annotated[
 ]
 FormatOption = Annotated[OutputFormat, typer.Option("--format", help="Output format.")]
 VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Log progress to stderr.")]
+ReplicaOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--replica",
+        help="DSN of a streaming replica whose index scans count too (repeatable).",
+        show_default=False,
+    ),
+]
 
 
 @app.command()
@@ -159,6 +167,7 @@ def health(
         list[str] | None,
         typer.Option("--database", help="Database to check (repeatable).", show_default=False),
     ] = None,
+    replica: ReplicaOption = None,
     verbose: VerboseOption = False,
 ) -> None:
     """Unused, duplicate, redundant and invalid indexes, with the statements that fix them."""
@@ -168,7 +177,9 @@ def health(
 
     logs.configure("info" if verbose else "warning")
     with _exit_codes():
-        settings = load_settings(config, dsn=dsn, databases=database or None)
+        settings = load_settings(
+            config, dsn=dsn, databases=database or None, replicas=replica or None
+        )
         store = Store(state_dir) if state_dir is not None else None
         reports = _each_database(
             settings, lambda conn, _: check_health(observe(conn, settings, store), settings)
@@ -387,6 +398,7 @@ def run(
         list[str] | None,
         typer.Option("--database", help="Database to watch (repeatable).", show_default=False),
     ] = None,
+    replica: ReplicaOption = None,
     log_level: Annotated[LogLevel, typer.Option("--log-level", help="Log level.")] = LogLevel.info,
 ) -> None:
     """The daemon: collect, analyze and report on a schedule; serve metrics."""
@@ -405,6 +417,7 @@ def run(
             report_cron=report_cron,
             out=out,
             databases=database or None,
+            replicas=replica or None,
         )
         daemon = Daemon(settings)
     except AdvisorError as error:

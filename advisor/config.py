@@ -7,6 +7,7 @@ hand them to the stages.
 
 from __future__ import annotations
 
+import json
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -55,6 +56,12 @@ class Settings(BaseSettings):
     databases: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Databases to analyze; empty means the DSN's own database.",
+    )
+    # Statistics are per server: an index the replicas read looks unused on the primary.
+    # Each replica is read with the watched database's name in place of the DSN's own.
+    replicas: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="DSNs of the streaming replicas whose index scans count too.",
     )
     application_name: str = "pg-advisor"
     # Catalog and statistics reads are small; a stuck one must not hang a job.
@@ -144,8 +151,20 @@ class Settings(BaseSettings):
     bulk_write_rows_per_call: float = Field(default=1_000.0, gt=0.0)
 
     # --- index health
-    # An index is reported unused only after this long without a scan.
-    unused_min_observed_days: float = Field(default=7.0, gt=0)
+    # An index is reported unused only after this long without a scan on any server,
+    # watched by the daemon (or, without its state, counted by the statistics).
+    unused_min_days: float = Field(
+        default=14.0,
+        gt=0,
+        # unused_min_observed_days / ADVISOR_UNUSED_MIN_OBSERVED_DAYS: the deprecated name,
+        # for one release.
+        validation_alias=AliasChoices(
+            "unused_min_days",
+            "ADVISOR_UNUSED_MIN_DAYS",
+            "unused_min_observed_days",
+            "ADVISOR_UNUSED_MIN_OBSERVED_DAYS",
+        ),
+    )
     unused_min_size_mb: float = Field(default=1.0, ge=0)
 
     # --- daemon
@@ -254,6 +273,20 @@ class Settings(BaseSettings):
     @classmethod
     def _split_databases(cls, value: Any) -> Any:
         if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("replicas", mode="before")
+    @classmethod
+    def _split_replicas(cls, value: Any) -> Any:
+        """A list, or in the environment a JSON list or comma-separated DSNs (a DSN with
+        a comma of its own needs the JSON form)."""
+        if isinstance(value, str):
+            if value.lstrip().startswith("["):
+                try:
+                    return json.loads(value)
+                except ValueError as error:
+                    raise ValueError(f"not a JSON list: {error}") from None
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
@@ -408,7 +441,7 @@ def value_settings(settings: Settings) -> ValueSettings:
 
 def health_settings(settings: Settings) -> HealthSettings:
     return HealthSettings(
-        unused_min_observed_days=settings.unused_min_observed_days,
+        unused_min_days=settings.unused_min_days,
         unused_min_size_bytes=int(settings.unused_min_size_mb * MIB),
     )
 

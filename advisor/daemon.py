@@ -33,7 +33,7 @@ from psycopg.conninfo import conninfo_to_dict
 from advisor.analyze.secrets import may_hold_secret
 from advisor.analyze.syntax import short_fingerprint
 from advisor.collect.deltas import delta, running_totals
-from advisor.collect.snapshot import SnapshotReader
+from advisor.collect.snapshot import SnapshotReader, take_index_snapshot
 from advisor.config import Settings
 from advisor.errors import AdvisorError, UsageError
 from advisor.export.metrics import make_registry
@@ -50,8 +50,16 @@ from advisor.model import (
     Finding,
     Schema,
 )
-from advisor.pg import MARKER, Connection, capabilities, first_line, redact, session
-from advisor.status import RuntimeStatus, busiest
+from advisor.pg import (
+    MARKER,
+    Connection,
+    capabilities,
+    first_line,
+    redact,
+    replica_dsns,
+    session,
+)
+from advisor.status import ReplicaStatus, RuntimeStatus, busiest
 from advisor.store import Store
 from advisor.webconfig import BasicAuth, WebConfig, load_web_config, tls_context
 
@@ -111,6 +119,7 @@ class Daemon:
         self.auth = BasicAuth(users) if users else None
         self.discover = settings.databases == [ALL_DATABASES]
         self.databases = database_names(settings)
+        self.replicas = replica_dsns(settings)
         self.store = Store(settings.state_dir)
         # A state file written before texts were screened may hold some that carry secrets.
         forgotten = self.store.forget_texts(may_hold_secret)
@@ -133,6 +142,7 @@ class Daemon:
         self._http: _Server | None = None
         self._skipped: set[str] = set()
         self._last: dict[str, Snapshot] = {}
+        self._replica_last: dict[tuple[str, str], Snapshot] = {}
         # Per database: running totals of the statement counters (never falling), and the
         # queryids whose text was withheld or unavailable (not asked for again).
         self._totals: dict[str, dict[int, StatementCounters]] = {}
@@ -321,8 +331,8 @@ class Daemon:
         return installed
 
     @contextmanager
-    def _session(self, database: str | None) -> Iterator[Connection]:
-        with session(self.settings.dsn, self.settings, database) as conn:
+    def _session(self, database: str | None, dsn: str | None = None) -> Iterator[Connection]:
+        with session(dsn or self.settings.dsn, self.settings, database) as conn:
             with self._connections_lock:
                 self._connections.add(conn)
             try:
@@ -342,6 +352,43 @@ class Daemon:
         textless = self._textless.get(database, set()) | (new - texts.keys())
         self._textless[database] = textless & present
         self.record(database, snapshot, texts)
+        if self.replicas:
+            self._collect_replicas(database)
+
+    def _collect_replicas(self, database: str) -> None:
+        """Snapshot each replica's index counters of `database` and store the delta since
+        the last one, per (database, replica). A replica that cannot be read is shown as
+        down (its findings become unknown); the primary's collection stands."""
+        previous = self.status.get(database).replicas
+        states: dict[str, ReplicaStatus] = {}
+        for label, dsn in self.replicas.items():
+            try:
+                with self._session(database, dsn) as conn:
+                    snapshot = take_index_snapshot(conn, database)
+            except (AdvisorError, psycopg.Error) as error:
+                message = redact(first_line(error))
+                log.warning(
+                    "collect.replica_failed", database=database, replica=label, error=message
+                )
+                last = previous.get(label)
+                states[label] = ReplicaStatus(
+                    False, message, last.last_success_at if last else None
+                )
+                continue
+            self.record_replica(database, label, snapshot)
+            states[label] = ReplicaStatus(True, None, snapshot.taken_at)
+        with self.status.edit(database) as editor:
+            editor.update(replicas=states)
+
+    def record_replica(self, database: str, replica: str, snapshot: Snapshot) -> None:
+        """Keep a replica's index snapshot just read, and its delta since the last one."""
+        key = (database, replica)
+        previous = self._replica_last.get(key) or self.store.last_snapshot(database, replica)
+        change = delta(previous, snapshot) if previous is not None else None
+        if change is not None and change.reset:
+            log.info("collect.reset_detected", database=database, replica=replica)
+        self.store.save_poll(snapshot, change, replica)
+        self._replica_last[key] = snapshot
 
     def unknown_queryids(self, database: str, snapshot: Snapshot) -> set[int]:
         """The snapshot's statements whose text the store does not hold yet (and that were
@@ -387,8 +434,13 @@ class Daemon:
     def analyze(self, database: str) -> None:
         """Recommend for the window's workload; track created indexes; check index health."""
         now = datetime.now(UTC)
+        down = {
+            label: state.error or "down"
+            for label, state in self.status.get(database).replicas.items()
+            if not state.up
+        }
         with self._session(database) as conn:
-            observation = observe_stored(conn, self.settings, self.store, database, now)
+            observation = observe_stored(conn, self.settings, self.store, database, now, down)
             workload = observation.workload
             if not workload.statements and not workload.excluded:
                 log.info("analyze.waiting", database=database, reason="no workload collected yet")
@@ -542,6 +594,12 @@ def _handler(daemon: Daemon) -> type[BaseHTTPRequestHandler]:
                 body[status.database] = {
                     "ready": ok,
                     "error": collect.last_error if collect else "no collection yet",
+                    # A replica down does not make the advisor unready (the primary is
+                    # watched); it makes unused findings unknown, which this says.
+                    "replicas": {
+                        label: {"up": state.up, "error": state.error}
+                        for label, state in sorted(status.replicas.items())
+                    },
                 }
             code = 200 if ready else 503
             self._json(code, {"ready": ready, "databases": body} if detailed else {"ready": ready})

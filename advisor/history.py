@@ -99,6 +99,17 @@ class Delta:
         return max((self.ended_at - self.started_at).total_seconds(), 0.0)
 
 
+@dataclass(frozen=True)
+class ReplicaUsage:
+    """The index counters of one replica over a window (`usage`, its scans to add to the
+    primary's), or why there are none (`error`: unreachable, not read yet). `replica` is
+    host:port, never with credentials."""
+
+    replica: str
+    usage: Delta | None
+    error: str | None = None
+
+
 # ------------------------------------------------------- recommendations over time
 
 

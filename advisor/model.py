@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -102,6 +102,12 @@ class Index:
     @property
     def key_columns(self) -> tuple[str, ...]:
         return tuple(k.column for k in self.keys)
+
+    def leads_with(self, columns: Sequence[str]) -> bool:
+        """Whether this valid, whole-table index starts with exactly these columns (in any
+        order): what a lookup by all of them, a foreign key's check among them, can use."""
+        leading = self.key_columns[: len(columns)]
+        return self.valid and self.predicate is None and set(leading) == set(columns)
 
 
 @dataclass(frozen=True)
@@ -735,6 +741,8 @@ class CheckResult:
 
 class FindingKind(enum.Enum):
     UNUSED = "unused"
+    # No scans on every server read, but a replica could not be: maybe unused, never dropped.
+    UNKNOWN = "unknown"
     DUPLICATE = "duplicate"
     REDUNDANT = "redundant"
     INVALID = "invalid"
@@ -772,6 +780,18 @@ class HealthReport:
     write_rates: tuple[TableWriteRate, ...] = ()
     # Why an UNUSED verdict may be premature (no daemon state), if it may be.
     caveat: str | None = None
+    # The replicas whose index scans were added to the primary's.
+    replicas: tuple[ReplicaState, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReplicaState:
+    """One replica as the health check saw it: since when its usage counters count, or
+    why they could not be read (`replica` is host:port, without credentials)."""
+
+    replica: str
+    counted_since: datetime | None
+    error: str | None = None
 
 
 # ------------------------------------------------------------- foreign keys, anti-patterns

@@ -75,6 +75,28 @@ def session_conninfo(dsn: str, settings: Settings, database: str | None = None) 
     return make_conninfo("", **params)
 
 
+def replica_label(dsn: str) -> str:
+    """`host:port` of a DSN: how a replica is named in messages, metric labels and the
+    state (never its user or password). UsageError for a malformed DSN."""
+    try:
+        params = conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError as error:
+        raise UsageError(f"invalid replica DSN {redact(dsn)!r}: {first_line(error)}") from None
+    host = str(params.get("host") or params.get("hostaddr") or "localhost")
+    return f"{host}:{params.get('port') or 5432}"
+
+
+def replica_dsns(settings: Settings) -> dict[str, str]:
+    """The configured replicas by label, in order. UsageError when two name one server."""
+    found: dict[str, str] = {}
+    for dsn in settings.replicas:
+        label = replica_label(dsn)
+        if label in found:
+            raise UsageError(f"replica {label} is listed twice in replicas")
+        found[label] = dsn
+    return found
+
+
 def connect(dsn: str, settings: Settings, database: str | None = None) -> Connection:
     """An autocommit, read-only session on the server; UsageError for a missing or
     malformed DSN (a configuration error), else ConnectError or PermissionDenied."""

@@ -34,6 +34,15 @@ class JobOutcome:
 
 
 @dataclass(frozen=True)
+class ReplicaStatus:
+    """The last collection of one replica's index counters for one database."""
+
+    up: bool
+    error: str | None = None
+    last_success_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class DatabaseStatus:
     """Everything the exporter shows about one database."""
 
@@ -57,6 +66,8 @@ class DatabaseStatus:
     # Workload totals over the standard windows ("1h", "24h", "7d"): (calls, seconds).
     windows: dict[str, tuple[int, float]] = field(default_factory=dict)
     realized: tuple[RealizedBenefit, ...] = ()
+    # Each configured replica (host:port) by its last collection for this database.
+    replicas: dict[str, ReplicaStatus] = field(default_factory=dict)
 
 
 class StatusChanges(TypedDict, total=False):
@@ -75,6 +86,7 @@ class StatusChanges(TypedDict, total=False):
     realized: tuple[RealizedBenefit, ...]
     whatif_explains: int
     whatif_cache_hits: int
+    replicas: dict[str, ReplicaStatus]
 
 
 def busiest(statements: Iterable[StatementCounters], count: int) -> tuple[StatementCounters, ...]:

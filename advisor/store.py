@@ -40,6 +40,8 @@ from advisor.model import (
 )
 
 STATE_FILE_NAME = "pg-advisor.sqlite3"
+# The server whose counters a snapshot or delta holds: the primary, or a replica's host:port.
+PRIMARY = ""
 
 # Compaction of stored deltas, by age (the end of a bucket): buckets younger than
 # KEEP_RAW_MINUTES are kept as stored, then merged into 5-minute buckets until
@@ -128,6 +130,29 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             PRIMARY KEY (database, day)
         ) WITHOUT ROWID""",
     ),
+    (
+        # Snapshots and deltas per (database, replica): '' is the primary, a replica is its
+        # host:port (index counters only; statistics are per server).
+        """CREATE TABLE snapshot_by_server (
+            database TEXT NOT NULL,
+            replica TEXT NOT NULL DEFAULT '',
+            taken_at TEXT NOT NULL,
+            server_started_at TEXT NOT NULL,
+            statements_reset_at TEXT,
+            statements_evicted INTEGER,
+            counters TEXT NOT NULL,
+            PRIMARY KEY (database, replica)
+        )""",
+        """INSERT INTO snapshot_by_server (database, replica, taken_at, server_started_at,
+            statements_reset_at, statements_evicted, counters)
+        SELECT database, '', taken_at, server_started_at, statements_reset_at,
+            statements_evicted, counters FROM snapshot""",
+        "DROP TABLE snapshot",
+        "ALTER TABLE snapshot_by_server RENAME TO snapshot",
+        "ALTER TABLE delta_bucket ADD COLUMN replica TEXT NOT NULL DEFAULT ''",
+        "DROP INDEX delta_bucket_by_end",
+        "CREATE INDEX delta_bucket_by_end ON delta_bucket (database, replica, ended_at)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -147,13 +172,13 @@ BEGIN_SQL = "BEGIN IMMEDIATE"
 # ----------------------------------------------------------------------------- queries
 
 SAVE_SNAPSHOT_SQL = """
-INSERT OR REPLACE INTO snapshot
-    (database, taken_at, server_started_at, statements_reset_at, statements_evicted, counters)
-VALUES (?, ?, ?, ?, ?, ?)
+INSERT OR REPLACE INTO snapshot (database, taken_at, server_started_at, statements_reset_at,
+    statements_evicted, counters, replica)
+VALUES (?, ?, ?, ?, ?, ?, ?)
 """
 LAST_SNAPSHOT_SQL = """
 SELECT taken_at, server_started_at, statements_reset_at, statements_evicted, counters
-FROM snapshot WHERE database = ?
+FROM snapshot WHERE database = ? AND replica = ?
 """
 
 ALL_TEXTS_SQL = "SELECT database, queryid, text FROM statement_text"
@@ -167,22 +192,25 @@ WHERE database = ? AND queryid IN (SELECT value FROM json_each(?))
 """
 
 ADD_DELTA_SQL = """
-INSERT INTO delta_bucket (database, started_at, ended_at, reset, statements_evicted, counters)
-VALUES (?, ?, ?, ?, ?, ?)
+INSERT INTO delta_bucket
+    (database, started_at, ended_at, reset, statements_evicted, counters, replica)
+VALUES (?, ?, ?, ?, ?, ?, ?)
 """
 WINDOW_BATCH_BUCKETS = 64
 WINDOW_SQL = """
 SELECT started_at, ended_at, reset, statements_evicted, counters FROM delta_bucket
-WHERE database = :database AND ended_at > :since AND (:until IS NULL OR started_at < :until)
+WHERE database = :database AND replica = :replica AND ended_at > :since
+  AND (:until IS NULL OR started_at < :until)
 ORDER BY ended_at
 """
 DELETE_EXPIRED_BUCKETS_SQL = "DELETE FROM delta_bucket WHERE ended_at < ?"
 AGED_BUCKETS_SQL = """
-SELECT id, database, started_at, ended_at FROM delta_bucket WHERE ended_at <= ? ORDER BY id
+SELECT id, database, replica, started_at, ended_at FROM delta_bucket WHERE ended_at <= ?
+ORDER BY id
 """
 BUCKETS_BY_ID_SQL = """
-SELECT database, started_at, ended_at, reset, statements_evicted, counters FROM delta_bucket
-WHERE id IN (SELECT value FROM json_each(?))
+SELECT database, started_at, ended_at, reset, statements_evicted, counters, replica
+FROM delta_bucket WHERE id IN (SELECT value FROM json_each(?))
 """
 DELETE_BUCKETS_BY_ID_SQL = "DELETE FROM delta_bucket WHERE id IN (SELECT value FROM json_each(?))"
 
@@ -372,24 +400,26 @@ class Store:
 
     # ------------------------------------------------------------------ snapshots
 
-    def save_snapshot(self, snapshot: Snapshot) -> None:
-        """Keep `snapshot` as the latest of its database, replacing the previous one."""
+    def save_snapshot(self, snapshot: Snapshot, replica: str = PRIMARY) -> None:
+        """Keep `snapshot` as the latest of its database (on that server), replacing the
+        previous one."""
         with self._writing("save a snapshot") as conn:
-            conn.execute(SAVE_SNAPSHOT_SQL, _snapshot_row(snapshot))
+            conn.execute(SAVE_SNAPSHOT_SQL, _snapshot_row(snapshot, replica))
 
-    def save_poll(self, snapshot: Snapshot, delta: Delta | None) -> None:
+    def save_poll(self, snapshot: Snapshot, delta: Delta | None, replica: str = PRIMARY) -> None:
         """Store `delta` (the change since the previous snapshot, if any) and make `snapshot`
         the latest, in one transaction. Saved separately, a crash between the two writes
-        would have the next poll count the same interval again."""
+        would have the next poll count the same interval again. `replica` names the server
+        (host:port) for a replica's counters; the primary's are stored under PRIMARY."""
         with self._writing("save a poll") as conn:
             if delta is not None:
-                conn.execute(ADD_DELTA_SQL, _bucket_row(delta))
-            conn.execute(SAVE_SNAPSHOT_SQL, _snapshot_row(snapshot))
+                conn.execute(ADD_DELTA_SQL, _bucket_row(delta, replica))
+            conn.execute(SAVE_SNAPSHOT_SQL, _snapshot_row(snapshot, replica))
 
-    def last_snapshot(self, database: str) -> Snapshot | None:
-        """The latest snapshot saved for `database`, or None."""
+    def last_snapshot(self, database: str, replica: str = PRIMARY) -> Snapshot | None:
+        """The latest snapshot saved for `database` (on that server), or None."""
         with self._reading("read the last snapshot") as conn:
-            row = conn.execute(LAST_SNAPSHOT_SQL, (database,)).fetchone()
+            row = conn.execute(LAST_SNAPSHOT_SQL, (database, replica)).fetchone()
         if row is None:
             return None
         taken_at, started_at, reset_at, evicted, counters = row
@@ -441,16 +471,29 @@ class Store:
 
     # --------------------------------------------------------------------- deltas
 
-    def add_delta(self, delta: Delta) -> None:
+    def add_delta(self, delta: Delta, replica: str = PRIMARY) -> None:
         """Store one delta as a bucket of its own."""
         with self._writing("save a delta") as conn:
-            conn.execute(ADD_DELTA_SQL, _bucket_row(delta))
+            conn.execute(ADD_DELTA_SQL, _bucket_row(delta, replica))
 
-    def window(self, database: str, since: datetime, until: datetime | None = None) -> Delta | None:
-        """All stored buckets of `database` that overlap [since, until], merged; None when
-        there are none. Buckets are never split, so the result can reach past the window
-        by up to one bucket (a few minutes, an hour or a day, depending on their age)."""
-        parameters = {"database": database, "since": _iso(since), "until": _iso_or_none(until)}
+    def window(
+        self,
+        database: str,
+        since: datetime,
+        until: datetime | None = None,
+        *,
+        replica: str = PRIMARY,
+    ) -> Delta | None:
+        """All stored buckets of `database` (on that server) that overlap [since, until],
+        merged; None when there are none. Buckets are never split, so the result can reach
+        past the window by up to one bucket (a few minutes, an hour or a day, depending on
+        their age)."""
+        parameters = {
+            "database": database,
+            "replica": replica,
+            "since": _iso(since),
+            "until": _iso_or_none(until),
+        }
         merged: Delta | None = None
         with self._reading("read a window of deltas") as conn:
             cursor = conn.execute(WINDOW_SQL, parameters)
@@ -679,7 +722,9 @@ def _decode_counters(
     )
 
 
-def _snapshot_row(snapshot: Snapshot) -> tuple[str, str, str, str | None, int | None, str]:
+def _snapshot_row(
+    snapshot: Snapshot, replica: str
+) -> tuple[str, str, str, str | None, int | None, str, str]:
     return (
         snapshot.database,
         _iso(snapshot.taken_at),
@@ -687,10 +732,11 @@ def _snapshot_row(snapshot: Snapshot) -> tuple[str, str, str, str | None, int | 
         _iso_or_none(snapshot.statements_reset_at),
         snapshot.statements_evicted,
         _encode_counters(snapshot.statements, snapshot.tables, snapshot.indexes),
+        replica,
     )
 
 
-def _bucket_row(delta: Delta) -> tuple[str, str, str, int, int, str]:
+def _bucket_row(delta: Delta, replica: str) -> tuple[str, str, str, int, int, str, str]:
     return (
         delta.database,
         _iso(delta.started_at),
@@ -698,6 +744,7 @@ def _bucket_row(delta: Delta) -> tuple[str, str, str, int, int, str]:
         int(delta.reset),
         delta.statements_evicted,
         _encode_counters(delta.statements, delta.tables, delta.indexes),
+        replica,
     )
 
 
@@ -718,32 +765,33 @@ def _delta_from_row(
 
 
 def _groups_to_merge(
-    aged: Iterable[tuple[int, str, str, str]], fine_cutoff: datetime, hourly_cutoff: datetime
+    aged: Iterable[tuple[int, str, str, str, str]], fine_cutoff: datetime, hourly_cutoff: datetime
 ) -> list[list[int]]:
-    """Ids of aged buckets that share a database, a granularity and an hour (or a day) by
-    their start; only groups of two or more need merging, so compaction is idempotent."""
-    groups: dict[tuple[str, str, datetime], list[int]] = defaultdict(list)
-    for bucket_id, database, started_at, ended_at in aged:
+    """Ids of aged buckets that share a database, a server, a granularity and an hour (or
+    a day) by their start; only groups of two or more need merging, so compaction is
+    idempotent."""
+    groups: dict[tuple[str, str, str, datetime], list[int]] = defaultdict(list)
+    for bucket_id, database, replica, started_at, ended_at in aged:
         start = _datetime(started_at)
         ended = _datetime(ended_at)
         if ended <= hourly_cutoff:
-            key = (database, "day", start.replace(hour=0, minute=0, second=0, microsecond=0))
+            grain, at = "day", start.replace(hour=0, minute=0, second=0, microsecond=0)
         elif ended <= fine_cutoff:
-            key = (database, "hour", start.replace(minute=0, second=0, microsecond=0))
+            grain, at = "hour", start.replace(minute=0, second=0, microsecond=0)
         else:
             minute = start.minute - start.minute % FINE_BUCKET_MINUTES
-            key = (database, "5min", start.replace(minute=minute, second=0, microsecond=0))
-        groups[key].append(bucket_id)
+            grain, at = "5min", start.replace(minute=minute, second=0, microsecond=0)
+        groups[(database, replica, grain, at)].append(bucket_id)
     return [ids for ids in groups.values() if len(ids) > 1]
 
 
 def _merge_buckets(conn: sqlite3.Connection, ids: Sequence[int]) -> None:
-    """Replace the buckets `ids` (of one database) by one holding their sum."""
+    """Replace the buckets `ids` (of one database on one server) by one holding their sum."""
     id_list = json.dumps(list(ids))
     rows = conn.execute(BUCKETS_BY_ID_SQL, (id_list,)).fetchall()
-    merged = merge([_delta_from_row(*row) for row in rows])
+    merged = merge([_delta_from_row(*row[:6]) for row in rows])
     conn.execute(DELETE_BUCKETS_BY_ID_SQL, (id_list,))
-    conn.execute(ADD_DELTA_SQL, _bucket_row(merged))
+    conn.execute(ADD_DELTA_SQL, _bucket_row(merged, rows[0][6]))
 
 
 def _recommendation_row(

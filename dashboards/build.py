@@ -367,7 +367,7 @@ def overview() -> Dashboard:
         .with_panel(
             stat_panel(
                 "Unused indexes",
-                "Indexes without a scan over the observation window (unused_min_observed_days).",
+                "Indexes without a scan over the observation window (unused_min_days).",
                 instant(f"sum({UNUSED_INDEXES})"),
                 width=6,
             )
@@ -710,8 +710,9 @@ def index_health() -> Dashboard:
                 "What to do",
                 "`pg-advisor health --format sql` prints the statement that fixes each "
                 "problem (`DROP INDEX CONCURRENTLY`, `REINDEX INDEX CONCURRENTLY`) with the "
-                "reason. An index is unused only after `unused_min_observed_days` without "
-                "a scan on this server: check replicas before dropping it.",
+                "reason. An index is unused only after `unused_min_days` without a scan on "
+                "the primary and every replica listed in `replicas`; while one cannot be "
+                "read its findings are `unknown`, with no DROP.",
             )
         )
         .with_panel(
@@ -776,6 +777,19 @@ def index_health() -> Dashboard:
                     ("instance", "Advisor", ""),
                 ],
                 sort_by="Space",
+            )
+        )
+        .with_panel(
+            series_panel(
+                "Replicas reachable",
+                "1 while the advisor reads a replica's index counters (`replicas`); at 0 "
+                "the unused findings of its databases are `unknown`.",
+                [
+                    query(
+                        f"min by (instance, database, replica) ({metric('pg_advisor_replica_up')})",
+                        "{{database}} on {{replica}}",
+                    )
+                ],
             )
         )
     )

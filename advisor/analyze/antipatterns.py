@@ -33,7 +33,6 @@ from advisor.model import (
     AntipatternKind,
     Column,
     ForeignKey,
-    Index,
     IndexDesign,
     KeyColumn,
     Operator,
@@ -283,7 +282,7 @@ def _unindexed_foreign_keys(facts: WorkloadFacts) -> list[Antipattern]:
     found = []
     for key in facts.foreign_keys:
         table = facts.schema.tables.get(key.table)
-        if table is None or any(_serves(index, key.columns) for index in table.indexes):
+        if table is None or any(index.leads_with(key.columns) for index in table.indexes):
             continue
         design = IndexDesign(key.table, tuple(KeyColumn.of(c) for c in key.columns))
         recommended = next(
@@ -306,11 +305,6 @@ def _unindexed_foreign_keys(facts: WorkloadFacts) -> list[Antipattern]:
             )
         )
     return found
-
-
-def _serves(index: Index, columns: Sequence[str]) -> bool:
-    leading = index.key_columns[: len(columns)]
-    return index.valid and index.predicate is None and set(leading) == set(columns)
 
 
 def _leads_with(design: IndexDesign, key: ForeignKey) -> bool:

@@ -7,12 +7,16 @@ Four findings, each with the statement that fixes it:
 - DUPLICATE: another valid index on the table has the same definition apart from the name.
 - REDUNDANT: a valid btree whose keys are a leading prefix of another valid btree's keys
   (or those keys read backwards), with the same predicate, operator classes and collations.
-- UNUSED: no scans over a trusted window of observation.
+- UNUSED: no scans over a trusted window of observation (at least `unused_min_days`), on
+  the primary and on every replica (statistics are per server), summed by the caller.
+- UNKNOWN: what would be UNUSED, while a replica could not be read: no DROP.
 
 An index gets at most one finding (so at most one DROP), and an index that one finding
 names as the one to keep is never dropped by another. Unique, primary-key and
 constraint-backing indexes enforce something: they are never the one to drop, except a
-plain unique index that exactly duplicates another unique one.
+plain unique index that exactly duplicates another unique one. Nor is the last index that
+starts with a foreign key's referencing columns: the key's checks (a delete or re-key of a
+referenced row, ON DELETE actions) look the rows up by them.
 
 The catalog row gives keys, directions, INCLUDE, predicate and access method, but not the
 operator class or collation of each key; those are compared through the text of
@@ -37,6 +41,7 @@ from advisor.history import (
 from advisor.model import (
     Finding,
     FindingKind,
+    ForeignKey,
     Index,
     Schema,
     Table,
@@ -56,8 +61,17 @@ class HealthSettings:
     """Thresholds of the health checks (config.health_settings maps them from Settings,
     where each is documented with its default)."""
 
-    unused_min_observed_days: float
+    unused_min_days: float
     unused_min_size_bytes: int
+
+
+@dataclass(frozen=True)
+class _Servers:
+    """Where the scans of the usage window were counted: the replicas added to the
+    primary's (host:port), and why each replica that could not be read was not."""
+
+    replicas: tuple[str, ...]
+    unreachable: tuple[str, ...]
 
 
 def find_problems(
@@ -66,19 +80,28 @@ def find_problems(
     observed_since: Mapping[tuple[TableName, str], datetime],
     now: datetime,
     settings: HealthSettings,
+    *,
+    foreign_keys: Sequence[ForeignKey] = (),
+    replicas: Sequence[str] = (),
+    unreachable: Sequence[str] = (),
 ) -> tuple[Finding, ...]:
     """Every invalid, duplicate, redundant and unused index of the schema, ordered by kind,
     then size (largest first), then name.
 
-    `usage` is what happened over a window (index scans, table writes); without it, or when
-    counters were reset inside it, nothing is reported unused. `observed_since` says since
-    when each (table, index) has been watched; an index missing from it is not reported
-    unused either.
+    `usage` is what happened over a window (index scans, table writes), the scans summed
+    over the primary and the `replicas` read; without it, or when counters were reset
+    inside it, nothing is reported unused. `observed_since` says since when each
+    (table, index) has been watched on every server; an index missing from it is not
+    reported unused either. `unreachable` says why replicas could not be read (say
+    "replica db2:5432 unreachable (timeout)"): then what would be unused is UNKNOWN. The
+    last index serving one of the `foreign_keys` is never unused.
     """
     findings: list[Finding] = []
     usage, observed_since = _with_partitioned_indexes(schema, usage, observed_since)
+    servers = _Servers(tuple(replicas), tuple(unreachable))
     for table in schema.tables.values():
-        findings.extend(_table_problems(table, usage, observed_since, now, settings))
+        keys = [k for k in foreign_keys if k.table == table.name]
+        findings.extend(_table_problems(table, usage, observed_since, now, settings, keys, servers))
     return tuple(sorted(findings, key=_finding_order))
 
 
@@ -177,6 +200,8 @@ def _table_problems(
     observed_since: Mapping[tuple[TableName, str], datetime],
     now: datetime,
     settings: HealthSettings,
+    foreign_keys: Sequence[ForeignKey],
+    servers: _Servers,
 ) -> Iterator[Finding]:
     facts = _table_usage(table.name, usage)
     # An attached partition's index is dropped only with its partitioned table's.
@@ -187,22 +212,38 @@ def _table_problems(
 
     duplicates = _duplicate_findings(valid, facts)
     dropped = {f.index for f in duplicates}
-    unused_windows = {
-        index.name: days
+    idle = {
+        index.name: window
         for index in valid
         if index.name not in dropped
-        and (days := _unused_days(index, usage, facts, observed_since, now, settings)) is not None
+        and (window := _unused_window(index, usage, facts, observed_since, now, settings))
+        is not None
     }
-    # An index about to be dropped as unused cannot stand in for a redundant one.
-    redundant = _redundant_findings(
-        [i for i in valid if i.name not in dropped], set(unused_windows), facts
-    )
+    # An index about to be dropped as unused cannot stand in for a redundant one; one whose
+    # use is unknown is not about to be dropped.
+    leaving = set() if servers.unreachable else set(idle)
+    redundant = _redundant_findings([i for i in valid if i.name not in dropped], leaving, facts)
     dropped |= {f.index for f in redundant}
+    for name in _foreign_key_keepers(valid, foreign_keys, dropped | set(idle)):
+        idle.pop(name, None)
     yield from duplicates
     yield from redundant
     for index in valid:
-        if index.name in unused_windows and index.name not in dropped:
-            yield _unused_finding(index, unused_windows[index.name], facts)
+        if index.name in idle and index.name not in dropped:
+            yield _unused_finding(index, idle[index.name], facts, servers)
+
+
+def _foreign_key_keepers(
+    valid: Sequence[Index], foreign_keys: Sequence[ForeignKey], leaving: set[str]
+) -> set[str]:
+    """For each foreign key whose every serving index is `leaving`, the one to keep: the
+    smallest (then by name). A key no index serves needs a new one, not this check."""
+    keep = set()
+    for key in foreign_keys:
+        serving = [i for i in valid if i.leads_with(key.columns)]
+        if serving and all(i.name in leaving for i in serving):
+            keep.add(min(serving, key=lambda i: (i.size_bytes, i.name)).name)
+    return keep
 
 
 def _table_usage(table: TableName, usage: Delta | None) -> _Usage:
@@ -474,15 +515,23 @@ def _redundant_finding(index: Index, wider: Index, facts: _Usage) -> Finding:
 # --------------------------------------------------------------------------- unused
 
 
-def _unused_days(
+@dataclass(frozen=True)
+class _IdleWindow:
+    """Since when an index has been watched without a scan, and for how many days."""
+
+    since: datetime
+    days: float
+
+
+def _unused_window(
     index: Index,
     usage: Delta | None,
     facts: _Usage,
     observed_since: Mapping[tuple[TableName, str], datetime],
     now: datetime,
     settings: HealthSettings,
-) -> float | None:
-    """The days of observation with zero scans when they make the index unused, else None."""
+) -> _IdleWindow | None:
+    """The observation with zero scans when it makes the index unused, else None."""
     # Counters restarted inside a reset window: zero scans since then prove nothing.
     if usage is None or usage.reset:
         return None
@@ -497,17 +546,39 @@ def _unused_days(
     window_start = max(usage.started_at, since)
     days = (usage.ended_at - window_start).total_seconds() / SECONDS_PER_DAY
     days_until_now = (now - window_start).total_seconds() / SECONDS_PER_DAY
-    if min(days, days_until_now) < settings.unused_min_observed_days:
+    if min(days, days_until_now) < settings.unused_min_days:
         return None
-    return days
+    return _IdleWindow(window_start, days)
 
 
-def _unused_finding(index: Index, days: float, facts: _Usage) -> Finding:
+def _unused_finding(index: Index, window: _IdleWindow, facts: _Usage, servers: _Servers) -> Finding:
     definition = _parse_definition(index.definition)
+    where = (
+        f" on the primary and replica(s) {', '.join(servers.replicas)}" if servers.replicas else ""
+    )
+    observed = (
+        f"no scans in {window.days:.1f} days of observation (since "
+        f"{window.since:%Y-%m-%d %H:%M} UTC){where}; {_bytes(index.size_bytes)}; "
+        f"{_maintenance(facts.writes_per_day)}"
+    )
+    if servers.unreachable:
+        return Finding(
+            kind=FindingKind.UNKNOWN,
+            table=index.table,
+            index=index.name,
+            size_bytes=index.size_bytes,
+            reason=(
+                f"unknown: {'; '.join(servers.unreachable)}; {observed}; it may serve reads "
+                "there: no DROP until every replica can be read"
+            ),
+            fix_sql="",
+            writes_per_day=facts.writes_per_day,
+        )
     reason = (
-        f"no scans in {days:.1f} days of observation; {_bytes(index.size_bytes)}; "
-        f"{_maintenance(facts.writes_per_day)}; statistics are per server: check that no "
-        "replica reads it before dropping it"
+        observed
+        if servers.replicas
+        else f"{observed}; statistics are per server: check that no replica reads it before "
+        "dropping it (or list the replicas in `replicas`)"
     )
     if definition is not None and definition.partitioned:
         reason += f"; {_partitioned_drop_note()}"

@@ -202,6 +202,28 @@ def running_totals(
 # ------------------------------------------------------------------------------ merge
 
 
+def with_replica_scans(primary: Delta, replicas: Sequence[Delta]) -> Delta:
+    """The primary's delta with each index's counters summed over the replicas' (index
+    statistics are per server). An index some replica has no counters for was not watched
+    everywhere and is left out; `reset` if any server's counters restarted. The window,
+    tables and statements stay the primary's."""
+    indexes = []
+    others = [{_index_key(row): row for row in replica.indexes} for replica in replicas]
+    for row in primary.indexes:
+        found = [other.get(_index_key(row)) for other in others]
+        if any(counters is None for counters in found):
+            continue
+        for counters in found:
+            assert counters is not None
+            row = _plus(row, replace(counters, size_bytes=row.size_bytes), INDEX_COUNTERS)
+        indexes.append(row)
+    return replace(
+        primary,
+        indexes=tuple(indexes),
+        reset=primary.reset or any(replica.reset for replica in replicas),
+    )
+
+
 def merge(deltas: Sequence[Delta]) -> Delta:
     """One delta covering consecutive deltas of one database: counters summed per row,
     gauges from the latest delta that has the row, the earliest start, the latest end,

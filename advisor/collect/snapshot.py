@@ -139,6 +139,23 @@ def read_usage(conn: Connection, database: str) -> Delta:
     return Delta(database, started, now, (), read_table_counters(conn), read_index_counters(conn))
 
 
+def read_replica_usage(conn: Connection, database: str) -> Delta:
+    """A replica's index counters since its statistics started counting (a standby keeps
+    its own: the scans run on it), as one Delta without tables or statements."""
+    row = conn.execute(USAGE_WINDOW_SQL).fetchone()
+    assert row is not None
+    now, started = row
+    return Delta(database, started, now, (), (), read_index_counters(conn))
+
+
+def take_index_snapshot(conn: Connection, database: str) -> Snapshot:
+    """The index counters of a replica now, as a snapshot (no statements, no tables)."""
+    row = conn.execute(SERVER_SQL).fetchone()
+    assert row is not None
+    now, started = row
+    return Snapshot(database, now, started, None, (), (), read_index_counters(conn))
+
+
 def read_table_counters(conn: Connection) -> tuple[TableCounters, ...]:
     return tuple(
         TableCounters(TableName(s, t), *(int(v or 0) for v in rest))

@@ -75,12 +75,16 @@ class ThrowawayCluster:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def init(self) -> None:
-        """initdb with trust authentication on the loopback interface."""
+    def _own_base(self) -> None:
+        """Give the base directory to the user the server runs as."""
         if self._as_user:
             entry = pwd.getpwnam(self._as_user)
             os.chmod(self.base, 0o755)
             os.chown(self.base, entry.pw_uid, entry.pw_gid)
+
+    def init(self) -> None:
+        """initdb with trust authentication on the loopback interface."""
+        self._own_base()
         self._run(
             [
                 str(self.bindir / "initdb"),
@@ -171,6 +175,61 @@ class ThrowawayCluster:
                 f"{' '.join(command)} failed ({result.returncode}):\n"
                 f"{result.stdout}{result.stderr}\n{self.server_log()[-3000:]}"
             )
+
+
+class ThrowawayStandby(ThrowawayCluster):
+    """A streaming replica of a running ThrowawayCluster: `pg_basebackup -R -X stream` of it
+    (initdb's pg_hba.conf lets the loopback replicate, wal_level is replica by default),
+    started on a port of its own with hot_standby on."""
+
+    def __init__(self, primary: ThrowawayCluster, *, port: int | None = None) -> None:
+        super().__init__(port=port, settings=primary.extra_settings, bindir=primary.bindir)
+        self.primary = primary
+
+    def init(self) -> None:
+        self._own_base()
+        self._run(
+            [
+                str(self.bindir / "pg_basebackup"),
+                "-D",
+                str(self.datadir),
+                "-R",
+                "-X",
+                "stream",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.primary.port),
+                "-U",
+                "postgres",
+            ]
+        )
+        # The copied postgresql.conf names the primary's port and socket directory; the
+        # last setting in the file wins.
+        with (self.datadir / "postgresql.conf").open("a") as conf:
+            conf.write(f"port = {self.port}\n")
+            conf.write(f"unix_socket_directories = '{self.base}'\n")
+            conf.write("hot_standby = on\n")
+
+    def wait_for_replay(self, timeout_seconds: float = 30.0) -> None:
+        """Block until the standby has replayed everything the primary has written."""
+        import psycopg
+
+        with psycopg.connect(self.primary.dsn(), autocommit=True) as conn:
+            row = conn.execute("SELECT pg_current_wal_lsn()").fetchone()
+        assert row is not None
+        target = row[0]
+        deadline = time.monotonic() + timeout_seconds
+        with psycopg.connect(self.dsn(), autocommit=True) as conn:
+            while True:
+                done = conn.execute(
+                    "SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", (target,)
+                ).fetchone()
+                if done and done[0]:
+                    return
+                if time.monotonic() > deadline:
+                    raise AdvisorError(f"the standby did not replay up to {target} in time")
+                time.sleep(0.05)
 
 
 def wait_until_ready(dsn: str, timeout_seconds: float = 30.0) -> None:

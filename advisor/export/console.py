@@ -19,6 +19,7 @@ from advisor.model import (
     Finding,
     HealthReport,
     Recommendation,
+    ReplicaState,
     StatementEffect,
     Verdict,
     quote_ident,
@@ -383,6 +384,8 @@ def _finding_lines(finding: Finding) -> list[str]:
     back (commented out: a DBA runs it only to undo the drop)."""
     lines = comment(f"{finding.kind.value}: {finding.index} on {finding.table}")
     lines += comment(finding.reason, "  ")
+    if not finding.fix_sql:  # an unknown verdict: nothing to run
+        return lines
     lines.append(finding.fix_sql if finding.fix_sql.endswith(";") else finding.fix_sql + ";")
     if finding.restore_sql:
         lines += comment(f"to roll back: {finding.restore_sql}", "  ")
@@ -401,6 +404,8 @@ def print_health(reports: Sequence[HealthReport], console: Console) -> None:
         )
         if report.caveat:
             console.print(f"[dim]Note: {escape(report.caveat)}[/dim]")
+        for replica in report.replicas:
+            console.print(f"Replica {escape(_replica_line(replica))}")
         if report.findings:
             table = Table(show_lines=True, expand=True)
             table.add_column("kind")
@@ -439,6 +444,16 @@ def print_health(reports: Sequence[HealthReport], console: Console) -> None:
         console.print()
 
 
+def _replica_line(replica: ReplicaState) -> str:
+    if replica.error is not None:
+        return f"{replica.replica}: unreachable ({replica.error})"
+    if replica.counted_since is None:
+        return f"{replica.replica}: not read yet"
+    return (
+        f"{replica.replica}: index scans counted since {replica.counted_since:%Y-%m-%d %H:%M} UTC"
+    )
+
+
 def health_to_json(reports: Sequence[HealthReport]) -> str:
     """One JSON document with every database's findings."""
     document = {
@@ -448,6 +463,15 @@ def health_to_json(reports: Sequence[HealthReport]) -> str:
                 "database": r.database,
                 "observed_seconds": round(r.observed_seconds, 3),
                 "caveat": r.caveat,
+                "replicas": [
+                    {
+                        "replica": p.replica,
+                        "reachable": p.error is None,
+                        "error": p.error,
+                        "counted_since": p.counted_since.isoformat() if p.counted_since else None,
+                    }
+                    for p in r.replicas
+                ],
                 "findings": [_finding_dict(f) for f in r.findings],
                 "write_rates": [
                     {
@@ -475,6 +499,8 @@ def health_to_sql(reports: Sequence[HealthReport]) -> str:
         lines += comment(f"database {report.database}: {len(report.findings)} finding(s)")
         if report.caveat:
             lines += comment(f"note: {report.caveat}")
+        for replica in report.replicas:
+            lines += comment(f"replica {_replica_line(replica)}")
         for finding in report.findings:
             lines += _finding_lines(finding)
         lines.append("")

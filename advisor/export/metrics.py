@@ -61,9 +61,18 @@ def _health(databases: list[DatabaseStatus]) -> Iterator[Metric]:
         "1 if the last collection from the database succeeded, else 0.",
         labels=["database"],
     )
+    replica_up = GaugeMetricFamily(
+        f"{PREFIX}_replica_up",
+        "1 if the last collection of a replica's index counters succeeded, else 0 (while "
+        "0, unused indexes are reported unknown).",
+        labels=["database", "replica"],
+    )
     for db in databases:
         up.add_metric([db.database], 1 if db.up else 0)
+        for replica, state in sorted(db.replicas.items()):
+            replica_up.add_metric([db.database, replica], 1 if state.up else 0)
     yield up
+    yield replica_up
 
 
 def _jobs(databases: list[DatabaseStatus]) -> Iterator[Metric]:

@@ -4,56 +4,114 @@ Without the daemon's state the only usage window is the statistics' own: the cou
 pg_stat_user_indexes since their last reset (or, when no reset is on record, since the
 server started). With a state directory, each index's first observation by the daemon
 bounds the window, so a new index is never called unused for scans it could not have had.
+
+Index statistics are per server: the scans of every configured replica are added to the
+primary's, and the window is the time all of them were counting (or watched). A replica
+that cannot be read turns what would be unused into unknown.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from advisor.analyze.health import find_problems
+from advisor.collect.deltas import with_replica_scans
 from advisor.config import Settings, health_settings
 from advisor.history import (
     Delta,
+    ReplicaUsage,
 )
 from advisor.jobs.observe import IndexKey, Observation
 from advisor.model import (
     HealthReport,
+    ReplicaState,
 )
+
+SECONDS_PER_DAY = 86_400.0
 
 
 def check_health(observation: Observation, settings: Settings) -> HealthReport:
-    """Unused, duplicate, redundant and invalid indexes of the observed database."""
+    """Unused, duplicate, redundant and invalid indexes of the observed database, the
+    index scans summed over the primary and its replicas."""
+    # A replica down now still has the scans the daemon stored before: they count, but
+    # whatever it served since is unknown.
+    read = [r.usage for r in observation.replicas if r.usage is not None]
+    unreachable = [
+        _why_missing(r) for r in observation.replicas if r.usage is None or r.error is not None
+    ]
     usage = observation.usage
-    observed = _observed_since(usage, observation.first_seen)
+    if usage is not None and observation.replicas:
+        usage = with_replica_scans(usage, read)
+    counting_since = _counting_since(usage, read)
+    observed = _observed_since(usage, observation.first_seen, counting_since)
     now = usage.ended_at if usage is not None else observation.workload.collected_at
-    findings = find_problems(observation.schema, usage, observed, now, health_settings(settings))
+    findings = find_problems(
+        observation.schema,
+        usage,
+        observed,
+        now,
+        health_settings(settings),
+        foreign_keys=observation.foreign_keys,
+        replicas=[r.replica for r in observation.replicas if r.usage is not None],
+        unreachable=unreachable,
+    )
     caveat = None
-    if usage is not None and not observation.first_seen:
-        caveat = (
-            f"usage counted since {usage.started_at:%Y-%m-%d %H:%M} UTC (the last statistics "
-            "reset): an index created after that may look unused only because it is new; "
-            "`pg-advisor run` records when it first saw each index"
-        )
+    if usage is not None and counting_since is not None and not observation.first_seen:
+        caveat = _coverage(counting_since, now, bool(read), settings.unused_min_days)
     return HealthReport(
         database=observation.database,
         findings=findings,
-        observed_seconds=usage.seconds if usage is not None else 0.0,
+        observed_seconds=(
+            max((now - counting_since).total_seconds(), 0.0) if counting_since is not None else 0.0
+        ),
         write_rates=tuple(sorted(observation.write_rates.values(), key=lambda r: r.table)),
         caveat=caveat,
+        replicas=tuple(
+            ReplicaState(r.replica, r.usage.started_at if r.usage else None, r.error)
+            for r in observation.replicas
+        ),
+    )
+
+
+def _why_missing(replica: ReplicaUsage) -> str:
+    if replica.error is not None:
+        return f"replica {replica.replica} unreachable ({replica.error})"
+    return f"replica {replica.replica} not read yet"
+
+
+def _counting_since(usage: Delta | None, replicas: Sequence[Delta]) -> datetime | None:
+    """Since when every server's counters count: the latest start of their windows."""
+    if usage is None:
+        return None
+    return max([usage.started_at, *(r.started_at for r in replicas)])
+
+
+def _coverage(since: datetime, now: datetime, replicas: bool, min_days: float) -> str:
+    """What a one-shot health check's counters cover, and what that means for unused."""
+    days = max((now - since).total_seconds(), 0.0) / SECONDS_PER_DAY
+    servers = " on the primary and every replica read" if replicas else ""
+    verdict = (
+        f"shorter than unused_min_days ({min_days:g}): no index is called unused"
+        if days < min_days
+        else f"at least unused_min_days ({min_days:g})"
+    )
+    return (
+        f"usage counted since {since:%Y-%m-%d %H:%M} UTC{servers} (the last statistics "
+        f"reset, or the server's start): {days:.1f} days, {verdict}; an index created after "
+        "that may look unused only because it is new; `pg-advisor run` records when it "
+        "first saw each index"
     )
 
 
 def _observed_since(
-    usage: Delta | None, first_seen: Mapping[IndexKey, datetime]
+    usage: Delta | None, first_seen: Mapping[IndexKey, datetime], counting_since: datetime | None
 ) -> dict[IndexKey, datetime]:
     """Since when each index has been watched: its first sighting by the daemon, never
-    before the usage window starts."""
-    if usage is None:
+    before every server's usage window starts."""
+    if usage is None or counting_since is None:
         return dict(first_seen)
     return {
-        (i.table, i.index): max(
-            first_seen.get((i.table, i.index), usage.started_at), usage.started_at
-        )
+        (i.table, i.index): max(first_seen.get((i.table, i.index), counting_since), counting_since)
         for i in usage.indexes
     }

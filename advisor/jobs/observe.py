@@ -23,11 +23,13 @@ from advisor.analyze.writerates import WriteRates, write_rates
 from advisor.collect.activity import write_rates_from_delta
 from advisor.collect.constraints import read_foreign_keys
 from advisor.collect.schema import read_schema
-from advisor.collect.snapshot import read_usage
+from advisor.collect.snapshot import read_replica_usage, read_usage
 from advisor.collect.workload import read_workload, workload_from_delta
 from advisor.config import Settings, parse_settings
+from advisor.errors import AdvisorError
 from advisor.history import (
     Delta,
+    ReplicaUsage,
     TableCounters,
 )
 from advisor.model import (
@@ -39,7 +41,17 @@ from advisor.model import (
     TableWriteRate,
     Workload,
 )
-from advisor.pg import Capabilities, Connection, capabilities, require_pg_stat_statements, translate
+from advisor.pg import (
+    Capabilities,
+    Connection,
+    capabilities,
+    first_line,
+    redact,
+    replica_dsns,
+    require_pg_stat_statements,
+    session,
+    translate,
+)
 from advisor.store import RETENTION_DAYS, Store
 
 log = structlog.get_logger(__name__)
@@ -74,6 +86,7 @@ class Observation:
     tables: tuple[TableCounters, ...]
     tables_window_seconds: float
     first_seen: Mapping[IndexKey, datetime]
+    replicas: tuple[ReplicaUsage, ...] = ()
 
     @property
     def database(self) -> str:
@@ -126,14 +139,38 @@ def observe(conn: Connection, settings: Settings, store: Store | None = None) ->
         tables=usage.tables,
         tables_window_seconds=usage.seconds,
         first_seen=store.index_first_seen(caps.database) if store is not None else {},
+        replicas=tuple(read_replicas(settings, caps.database)),
     )
 
 
+def read_replicas(settings: Settings, database: str) -> list[ReplicaUsage]:
+    """Each configured replica's index counters of `database` now, since its statistics
+    started counting; a replica that cannot be read says why (it is not fatal: its
+    findings become unknown)."""
+    found = []
+    for label, dsn in replica_dsns(settings).items():
+        try:
+            with session(dsn, settings, database) as conn:
+                usage: Delta | None = read_replica_usage(conn, database)
+            error = None
+        except (AdvisorError, psycopg.Error) as failure:
+            usage, error = None, redact(first_line(failure))
+            log.warning("replica.unreachable", database=database, replica=label, error=error)
+        found.append(ReplicaUsage(label, usage, error))
+    return found
+
+
 def observe_stored(
-    conn: Connection, settings: Settings, store: Store, database: str, now: datetime
+    conn: Connection,
+    settings: Settings,
+    store: Store,
+    database: str,
+    now: datetime,
+    replica_errors: Mapping[str, str] | None = None,
 ) -> Observation:
     """The daemon's observation: the workload and write rates of the analysis window and
-    the usage of every stored day, from the store; the catalogs from the server."""
+    the usage of every stored day (the replicas' too), from the store; the catalogs from
+    the server. `replica_errors` says why the last collection of a replica failed."""
     window = store.window(database, now - timedelta(hours=settings.analysis_window_hours))
     if window is None:
         workload = Workload(database, (), 1.0, now)
@@ -158,6 +195,14 @@ def observe_stored(
         tables=window.tables if window is not None else (),
         tables_window_seconds=window.seconds if window is not None else 1.0,
         first_seen=store.index_first_seen(database),
+        replicas=tuple(
+            ReplicaUsage(
+                label,
+                store.window(database, now - timedelta(days=RETENTION_DAYS), replica=label),
+                (replica_errors or {}).get(label),
+            )
+            for label in replica_dsns(settings)
+        ),
     )
 
 

@@ -121,6 +121,9 @@ class Advisor(DaemonProcess):
         command += ["--collect-interval", "1", "--analyze-interval", "2"]
         for database in databases:
             command += ["--database", database]
+        # The primary under another name stands in for a replica, so that the replica
+        # panel has a series (tests/integration/test_replicas.py uses a real standby).
+        command += ["--replica", dsn.replace("@127.0.0.1:", "@localhost:", 1)]
         self.process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=self.log.open("w"), env=env
         )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from advisor.demo import sample
-from advisor.demo.sandbox import ThrowawayCluster
+from advisor.demo.sandbox import ThrowawayCluster, ThrowawayStandby
 from tests.support import create_sample_database, run_workload
 
 
@@ -20,3 +22,11 @@ def blog_dsn(cluster: ThrowawayCluster) -> str:
     dsn = create_sample_database(cluster, "blog")
     drive_sample_workload(dsn)
     return dsn
+
+
+@pytest.fixture(scope="session")
+def standby(cluster: ThrowawayCluster) -> Iterator[ThrowawayStandby]:
+    """A real streaming replica of the suite's cluster, on a port of its own (started only
+    when a test asks for it). A test that stops it starts it again."""
+    with ThrowawayStandby(cluster) as replica:
+        yield replica

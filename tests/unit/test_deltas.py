@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from advisor.collect.deltas import delta, merge, running_totals
+from advisor.collect.deltas import delta, merge, running_totals, with_replica_scans
 from advisor.history import (
     Delta,
     IndexCounters,
@@ -447,3 +447,39 @@ def test_running_totals_do_not_fall_when_an_entry_is_evicted_and_readded() -> No
 def test_running_totals_forget_statements_gone_from_the_snapshot() -> None:
     totals = _totals_over(snap(0, sc(1, 1, 1.0), sc(2, 1, 1.0)), snap(1, sc(2, 2, 2.0)))
     assert set(totals) == {2}
+
+
+def test_replica_scans_are_added_per_index_and_an_index_a_replica_lacks_is_left_out() -> None:
+    t0 = datetime(2024, 1, 1, tzinfo=UTC)
+    posts = TableName("public", "posts")
+    primary = Delta(
+        "app",
+        t0,
+        t0 + timedelta(days=1),
+        (),
+        tables=(TableCounters(posts, n_tup_ins=9),),
+        indexes=(
+            IndexCounters(posts, "a", idx_scan=1, size_bytes=100),
+            IndexCounters(posts, "b", idx_scan=0, size_bytes=200),
+            IndexCounters(posts, "new", idx_scan=0, size_bytes=300),
+        ),
+    )
+    replica = Delta(
+        "app",
+        t0 + timedelta(hours=1),
+        t0 + timedelta(days=1),
+        (),
+        indexes=(
+            IndexCounters(posts, "a", idx_scan=2, size_bytes=1),
+            IndexCounters(posts, "b", idx_scan=5, idx_tup_read=7, size_bytes=1),
+        ),
+        reset=True,
+    )
+    combined = with_replica_scans(primary, [replica])
+    assert combined.indexes == (
+        IndexCounters(posts, "a", idx_scan=3, size_bytes=100),
+        IndexCounters(posts, "b", idx_scan=5, idx_tup_read=7, size_bytes=200),
+    )
+    assert combined.reset and combined.tables == primary.tables
+    assert (combined.started_at, combined.ended_at) == (primary.started_at, primary.ended_at)
+    assert with_replica_scans(primary, []) == primary

@@ -17,6 +17,7 @@ from advisor.model import (
     Column,
     Finding,
     FindingKind,
+    ForeignKey,
     Index,
     KeyColumn,
     Schema,
@@ -490,7 +491,8 @@ def test_unused_index_states_window_size_and_index_maintenance_writes() -> None:
     # HOT updates touch no index: (20M + 10M + 6M) rows over 20 days.
     assert finding.writes_per_day == 1_800_000
     assert finding.reason.startswith(
-        "no scans in 20.0 days of observation; 34 MB; maintained on every write: 1.8M writes/day"
+        "no scans in 20.0 days of observation (since 2024-05-12 12:00 UTC); 34 MB; "
+        "maintained on every write: 1.8M writes/day"
     )
     assert finding.fix_sql == "DROP INDEX CONCURRENTLY IF EXISTS public.orders_b_idx;"
     assert finding.covered_by is None
@@ -509,12 +511,12 @@ def test_unused_needs_the_usage_window_to_span_the_minimum() -> None:
 def test_unused_needs_the_index_observed_for_the_minimum() -> None:
     index = make_index("orders_b_idx", key("b"))
     usage = usage_of(index, days=30.0)
-    recent = watched_since(index, days=6.5)
+    recent = watched_since(index, days=13.5)
     assert find_problems(schema_of(index), usage, recent, NOW, SETTINGS) == ()
     assert find_problems(schema_of(index), usage, {}, NOW, SETTINGS) == ()
-    longer = find_problems(schema_of(index), usage, watched_since(index, days=8), NOW, SETTINGS)
+    longer = find_problems(schema_of(index), usage, watched_since(index, days=15), NOW, SETTINGS)
     assert summary(longer) == [(FindingKind.UNUSED, "orders_b_idx", None)]
-    assert "no scans in 8.0 days" in longer[0].reason
+    assert "no scans in 15.0 days of observation (since 2024-05-17 12:00 UTC)" in longer[0].reason
 
 
 def test_unused_is_not_trusted_across_a_counter_reset() -> None:
@@ -649,3 +651,125 @@ def test_schema_without_the_dropped_indexes() -> None:
     assert [i.name for i in after.tables[ORDERS].indexes] == ["orders_a_b_idx"]
     assert len(schema.tables[ORDERS].indexes) == 2  # the original is untouched
     assert schema.without([]) is schema
+
+
+# ------------------------------------------------------ replicas, foreign keys, wait
+
+
+def fk(*columns: str) -> ForeignKey:
+    return ForeignKey("orders_fk", ORDERS, columns, TableName("public", "customers"), ("id",))
+
+
+def test_the_only_index_on_a_foreign_keys_columns_is_never_unused() -> None:
+    index = make_index("orders_customer", key("b"))
+    findings = find_problems(
+        schema_of(index),
+        usage_of(index),
+        watched_since(index),
+        NOW,
+        SETTINGS,
+        foreign_keys=(fk("b"),),
+    )
+    assert findings == ()
+
+
+def test_of_two_unused_indexes_serving_a_foreign_key_the_smaller_is_kept() -> None:
+    narrow = make_index("orders_b", key("b"), size_bytes=4 * MB)
+    wide = make_index("orders_b_a", key("b"), key("a"), size_bytes=9 * MB)
+    other = make_index("orders_a", key("a"), size_bytes=2 * MB)
+    findings = find_problems(
+        schema_of(narrow, wide, other),
+        usage_of(narrow, wide, other),
+        watched_since(narrow, wide, other),
+        NOW,
+        SETTINGS,
+        foreign_keys=(fk("b"),),
+    )
+    # orders_b is redundant to orders_b_a, which is unused: orders_b stays for the key.
+    assert summary(findings) == [
+        (FindingKind.UNUSED, "orders_b_a", None),
+        (FindingKind.UNUSED, "orders_a", None),
+    ]
+
+
+def test_a_foreign_key_served_by_a_used_index_lets_an_unused_one_go() -> None:
+    used = make_index("orders_b_a", key("b"), key("a"))
+    idle = make_index("orders_a_b", key("a"), key("b"))
+
+    def judged(*columns: str) -> list[tuple[FindingKind, str, str | None]]:
+        return summary(
+            find_problems(
+                schema_of(used, idle),
+                usage_of(used, idle, scans={"orders_b_a": 5}),
+                watched_since(used, idle),
+                NOW,
+                SETTINGS,
+                foreign_keys=(fk(*columns),),
+            )
+        )
+
+    # Both lead with {a, b}: the used one serves the key's checks.
+    assert judged("b", "a") == [(FindingKind.UNUSED, "orders_a_b", None)]
+    # Only the idle one leads with a.
+    assert judged("a") == []
+
+
+def test_an_unreachable_replica_makes_unused_unknown_without_a_drop() -> None:
+    index = make_index("orders_b_idx", key("b"))
+    (finding,) = find_problems(
+        schema_of(index),
+        usage_of(index),
+        watched_since(index),
+        NOW,
+        SETTINGS,
+        replicas=("db2:5432",),
+        unreachable=("replica db3:5432 unreachable (connection refused)",),
+    )
+    assert finding.kind is FindingKind.UNKNOWN
+    assert finding.reason.startswith(
+        "unknown: replica db3:5432 unreachable (connection refused); no scans in 30.0 days"
+    )
+    assert finding.fix_sql == "" and finding.restore_sql is None
+
+
+def test_an_unknown_index_still_stands_in_for_a_redundant_one() -> None:
+    narrow = make_index("orders_b", key("b"))
+    wide = make_index("orders_b_a", key("b"), key("a"))
+    usage = usage_of(narrow, wide)
+    findings = find_problems(
+        schema_of(narrow, wide),
+        usage,
+        watched_since(narrow, wide),
+        NOW,
+        SETTINGS,
+        unreachable=("replica db3:5432 unreachable (timeout)",),
+    )
+    assert summary(findings) == [
+        (FindingKind.UNKNOWN, "orders_b_a", None),
+        (FindingKind.REDUNDANT, "orders_b", "orders_b_a"),
+    ]
+
+
+def test_an_unused_finding_names_the_replicas_it_counted() -> None:
+    index = make_index("orders_b_idx", key("b"))
+    (finding,) = find_problems(
+        schema_of(index),
+        usage_of(index),
+        watched_since(index),
+        NOW,
+        SETTINGS,
+        replicas=("r1:5433",),
+    )
+    assert "(since 2024-05-02 12:00 UTC) on the primary and replica(s) r1:5433;" in finding.reason
+    assert "check that no replica" not in finding.reason
+
+
+def test_the_wait_period_is_unused_min_days_and_the_old_name_still_works() -> None:
+    assert Settings().unused_min_days == 14
+    assert health_settings(Settings()).unused_min_days == 14
+    assert Settings(unused_min_observed_days=3).unused_min_days == 3
+    index = make_index("orders_b_idx", key("b"))
+    usage = usage_of(index, days=30.0)
+    assert (
+        find_problems(schema_of(index), usage, watched_since(index, days=13.9), NOW, SETTINGS) == ()
+    )

@@ -594,3 +594,69 @@ def test_forgotten_texts_are_gone_from_the_state_file_bytes(tmp_path: Path) -> N
     store.close()
     written = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file())
     assert b"LeakMe_Secret_42" not in written
+
+
+# ---------------------------------------------------------------------- replicas
+
+
+def test_a_replicas_snapshot_and_deltas_are_kept_apart_from_the_primarys(store: Store) -> None:
+    primary = Snapshot("app", T, T, None, (), indexes=(IndexCounters(POSTS, "posts_pkey", 5),))
+    standby = Snapshot("app", T, T, None, (), indexes=(IndexCounters(POSTS, "posts_pkey", 70),))
+    store.save_poll(primary, bucket(T - timedelta(minutes=5), 5, 1))
+    store.save_poll(standby, bucket(T - timedelta(minutes=10), 10, 2), replica="db2:5432")
+    store = reopen(store)
+    assert store.last_snapshot("app") == primary
+    assert store.last_snapshot("app", replica="db2:5432") == standby
+    assert store.last_snapshot("app", replica="db3:5432") is None
+    mine = store.window("app", T - timedelta(hours=1))
+    theirs = store.window("app", T - timedelta(hours=1), replica="db2:5432")
+    assert mine is not None and theirs is not None
+    assert (mine.started_at, theirs.started_at) == (
+        T - timedelta(minutes=5),
+        T - timedelta(minutes=10),
+    )
+    store.close()
+
+
+def test_compaction_merges_a_replicas_buckets_only_with_its_own(store: Store) -> None:
+    now = T + timedelta(days=5)
+    start = now - timedelta(days=3)
+    for i in range(4):
+        store.add_delta(bucket(start + timedelta(hours=i), 60, i))
+        store.add_delta(bucket(start + timedelta(hours=i), 60, i), replica="db2:5432")
+    primary = summary(store.window("app", start))
+    store.compact(now)
+    assert summary(store.window("app", start)) == primary
+    assert summary(store.window("app", start, replica="db2:5432")) == primary
+
+
+def test_a_state_file_of_the_previous_schema_keeps_its_snapshot_and_deltas(tmp_path: Path) -> None:
+    from advisor import store as store_module
+
+    state = tmp_path / "state"
+    state.mkdir()
+    conn = sqlite3.connect(state / STATE_FILE_NAME)
+    for migration in store_module.MIGRATIONS[:2]:
+        for statement in migration:
+            conn.execute(statement)
+    conn.execute(
+        "INSERT INTO snapshot VALUES ('app', ?, ?, NULL, NULL, ?)",
+        (T.isoformat(), T.isoformat(), '{"statements":[],"tables":[],"indexes":[]}'),
+    )
+    conn.execute(
+        "INSERT INTO delta_bucket (database, started_at, ended_at, reset, statements_evicted,"
+        " counters) VALUES ('app', ?, ?, 0, 0, ?)",
+        (
+            (T - timedelta(hours=1)).isoformat(),
+            T.isoformat(),
+            '{"statements":[],"tables":[],"indexes":[]}',
+        ),
+    )
+    conn.execute("PRAGMA user_version = 2")
+    conn.commit()
+    conn.close()
+    with Store(state) as opened:
+        assert opened.last_snapshot("app") == Snapshot("app", T, T, None, ())
+        window = opened.window("app", T - timedelta(days=1))
+        assert window is not None and window.started_at == T - timedelta(hours=1)
+        assert opened.window("app", T - timedelta(days=1), replica="db2:5432") is None
