@@ -220,6 +220,9 @@ class Settings(BaseSettings):
     # ...with at least this many calls before and since (the test assumes the mean of that
     # many calls is near normal).
     regression_min_calls: int = Field(default=30, ge=2)
+    # ...and by at least this many ms a call (with the same confidence): below it, a mean
+    # moves with the machine's load and caches, not with plans.
+    regression_min_ms: float = Field(default=0.5, ge=0.0)
 
     # --- anti-patterns (see analyze/antipatterns.py)
     # N+1: a lookup by foreign key runs this many times per call of a statement that reads
@@ -428,6 +431,7 @@ def regression_settings(settings: Settings) -> RegressionSettings:
         regression_threshold=settings.regression_threshold,
         regression_confidence=settings.regression_confidence,
         regression_min_calls=settings.regression_min_calls,
+        regression_min_ms=settings.regression_min_ms,
     )
 
 

@@ -27,7 +27,10 @@ from advisor.model import (
 )
 
 SETTINGS = RegressionSettings(
-    regression_threshold=0.10, regression_confidence=0.99, regression_min_calls=30
+    regression_threshold=0.10,
+    regression_confidence=0.99,
+    regression_min_calls=30,
+    regression_min_ms=0.5,
 )
 T = datetime(2026, 3, 1, tzinfo=UTC)
 READINGS = TableName("public", "readings")
@@ -133,6 +136,16 @@ def test_a_noisy_slowdown_past_the_threshold_needs_confidence() -> None:
     many_before = TimingWindow(3000, 3000 * 10.0, sum_of_squares(3000, 10.0, 8.0))
     many_since = TimingWindow(3000, 3000 * 12.0, sum_of_squares(3000, 12.0, 8.0))
     assert confident_slowdown(many_before, many_since, SETTINGS) is not None
+
+
+def test_a_tiny_statement_must_also_slow_down_by_the_minimum_in_milliseconds() -> None:
+    rng = random.Random(8)
+    before = window(calls(rng, 1000, 0.18, 0.02))
+    since = window(calls(rng, 1000, 0.29, 0.02))  # 60 % slower: load and caches
+    assert margin_z(before, since, SETTINGS.regression_threshold) is not None
+    assert confident_slowdown(before, since, SETTINGS) is None
+    plan_flip = window(calls(rng, 1000, 5.0, 0.5))
+    assert confident_slowdown(before, plan_flip, SETTINGS) is not None
 
 
 def test_an_unknown_variance_is_never_flagged() -> None:
