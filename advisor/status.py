@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TypedDict, Unpack
 
 from advisor.history import (
+    IndexRegression,
     RealizedBenefit,
     Snapshot,
     StatementCounters,
@@ -57,6 +58,8 @@ class DatabaseStatus:
     # Workload totals over the standard windows ("1h", "24h", "7d"): (calls, seconds).
     windows: dict[str, tuple[int, float]] = field(default_factory=dict)
     realized: tuple[RealizedBenefit, ...] = ()
+    # Statements slower since a created index appeared, the costliest first.
+    regressions: tuple[IndexRegression, ...] = ()
 
 
 class StatusChanges(TypedDict, total=False):
@@ -73,6 +76,7 @@ class StatusChanges(TypedDict, total=False):
     open_recommendations: tuple[StoredRecommendation, ...]
     windows: dict[str, tuple[int, float]]
     realized: tuple[RealizedBenefit, ...]
+    regressions: tuple[IndexRegression, ...]
     whatif_explains: int
     whatif_cache_hits: int
 

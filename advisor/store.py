@@ -2,8 +2,9 @@
 
 It keeps the latest raw snapshot per database (to compute the next delta), statement texts
 (fetched once per queryid), deltas in time buckets that are merged as they age, the history
-of recommendations, the benefit created indexes delivered, and when each index was first
-seen. Every write is one transaction, so a crash or a full disk leaves the file as it was.
+of recommendations, the benefit created indexes delivered, the statements they made slower,
+and when each index was first seen. Every write is one transaction, so a crash or a full
+disk leaves the file as it was.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from advisor.errors import StateError
 from advisor.history import (
     Delta,
     IndexCounters,
+    IndexRegression,
     RealizedBenefit,
     RecommendationStatus,
     Snapshot,
@@ -128,6 +130,24 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             PRIMARY KEY (database, day)
         ) WITHOUT ROWID""",
     ),
+    (
+        # Statements slower since a created index appeared (the regression guard's latest
+        # measure, replaced at each analysis).
+        """CREATE TABLE index_regression (
+            database TEXT NOT NULL,
+            index_name TEXT NOT NULL,
+            table_schema TEXT NOT NULL,
+            table_name TEXT NOT NULL,
+            queryid INTEGER NOT NULL,
+            before_calls INTEGER NOT NULL,
+            before_mean_ms REAL NOT NULL,
+            since_calls INTEGER NOT NULL,
+            since_mean_ms REAL NOT NULL,
+            partitioned INTEGER NOT NULL,
+            measured_at TEXT NOT NULL,
+            PRIMARY KEY (database, index_name, queryid)
+        )""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -174,6 +194,12 @@ WINDOW_BATCH_BUCKETS = 64
 WINDOW_SQL = """
 SELECT started_at, ended_at, reset, statements_evicted, counters FROM delta_bucket
 WHERE database = :database AND ended_at > :since AND (:until IS NULL OR started_at < :until)
+ORDER BY ended_at
+"""
+# Buckets wholly inside [start, end): none that began before `start` or reaches `end`.
+WITHIN_SQL = """
+SELECT started_at, ended_at, reset, statements_evicted, counters FROM delta_bucket
+WHERE database = :database AND started_at >= :start AND (:end IS NULL OR ended_at < :end)
 ORDER BY ended_at
 """
 DELETE_EXPIRED_BUCKETS_SQL = "DELETE FROM delta_bucket WHERE ended_at < ?"
@@ -227,6 +253,23 @@ VALUES (?, ?, ?, ?, ?, ?)
 REALIZED_SQL = """
 SELECT database, name, before_mean_ms, after_mean_ms, statements, measured_at
 FROM realized_benefit WHERE database = ? ORDER BY name
+"""
+
+CLEAR_REGRESSIONS_SQL = "DELETE FROM index_regression WHERE database = ?"
+SAVE_REGRESSION_SQL = """
+INSERT INTO index_regression (
+    database, index_name, table_schema, table_name, queryid, before_calls, before_mean_ms,
+    since_calls, since_mean_ms, partitioned, measured_at
+) VALUES (
+    :database, :index, :table_schema, :table_name, :queryid, :before_calls, :before_mean_ms,
+    :since_calls, :since_mean_ms, :partitioned, :measured_at
+)
+"""
+REGRESSIONS_SQL = """
+SELECT database, index_name, table_schema, table_name, queryid, before_calls, before_mean_ms,
+       since_calls, since_mean_ms, partitioned, measured_at
+FROM index_regression WHERE database = ?
+ORDER BY (since_mean_ms - before_mean_ms) * since_calls DESC, index_name, queryid
 """
 
 SAVE_REPORT_SQL = """
@@ -451,9 +494,22 @@ class Store:
         there are none. Buckets are never split, so the result can reach past the window
         by up to one bucket (a few minutes, an hour or a day, depending on their age)."""
         parameters = {"database": database, "since": _iso(since), "until": _iso_or_none(until)}
+        return self._merged(database, WINDOW_SQL, parameters)
+
+    def window_within(
+        self, database: str, start: datetime, end: datetime | None = None
+    ) -> Delta | None:
+        """The stored buckets of `database` wholly inside [start, end) (no end: up to now),
+        merged; None when there are none. Unlike `window`, nothing from before `start` or
+        from `end` on is counted: the bucket in which something happened is in neither of
+        the windows on its two sides."""
+        parameters = {"database": database, "start": _iso(start), "end": _iso_or_none(end)}
+        return self._merged(database, WITHIN_SQL, parameters)
+
+    def _merged(self, database: str, query: str, parameters: Mapping[str, Any]) -> Delta | None:
         merged: Delta | None = None
         with self._reading("read a window of deltas") as conn:
-            cursor = conn.execute(WINDOW_SQL, parameters)
+            cursor = conn.execute(query, parameters)
             # Merged a batch at a time: memory stays that of one window, not of every bucket.
             while batch := cursor.fetchmany(WINDOW_BATCH_BUCKETS):
                 deltas = [_delta_from_row(database, *row) for row in batch]
@@ -537,6 +593,24 @@ class Store:
             RealizedBenefit(db, name, before, after, count, _datetime(at))
             for db, name, before, after, count, at in rows
         ]
+
+    def save_regressions(self, database: str, regressions: Iterable[IndexRegression]) -> None:
+        """Replace the statements of `database` known to be slower since an index appeared
+        by the latest measure (none: every earlier one is gone)."""
+        rows = [
+            {**vars(r), "table_schema": r.table.schema, "table_name": r.table.name}
+            | {"database": database, "measured_at": _iso(r.measured_at)}
+            for r in regressions
+        ]
+        with self._writing("save the regressions") as conn:
+            conn.execute(CLEAR_REGRESSIONS_SQL, (database,))
+            conn.executemany(SAVE_REGRESSION_SQL, rows)
+
+    def regressions(self, database: str) -> list[IndexRegression]:
+        """The statements of `database` slower since an index appeared, the costliest first."""
+        with self._reading("read the regressions") as conn:
+            rows = conn.execute(REGRESSIONS_SQL, (database,)).fetchall()
+        return [_regression(*row) for row in rows]
 
     # -------------------------------------------------------------------- reports
 
@@ -761,6 +835,33 @@ def _recommendation_row(
         "estimated_size_bytes": recommendation.estimated_size_bytes,
         "statements": json.dumps([asdict(s) for s in recommendation.statements]),
     }
+
+
+def _regression(
+    database: str,
+    index: str,
+    table_schema: str,
+    table_name: str,
+    queryid: int,
+    before_calls: int,
+    before_mean_ms: float,
+    since_calls: int,
+    since_mean_ms: float,
+    partitioned: int,
+    measured_at: str,
+) -> IndexRegression:
+    return IndexRegression(
+        database=database,
+        index=index,
+        table=TableName(table_schema, table_name),
+        queryid=int(queryid),
+        before_calls=int(before_calls),
+        before_mean_ms=float(before_mean_ms),
+        since_calls=int(since_calls),
+        since_mean_ms=float(since_mean_ms),
+        measured_at=_datetime(measured_at),
+        partitioned=bool(partitioned),
+    )
 
 
 def _stored_recommendation(
