@@ -25,6 +25,7 @@ from advisor.analyze.antipatterns import AntipatternSettings
 from advisor.analyze.bounds import ParseSettings
 from advisor.analyze.candidates import BrinSettings, CandidateSettings
 from advisor.analyze.health import HealthSettings
+from advisor.analyze.regression import RegressionSettings
 from advisor.analyze.select import SelectionSettings
 from advisor.analyze.values import ValueSettings
 from advisor.analyze.writecost import WriteCostSettings
@@ -229,6 +230,18 @@ class Settings(BaseSettings):
     report_top_statements: int = Field(default=10, ge=1, le=200)
     # A statement has regressed when its mean time grew by this factor since the last report.
     report_regression_ratio: float = Field(default=1.5, gt=1.0)
+
+    # --- the regression guard (see analyze/regression.py): statements on a created index's
+    # table slower since it appeared by more than this share of their mean before...
+    regression_threshold: float = Field(default=0.10, gt=0.0)
+    # ...at this one-sided confidence (calls' times treated as independent samples)...
+    regression_confidence: float = Field(default=0.99, ge=0.5, lt=1.0)
+    # ...with at least this many calls before and since (the test assumes the mean of that
+    # many calls is near normal).
+    regression_min_calls: int = Field(default=30, ge=2)
+    # ...and by at least this many ms a call (with the same confidence): below it, a mean
+    # moves with the machine's load and caches, not with plans.
+    regression_min_ms: float = Field(default=0.5, ge=0.0)
 
     # --- anti-patterns (see analyze/antipatterns.py)
     # N+1: a lookup by foreign key runs this many times per call of a statement that reads
@@ -443,6 +456,15 @@ def health_settings(settings: Settings) -> HealthSettings:
     return HealthSettings(
         unused_min_days=settings.unused_min_days,
         unused_min_size_bytes=int(settings.unused_min_size_mb * MIB),
+    )
+
+
+def regression_settings(settings: Settings) -> RegressionSettings:
+    return RegressionSettings(
+        regression_threshold=settings.regression_threshold,
+        regression_confidence=settings.regression_confidence,
+        regression_min_calls=settings.regression_min_calls,
+        regression_min_ms=settings.regression_min_ms,
     )
 
 

@@ -41,8 +41,9 @@ from advisor.history import (
     Snapshot,
     StatementCounters,
 )
+from advisor.jobs.guard import measure_regressions
 from advisor.jobs.health import check_health
-from advisor.jobs.observe import observe_stored
+from advisor.jobs.observe import Observation, observe_stored
 from advisor.jobs.recommend import recommend
 from advisor.jobs.report import report_from_state
 from advisor.model import (
@@ -447,6 +448,7 @@ class Daemon:
                 return
             analysis = recommend(conn, self.settings, observation)
         self._track_created(database, observation.schema, now)
+        self._guard(database, observation, now)
         self.store.record_recommendations(database, analysis.recommendations, now)
         findings = check_health(observation, self.settings).findings
         self._publish(database, analysis, findings)
@@ -458,6 +460,7 @@ class Daemon:
     def _publish(self, database: str, analysis: Analysis, findings: tuple[Finding, ...]) -> None:
         open_recs = tuple(self.store.recommendations(database, "open"))
         realized = tuple(self.store.realized(database))
+        regressions = tuple(self.store.regressions(database))
         with self.status.edit(database) as editor:
             previous = editor.status
             editor.update(
@@ -465,6 +468,7 @@ class Daemon:
                 findings=findings,
                 open_recommendations=open_recs,
                 realized=realized,
+                regressions=regressions,
                 whatif_explains=previous.whatif_explains + analysis.whatif_explains,
                 whatif_cache_hits=previous.whatif_cache_hits + analysis.whatif_cache_hits,
             )
@@ -506,6 +510,24 @@ class Daemon:
             before = sum(s.mean_ms * s.calls for s in rec.statements) / before_calls
             after_mean = sum(s.total_ms for s in counters) / calls
             self.store.save_realized(database, rec.name, before, after_mean, len(counters), now)
+
+    def _guard(self, database: str, observation: Observation, now: datetime) -> None:
+        """Find the statements slower since a created index appeared, and keep them (each
+        newly found one is logged as a warning with the statement that undoes the index)."""
+        known = {(r.index, r.queryid) for r in self.store.regressions(database)}
+        regressions = measure_regressions(self.store, self.settings, observation, now)
+        self.store.save_regressions(database, regressions)
+        for found in regressions:
+            if (found.index, found.queryid) not in known:
+                log.warning(
+                    "regression.detected",
+                    database=database,
+                    index=found.index,
+                    queryid=found.queryid,
+                    before_mean_ms=round(found.before_mean_ms, 3),
+                    since_mean_ms=round(found.since_mean_ms, 3),
+                    undo=found.undo_sql,
+                )
 
     def report(self, database: str) -> None:
         """Write the dated report and the handoff from the latest results."""

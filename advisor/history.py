@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from advisor.model import StatementEffect, TableName
+from advisor.names import quote_ident
 
 # ------------------------------------------------------------------ counters over time
 
@@ -26,6 +27,11 @@ class StatementCounters:
     total_exec_ms: float
     total_plan_ms: float = 0.0
     rows: int = 0
+    # The sum of each call's execution time squared, recovered from pg_stat_statements'
+    # mean and stddev (see analyze/timing.py): with the sum and the calls, it gives a
+    # window's variance. 0 where the server has no stddev column, and in counters stored
+    # by versions that did not read it.
+    exec_ms_sum_of_squares: float = 0.0
 
     @property
     def total_ms(self) -> float:
@@ -136,6 +142,37 @@ class StoredRecommendation:
     estimated_ms_saved_per_day: float
     estimated_size_bytes: int
     statements: tuple[StatementEffect, ...]
+
+
+@dataclass(frozen=True)
+class IndexRegression:
+    """A statement on a created index's table that runs slower since the index appeared,
+    with confidence (see analyze/regression.py): its mean execution time and calls before
+    and since, and the statement that undoes the index."""
+
+    database: str
+    index: str
+    table: TableName
+    queryid: int
+    before_calls: int
+    before_mean_ms: float
+    since_calls: int
+    since_mean_ms: float
+    measured_at: datetime
+    # On a partitioned table the index cannot be dropped CONCURRENTLY.
+    partitioned: bool = False
+
+    @property
+    def ratio(self) -> float:
+        """Since over before: 2.0 is twice as slow."""
+        return self.since_mean_ms / self.before_mean_ms if self.before_mean_ms > 0 else 0.0
+
+    @property
+    def undo_sql(self) -> str:
+        """The statement that drops the index again (psql runs it as is)."""
+        name = f"{quote_ident(self.table.schema)}.{quote_ident(self.index)}"
+        concurrently = "" if self.partitioned else "CONCURRENTLY "
+        return f"DROP INDEX {concurrently}IF EXISTS {name};"
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TypedDict, Unpack
 
 from advisor.history import (
+    IndexRegression,
     RealizedBenefit,
     Snapshot,
     StatementCounters,
@@ -68,6 +69,8 @@ class DatabaseStatus:
     realized: tuple[RealizedBenefit, ...] = ()
     # Each configured replica (host:port) by its last collection for this database.
     replicas: dict[str, ReplicaStatus] = field(default_factory=dict)
+    # Statements slower since a created index appeared, the costliest first.
+    regressions: tuple[IndexRegression, ...] = ()
 
 
 class StatusChanges(TypedDict, total=False):
@@ -84,6 +87,7 @@ class StatusChanges(TypedDict, total=False):
     open_recommendations: tuple[StoredRecommendation, ...]
     windows: dict[str, tuple[int, float]]
     realized: tuple[RealizedBenefit, ...]
+    regressions: tuple[IndexRegression, ...]
     whatif_explains: int
     whatif_cache_hits: int
     replicas: dict[str, ReplicaStatus]

@@ -567,6 +567,35 @@ def recommendations() -> Dashboard:
                 unit="s",
             )
         )
+        .with_row(Row("Created indexes: statements slower since"))
+        .with_panel(
+            table_panel(
+                "Statements slower since an index appeared",
+                "Statements on a created index's table whose mean time grew by more than "
+                "regression_threshold, with confidence; the SQL drops the index again. The "
+                "report's section of the same name shows the statements.",
+                [
+                    table_query(
+                        f"max by ({by_index}, queryid) ({metric('pg_advisor_regression_ratio')})"
+                    ),
+                    table_query(
+                        f"max by ({by_index}, table, sql) "
+                        f"({metric('pg_advisor_regression_undo_info')})"
+                    ),
+                ],
+                [
+                    ("database", "Database", ""),
+                    ("table", "Table", ""),
+                    ("index", "Index", ""),
+                    ("queryid", "Statement", ""),
+                    ("Value #A", "Times slower", "suffix:×"),
+                    ("sql", "Undo", ""),
+                    ("instance", "Advisor", ""),
+                ],
+                sort_by="Times slower",
+                hidden=["Value #B"],
+            )
+        )
     )
 
 

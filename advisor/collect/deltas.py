@@ -28,6 +28,10 @@ Row = TypeVar("Row", StatementCounters, TableCounters, IndexCounters)
 # subtracted without anyone having to remember this module.
 _KEY_FIELDS = frozenset({"queryid", "table", "index"})
 _GAUGE_FIELDS = frozenset({"n_live_tup", "size_bytes"})
+# Counters the collector derives from other columns (a sum of squares from a mean and a
+# stddev): recomputed at each snapshot, they can come out a rounding error lower although
+# no counter restarted, so they never decide a restart, and their difference is at least 0.
+_DERIVED_FIELDS = frozenset({"exec_ms_sum_of_squares"})
 
 
 def _counter_fields(cls: type[Row]) -> tuple[str, ...]:
@@ -151,11 +155,17 @@ def _rows_delta(
 def _went_down(older: Row, newer: Row, counters: tuple[str, ...]) -> bool:
     # Any counter, not only calls: an entry evicted and re-added can match the old call
     # count while its times are smaller, and a difference must never be negative.
-    return any(getattr(newer, name) < getattr(older, name) for name in counters)
+    return any(
+        getattr(newer, name) < getattr(older, name)
+        for name in counters
+        if name not in _DERIVED_FIELDS
+    )
 
 
 def _minus(newer: Row, older: Row, counters: tuple[str, ...]) -> Row:
     changes = {name: getattr(newer, name) - getattr(older, name) for name in counters}
+    for name in _DERIVED_FIELDS & changes.keys():
+        changes[name] = max(changes[name], 0.0)
     return replace(newer, **changes)
 
 

@@ -47,7 +47,8 @@ def _counters_query(schema: str, conn: Connection) -> sql.Composed:
     return sql.SQL(
         MARKER
         + """
-SELECT queryid, sum(calls)::bigint, sum({exec_ms})::float8, {plan}::float8, sum(rows)::bigint
+SELECT queryid, sum(calls)::bigint, sum({exec_ms})::float8, {plan}::float8, sum(rows)::bigint,
+       {squares}::float8
 FROM {fn}(false)
 WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
   AND queryid IS NOT NULL
@@ -56,6 +57,7 @@ GROUP BY queryid
     ).format(
         exec_ms=sql.Identifier(columns.exec_ms),
         plan=columns.plan_sum(),
+        squares=columns.sum_of_squares(),
         fn=sql.Identifier(schema, "pg_stat_statements"),
     )
 
@@ -87,8 +89,8 @@ class SnapshotReader:
             if info is not None:
                 reset_at, evicted = info[0], int(info[1])
         statements = tuple(
-            StatementCounters(int(q), int(c), float(e), float(p), int(r))
-            for q, c, e, p, r in conn.execute(self._counters_sql).fetchall()
+            StatementCounters(int(q), int(c), float(e), float(p), int(r), float(s))
+            for q, c, e, p, r, s in conn.execute(self._counters_sql).fetchall()
         )
         tables, indexes = read_table_counters(conn), read_index_counters(conn)
         return Snapshot(

@@ -42,18 +42,35 @@ class StatementColumns:
     exec_ms: str
     plan_ms: str | None
     has_toplevel: bool
+    # The mean and (population) stddev of one call's execution time, where present.
+    mean_exec_ms: str | None = None
+    stddev_exec_ms: str | None = None
 
     @classmethod
     def from_names(cls, names: set[str]) -> StatementColumns:
         exec_ms = "total_exec_time" if "total_exec_time" in names else "total_time"
         plan_ms = "total_plan_time" if "total_plan_time" in names else None
-        return cls(exec_ms, plan_ms, "toplevel" in names)
+        mean = next((n for n in ("mean_exec_time", "mean_time") if n in names), None)
+        stddev = next((n for n in ("stddev_exec_time", "stddev_time") if n in names), None)
+        if mean is None or stddev is None:
+            mean = stddev = None
+        return cls(exec_ms, plan_ms, "toplevel" in names, mean, stddev)
 
     def plan_sum(self) -> sql.Composable:
         """`sum(total_plan_time)`, or 0 where the server does not time planning."""
         if self.plan_ms is None:
             return sql.SQL("0")
         return sql.SQL("sum({})").format(sql.Identifier(self.plan_ms))
+
+    def sum_of_squares(self) -> sql.Composable:
+        """The sum of every call's execution time squared, over the rows summed: per row,
+        calls × (stddev² + mean²), since pg_stat_statements' stddev is the population one
+        (see analyze/timing.py); 0 where the server has no stddev."""
+        if self.mean_exec_ms is None or self.stddev_exec_ms is None:
+            return sql.SQL("0")
+        return sql.SQL("sum(calls * (power({stddev}, 2) + power({mean}, 2)))").format(
+            stddev=sql.Identifier(self.stddev_exec_ms), mean=sql.Identifier(self.mean_exec_ms)
+        )
 
 
 def statement_columns(conn: Connection, extension_schema: str) -> StatementColumns:

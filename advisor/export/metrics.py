@@ -1,9 +1,10 @@
 """Prometheus exposition: a custom collector that reads the daemon's latest results.
 
 Nothing is computed at scrape time beyond formatting; the jobs produce, the collector reads.
-Label cardinality is bounded: recommendations by `max_recommendations`, statements by
-`top_statements`, findings are summed by kind. Statement texts are labels only with
-`export_query_text` (a text can carry literals; /metrics is unauthenticated by default).
+Label cardinality is bounded: recommendations by `max_recommendations`, statements (and
+statements slower since an index appeared) by `top_statements`, findings are summed by
+kind. Statement texts are labels only with `export_query_text` (a text can carry
+literals; /metrics is unauthenticated by default).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class AdvisorCollector(Collector):
         yield from _findings(databases)
         yield from _statements(databases, self._top, self._export_query_text)
         yield from _realized(databases)
+        yield from _regressions(databases, self._top)
         yield from _windows(databases)
 
 
@@ -259,6 +261,33 @@ def _realized(databases: list[DatabaseStatus]) -> Iterator[Metric]:
             saved = 1 - realized.after_mean_ms / before if before > 0 else 0.0
             ratio.add_metric([db.database, realized.name], saved)
     yield from (mean, ratio)
+
+
+def _regressions(databases: list[DatabaseStatus], top: int) -> Iterator[Metric]:
+    """Statements slower since a created index appeared (the costliest `top` of each
+    database), and per index the statement that undoes it."""
+    ratio = GaugeMetricFamily(
+        f"{PREFIX}_regression_ratio",
+        "Mean execution time of a statement since a created index appeared over its mean "
+        "before, for statements slower by more than regression_threshold with confidence.",
+        labels=["database", "index", "queryid"],
+    )
+    undo = GaugeMetricFamily(
+        f"{PREFIX}_regression_undo_info",
+        "A created index that made statements slower (always 1), with the SQL that drops it.",
+        labels=["database", "table", "index", "sql"],
+    )
+    for db in databases:
+        shown = db.regressions[:top]
+        for regression in shown:
+            ratio.add_metric(
+                [db.database, regression.index, str(regression.queryid)], regression.ratio
+            )
+        for regression in {r.index: r for r in shown}.values():
+            undo.add_metric(
+                [db.database, str(regression.table), regression.index, regression.undo_sql], 1
+            )
+    yield from (ratio, undo)
 
 
 def _windows(databases: list[DatabaseStatus]) -> Iterator[Metric]:

@@ -2,7 +2,8 @@
 
 Two files per database and day: `<date>.md`, the periodic report (summary, top statements
 with their trend, recommendations with their evidence and code, index health, anti-patterns,
-what changed since the previous report, what created indexes really saved), and the
+what changed since the previous report, statements slower since an index appeared, what
+created indexes really saved), and the
 handoff `role-comm-database.md` an application team on Drizzle ORM acts on (Schema changes,
 New queries available, Migration instructions). What each report said is kept in the state
 store (Store.save_report), for the next report to compare with.
@@ -38,6 +39,7 @@ from advisor.export.drizzle import (
     relational_load_code,
 )
 from advisor.history import (
+    IndexRegression,
     RealizedBenefit,
     StoredRecommendation,
 )
@@ -114,8 +116,9 @@ class ReportInputs:
     """Everything one database's report and handoff say.
 
     `trend` is False without a state store: the statements are then totals since the
-    statistics were reset and `previous_total_ms` means nothing. `created` is None without
-    a state store (nothing remembers what was recommended)."""
+    statistics were reset and `previous_total_ms` means nothing. `created` and
+    `regressions` are None without a state store (nothing remembers what was recommended);
+    `texts` holds the regressions' statements too."""
 
     database: str
     day: date
@@ -130,6 +133,7 @@ class ReportInputs:
     schema: Schema
     drizzle: DrizzleSchema | None = None
     regression_ratio: float = 1.5
+    regressions: tuple[IndexRegression, ...] | None = None
 
     @property
     def recommendations(self) -> tuple[Recommendation, ...]:

@@ -98,6 +98,11 @@ def _write(
         recommendations=analysis.recommendations if analysis is not None else (),
     )
     top, label, trend = _top_statements(settings, workload, store, now)
+    known = store.last_snapshot(database) is not None
+    regressions = tuple(store.regressions(database)) if known else None
+    texts = {s.queryid: s.text for s in workload.statements}
+    if regressions:
+        texts = store.texts(database, [r.queryid for r in regressions]) | texts
     inputs = ReportInputs(
         database=database,
         day=day,
@@ -107,11 +112,12 @@ def _write(
         window_label=label,
         trend=trend,
         antipatterns=find_antipatterns(facts, antipattern_settings(settings)),
-        texts={s.queryid: s.text for s in workload.statements},
-        created=_created(store, database) if store.last_snapshot(database) else None,
+        texts=texts,
+        created=_created(store, database) if known else None,
         schema=observation.schema,
         drizzle=drizzle,
         regression_ratio=settings.report_regression_ratio,
+        regressions=regressions,
     )
     paths = report_paths(settings.out, settings.handoff_path, database, day, per_database)
     previous = store.previous_report(database, day, comparable)

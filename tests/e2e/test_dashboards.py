@@ -7,7 +7,9 @@ whose condition the scene sets up must fire.
 
 The scene, so that no panel is empty:
 - `fleet_app`: the sample application, plus a duplicate, a redundant, an unused and an
-  invalid index; the recommended index is built mid-run so its realized benefit is measured.
+  invalid index; the recommended index is built mid-run so its realized benefit is measured;
+  and the readings of tests/integration/test_regression_guard.py, whose recommended index
+  on (taken) makes another statement slower.
 - `no_hypopg`: a database without HypoPG: collections work, every analysis fails.
 - `dropped_app`: configured but missing: every collection fails.
 """
@@ -35,6 +37,7 @@ import yaml
 from advisor.demo import sample
 from advisor.demo.sandbox import ThrowawayCluster, free_port
 from tests.e2e.test_daemon import DaemonProcess
+from tests.integration import test_regression_guard as guard
 from tests.prometheus import PrometheusServer
 from tests.support import create_database, create_sample_database, run_workload
 
@@ -45,13 +48,16 @@ RECOMMENDED = "posts_author_id_created_at_idx"
 PAGINATION = sample.STATEMENTS[0]
 
 # Index problems of every kind the advisor reports (blocks_hot_updates is only a kind).
-PROBLEM_DDL = """
+PROBLEM_DDL = (
+    """
 CREATE INDEX orders_status_idx ON orders (status);
 CREATE INDEX orders_status_copy_idx ON orders (status);
 CREATE INDEX comments_author_id_idx ON comments (author_id);
 CREATE INDEX comments_author_id_created_at_idx ON comments (author_id, created_at);
 CREATE INDEX posts_title_idx ON posts (title);
 """
+    + guard.DDL
+)
 PROBLEM_KINDS = ("invalid", "duplicate", "redundant", "unused")
 # Fails on the duplicate organization ids and leaves an invalid index behind.
 INVALID_INDEX_SQL = (
@@ -165,6 +171,24 @@ def init_database(cluster: ThrowawayCluster, dsn: str) -> None:
         assert result.returncode == 0, result.stdout + result.stderr
 
 
+def build_index_that_slows_a_statement(scene: Scene, dsn: str) -> None:
+    """Create the recommended index on readings (taken), then run the statement it slows."""
+    recommended = f'pg_advisor_recommendation_info{{database="{APP}",table="public.readings"}}'
+    scene.prometheus.wait_for(recommended, 60)
+    (info,) = [
+        s for s in scene.prometheus.instant(recommended) if "(taken)" in s["metric"]["definition"]
+    ]
+    name = info["metric"]["index"]
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE INDEX CONCURRENTLY "{name}" {info["metric"]["definition"]}')
+        conn.execute("ANALYZE readings")
+    scene.advisor.wait(
+        lambda: f'index="{name}"' not in scene.advisor.get("/metrics")[1],
+        "the advisor noticing the index",
+    )
+    run_workload(dsn, [(*guard.LATEST_OF_SENSOR, guard.CALLS)], seed=3)
+
+
 def build_recommended_index(scene: Scene, dsn: str) -> None:
     """Create the index the advisor recommends, by its name and definition."""
     (info,) = scene.prometheus.wait_for(
@@ -203,12 +227,18 @@ def scene(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scene]:
             prometheus.wait_for(f'pg_advisor_up{{database="{APP}"}} == 1', 60)
             workload = [(s.sql, s.params, s.calls) for s in sample.STATEMENTS]
             authors = (COMMENTS_OF_AUTHOR, lambda rng: (rng.randint(1, 20_000),), 10)
-            run_workload(admin_dsn, [*workload, authors])
+            readings = [
+                (*guard.LATEST_OF_SENSOR, guard.CALLS),
+                (*guard.AT_TIME, 30),
+            ]
+            run_workload(admin_dsn, [*workload, authors, *readings])
             run_workload(no_hypopg_dsn, [("select count(*) from t", lambda rng: (), 5)])
 
             build_recommended_index(scene, admin_dsn)
             run_workload(admin_dsn, [*workload, authors], seed=3)
             prometheus.wait_for(f'pg_advisor_realized_saved_ratio{{database="{APP}"}}', 60)
+            build_index_that_slows_a_statement(scene, admin_dsn)
+            prometheus.wait_for(f'pg_advisor_regression_ratio{{database="{APP}"}}', 60)
             for kind in PROBLEM_KINDS:
                 prometheus.wait_for(
                     f'pg_advisor_index_problems{{database="{APP}",kind="{kind}"}} > 0', 60

@@ -10,6 +10,7 @@ from prometheus_client.exposition import generate_latest
 
 from advisor.export.metrics import make_registry
 from advisor.history import (
+    IndexRegression,
     RealizedBenefit,
     RecommendationStatus,
     Snapshot,
@@ -71,6 +72,10 @@ def _status() -> RuntimeStatus:
                 ),
             ),
             realized=(RealizedBenefit("app", "posts_x_idx", 10.0, 1.0, 2, now),),
+            regressions=tuple(
+                IndexRegression("app", "posts_x_idx", POSTS, q, 50, 1.0, 40, 4.0 + q, now)
+                for q in range(10, 0, -1)
+            ),
             windows={"1h": (120, 3.5), "24h": (2400, 70.0)},
         )
         editor.job_succeeded("collect", 0.05, now)
@@ -176,3 +181,17 @@ def test_workload_windows_are_exported() -> None:
     text = _exposition()
     assert 'pg_advisor_workload_calls{database="app",window="1h"} 120.0' in text
     assert 'pg_advisor_workload_seconds{database="app",window="24h"} 70.0' in text
+
+
+def test_statements_slower_since_an_index_appeared_are_exported_with_the_undo() -> None:
+    text = _exposition(top=5)
+    ratios = [line for line in text.splitlines() if line.startswith("pg_advisor_regression_ratio{")]
+    assert len(ratios) == 5  # the costliest, within top_statements
+    assert 'pg_advisor_regression_ratio{database="app",index="posts_x_idx",queryid="10"} 14.0' in (
+        "\n".join(ratios)
+    )
+    (undo,) = [
+        line for line in text.splitlines() if line.startswith("pg_advisor_regression_undo_info{")
+    ]
+    assert 'sql="DROP INDEX CONCURRENTLY IF EXISTS public.posts_x_idx;"' in undo
+    assert 'table="public.posts"' in undo

@@ -27,6 +27,7 @@ STAGES: dict[str, Callable[[Settings], Any]] = {
     "values": config.value_settings,
     "health": config.health_settings,
     "anti-patterns": config.antipattern_settings,
+    "regression guard": config.regression_settings,
 }
 
 

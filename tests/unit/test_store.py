@@ -16,6 +16,7 @@ from advisor.errors import StateError
 from advisor.history import (
     Delta,
     IndexCounters,
+    IndexRegression,
     RealizedBenefit,
     RecommendationStatus,
     Snapshot,
@@ -440,6 +441,35 @@ def test_realized_benefit_keeps_the_latest_measure_per_index(store: Store) -> No
     assert store.realized("app") == [
         RealizedBenefit("app", "posts_author_id_idx", 40.0, 1.5, 4, T + timedelta(days=1))
     ]
+
+
+def test_a_window_within_leaves_out_the_buckets_that_straddle_its_bounds(store: Store) -> None:
+    for minutes in range(0, 60, 10):
+        store.add_delta(bucket(T + timedelta(minutes=minutes), 10, minutes))
+    appeared = T + timedelta(minutes=30)  # the bucket [20, 30) holds the moment it appeared
+    before = store.window_within("app", T + timedelta(minutes=5), appeared)
+    assert before is not None
+    assert (before.started_at, before.ended_at) == (
+        T + timedelta(minutes=10),
+        appeared - timedelta(minutes=10),
+    )
+    since = store.window_within("app", appeared)
+    assert since is not None
+    assert (since.started_at, since.ended_at) == (appeared, T + timedelta(minutes=60))
+    assert store.window_within("app", T + timedelta(minutes=61)) is None
+
+
+def test_regressions_are_replaced_by_the_latest_measure(store: Store) -> None:
+    slower = IndexRegression("app", "Posts_x_idx", USERS, -7, 50, 1.0, 40, 9.0, T)
+    small = IndexRegression("app", "posts_y_idx", POSTS, 3, 50, 1.0, 40, 2.0, T, True)
+    store.save_regressions("app", [small, slower])
+    store.save_regressions("other", [small])
+    store = reopen(store)
+    assert store.regressions("app") == [slower, small]  # the costliest first
+    store.save_regressions("app", [])
+    assert store.regressions("app") == []
+    assert len(store.regressions("other")) == 1
+    store.close()
 
 
 def test_observing_indexes_keeps_the_first_sighting(store: Store) -> None:

@@ -35,3 +35,14 @@ def test_pg14_and_newer_have_toplevel() -> None:
     assert StatementColumns.from_names(PG17) == StatementColumns(
         "total_exec_time", "total_plan_time", True
     )
+
+
+def test_the_sum_of_squares_needs_both_mean_and_stddev() -> None:
+    with_spread = StatementColumns.from_names(PG13 | {"mean_exec_time", "stddev_exec_time"})
+    assert (with_spread.mean_exec_ms, with_spread.stddev_exec_ms) == (
+        "mean_exec_time",
+        "stddev_exec_time",
+    )
+    old = StatementColumns.from_names(PG12 | {"mean_time", "stddev_time"})
+    assert (old.mean_exec_ms, old.stddev_exec_ms) == ("mean_time", "stddev_time")
+    assert StatementColumns.from_names(PG13 | {"mean_exec_time"}).stddev_exec_ms is None
