@@ -202,6 +202,9 @@ class ThrowawayStandby(ThrowawayCluster):
                 str(self.primary.port),
                 "-U",
                 "postgres",
+                # A spread checkpoint waits up to checkpoint_completion_target of
+                # checkpoint_timeout (4.5 min) on a primary with many dirty buffers.
+                "--checkpoint=fast",
             ]
         )
         # The copied postgresql.conf names the primary's port and socket directory; the
