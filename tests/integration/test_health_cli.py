@@ -81,3 +81,38 @@ def test_health_needs_no_extension_and_reports_no_unused_without_a_window(
     (report,) = json.loads(result.stdout)["databases"]
     assert not [f for f in report["findings"] if f["kind"] == "unused"]
     assert "statistics reset" in report["caveat"]
+
+
+INJECTION = """
+CREATE TABLE canary (id int);
+CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint NOT NULL);
+INSERT INTO orders SELECT g, g % 500 FROM generate_series(1, 20000) g;
+CREATE INDEX "evil
+DROP TABLE canary; --" ON orders (customer_id);
+CREATE INDEX "a_first_copy" ON orders (customer_id);
+"""
+
+
+def test_an_index_name_cannot_run_as_sql_in_health_s_script(
+    cluster: ThrowawayCluster, tmp_path
+) -> None:
+    """Any role that owns a table names its indexes: a name with a line break and a
+    statement in it, beside a duplicate that sorts first, once ended a `--` comment of the
+    script and ran. The script runs as printed with psql and the canary table survives."""
+    dsn = create_database(cluster, "health_injection", INJECTION)
+    fixes = run_cli("health", "--dsn", dsn, "--format", "sql")
+    assert fixes.returncode == 0, fixes.stderr
+    assert "DROP INDEX" in fixes.stdout
+    script = tmp_path / "fix.sql"
+    script.write_text(fixes.stdout)
+    subprocess.run(
+        [str(cluster.bindir / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", str(script), dsn],
+        check=True,
+        capture_output=True,
+    )
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute("SELECT to_regclass('public.canary') IS NOT NULL").fetchone() == (True,)
+        left = conn.execute(
+            "SELECT count(*) FROM pg_indexes WHERE tablename = 'orders' AND indexname <> 'orders_pkey'"
+        ).fetchone()
+    assert left == (1,)  # one of the two copies dropped, as printed
