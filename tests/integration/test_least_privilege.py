@@ -7,6 +7,7 @@ is an error line in the DBA's server log)."""
 from __future__ import annotations
 
 import json
+import random
 
 import psycopg
 
@@ -25,8 +26,8 @@ REFUSED_SET = 'permission denied to set parameter "pg_stat_statements.track"'
 ENV = {"ADVISOR_MIN_CALLS": "2", "ADVISOR_MIN_SAVED_MS_PER_DAY": "0"}
 
 
-def _email(r: object) -> tuple[str]:
-    return (f"user{r.randint(1, 100000)}@example.com",)  # type: ignore[attr-defined]
+def _email(r: random.Random) -> tuple[str]:
+    return (f"user{r.randint(1, 100000)}@example.com",)
 
 
 def _role(cluster: ThrowawayCluster, name: str, *grants: str) -> None:

@@ -15,6 +15,7 @@ from advisor.export.console import to_sql
 from advisor.jobs.recommend import recommend
 from advisor.pg import session
 from tests.integration.test_cli import run_cli
+from tests.integration.test_report import plain_report
 from tests.support import create_database, run_workload, settings_for
 
 # Events hashed over 4 partitions by id, measurements by month (one of them partitioned
@@ -137,22 +138,7 @@ def test_the_handoff_builds_a_partitioned_tables_index_the_way_postgresql_allows
 ) -> None:
     dsn = create_database(cluster, "partitioned_handoff", SETUP)
     run_workload(dsn, [(BY_ORG, lambda r: (r.randint(0, 1999),), 30)])
-    out = tmp_path / "reports"
-    result = run_cli(
-        "report",
-        "--dsn",
-        dsn,
-        "--out",
-        str(out),
-        "--state-dir",
-        str(tmp_path / "state"),
-        "--date",
-        "2026-12-03",
-        env={"ADVISOR_MIN_CALLS": "2", "ADVISOR_MIN_SAVED_MS_PER_DAY": "0"},
-    )
-    assert result.returncode == 0, result.stderr
-    (handoff_path,) = [p for p in out.iterdir() if p.name != "2026-12-03.md"]
-    handoff = handoff_path.read_text()
+    _, handoff = plain_report(dsn, tmp_path)
     assert (
         "CREATE INDEX IF NOT EXISTS events_org_id_idx ON ONLY public.events USING btree (org_id);"
         in handoff

@@ -171,6 +171,27 @@ def report_cli(dsn: str, out: Path, day: str, *extra: str) -> subprocess.Complet
     )
 
 
+def plain_report(dsn: str, tmp_path: Path, day: str = "2026-12-03") -> tuple[str, str]:
+    """`pg-advisor report` with no Drizzle schema and every statement counting: the
+    report's and the handoff's markdown."""
+    out = tmp_path / "reports"
+    result = run_cli(
+        "report",
+        "--dsn",
+        dsn,
+        "--out",
+        str(out),
+        "--state-dir",
+        str(tmp_path / "state"),
+        "--date",
+        day,
+        env={"ADVISOR_MIN_CALLS": "2", "ADVISOR_MIN_SAVED_MS_PER_DAY": "0"},
+    )
+    assert result.returncode == 0, result.stderr
+    (handoff,) = [p.read_text() for p in out.iterdir() if p.name != f"{day}.md"]
+    return (out / f"{day}.md").read_text(), handoff
+
+
 # ------------------------------------------------------------ report and handoff
 
 
@@ -704,22 +725,7 @@ def test_names_from_the_database_cannot_inject_markdown_or_code(
     the handoff, and the Drizzle code must keep every name inside its string literal."""
     dsn = create_database(cluster, "hostile_names", HOSTILE_SETUP)
     run_workload(dsn, [(HOSTILE_LOOKUP, lambda r: (f"tag{r.randint(1, 100000)}",), 30)])
-    out = tmp_path / "reports"
-    result = run_cli(
-        "report",
-        "--dsn",
-        dsn,
-        "--out",
-        str(out),
-        "--state-dir",
-        str(tmp_path / "state"),
-        "--date",
-        "2026-12-03",
-        env={"ADVISOR_MIN_CALLS": "2", "ADVISOR_MIN_SAVED_MS_PER_DAY": "0"},
-    )
-    assert result.returncode == 0, result.stderr
-    report = (out / "2026-12-03.md").read_text()
-    (handoff,) = [p.read_text() for p in out.iterdir() if p.name != "2026-12-03.md"]
+    report, handoff = plain_report(dsn, tmp_path)
     # The index is recommended, under a name of word characters only (with INCLUDE (id)
     # once autovacuum has set the visibility map: an index-only scan then pays).
     assert re.search(
