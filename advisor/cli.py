@@ -182,7 +182,7 @@ def health(
         )
         store = Store(state_dir) if state_dir is not None else None
         reports = _each_database(
-            settings, lambda conn, _: check_health(observe(conn, settings, store), settings)
+            settings, lambda conn, _: check_health(observe(conn, settings, store), settings, conn)
         )
     if output is OutputFormat.json:
         typer.echo(health_to_json(reports))

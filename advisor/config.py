@@ -167,6 +167,9 @@ class Settings(BaseSettings):
         ),
     )
     unused_min_size_mb: float = Field(default=1.0, ge=0)
+    # An index is not proposed for dropping when a workload statement's plan without it
+    # costs more than this share above its plan with it (simulated drops, analyze/drops.py).
+    drop_max_slowdown: float = Field(default=0.25, gt=0)
 
     # --- daemon
     listen: str = Field(

@@ -447,10 +447,10 @@ class Daemon:
                 log.info("analyze.waiting", database=database, reason="no workload collected yet")
                 return
             analysis = recommend(conn, self.settings, observation)
+            findings = check_health(observation, self.settings, conn).findings
         self._track_created(database, observation.schema, now)
         self._guard(database, observation, now)
         self.store.record_recommendations(database, analysis.recommendations, now)
-        findings = check_health(observation, self.settings).findings
         self._publish(database, analysis, findings)
         self._publish_windows(database, now)
         removed = self.store.compact(now)

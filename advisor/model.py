@@ -743,6 +743,9 @@ class FindingKind(enum.Enum):
     UNUSED = "unused"
     # No scans on every server read, but a replica could not be: maybe unused, never dropped.
     UNKNOWN = "unknown"
+    # What would be unused or redundant, but a workload statement's plan needs it: hidden
+    # from the planner it gets markedly worse (or, where nothing can hide it, may): no DROP.
+    NEEDED = "needed"
     DUPLICATE = "duplicate"
     REDUNDANT = "redundant"
     INVALID = "invalid"
@@ -768,6 +771,21 @@ class Finding:
     # Rows written per day to the table (inserts + updates + deletes), when known: each
     # one maintains this index too.
     writes_per_day: float | None = None
+    # The workload's statements whose plan uses the index now (a simulated drop).
+    plan_uses: tuple[PlanUse, ...] = ()
+
+
+@dataclass(frozen=True)
+class PlanUse:
+    """A workload statement whose generic plan uses an index: its calls, its plan's cost
+    and the part of it spent in the nodes that scan the index, and the cost with the index
+    hidden from the planner where that could be simulated."""
+
+    queryid: int
+    calls: int
+    cost: float
+    index_cost: float = 0.0
+    cost_without: float | None = None
 
 
 @dataclass(frozen=True)
@@ -780,6 +798,9 @@ class HealthReport:
     write_rates: tuple[TableWriteRate, ...] = ()
     # Why an UNUSED verdict may be premature (no daemon state), if it may be.
     caveat: str | None = None
+    # How the drops were simulated (hidden from the planner, or only the plans that name
+    # each index read), when a finding drops anything.
+    simulation: str | None = None
     # The replicas whose index scans were added to the primary's.
     replicas: tuple[ReplicaState, ...] = ()
 

@@ -450,21 +450,88 @@ class WhatIf:
             )
 
     def _stop_tracking_own_statements(self) -> None:
-        """A role that may set pg_stat_statements.track (a superuser, or one granted SET
-        on it, PostgreSQL 15+) keeps the advisor's EXPLAINs out of pg_stat_statements;
-        everyone else relies on the MARKER comment being filtered out. Asked first: a SET
-        refused would log an error in the DBA's server log on every connection."""
-        may_set = (
-            "SELECT rolsuper OR has_parameter_privilege('pg_stat_statements.track', 'SET') "
-            if self._major >= 15
-            else "SELECT rolsuper "
-        )
+        _stop_tracking_own_statements(self._conn, self._major)
+
+
+def _stop_tracking_own_statements(conn: Connection, major: int) -> None:
+    """A role that may set pg_stat_statements.track (a superuser, or one granted SET on
+    it, PostgreSQL 15+) keeps the advisor's EXPLAINs out of pg_stat_statements; everyone
+    else relies on the MARKER comment being filtered out. Asked first: a SET refused would
+    log an error in the DBA's server log on every connection."""
+    may_set = (
+        "SELECT rolsuper OR has_parameter_privilege('pg_stat_statements.track', 'SET') "
+        if major >= 15
+        else "SELECT rolsuper "
+    )
+    with contextlib.suppress(psycopg.Error):
+        mine = "FROM pg_roles WHERE rolname = current_user"
+        row = conn.execute(f"{MARKER} {may_set}{mine}").fetchone()
+        if row and row[0]:
+            conn.execute(f"{MARKER} SET pg_stat_statements.track = 'none'")
+
+
+@dataclass(frozen=True)
+class CurrentPlan:
+    """A statement's generic plan: its total cost, and the real indexes it names with the
+    cost of the plan nodes that scan each (times the loops a nested loop runs them)."""
+
+    cost: float
+    index_costs: Mapping[str, float]
+
+    @property
+    def indexes(self) -> frozenset[str]:
+        return frozenset(self.index_costs)
+
+
+class DropPlanner:
+    """The plans a drop would change, without HypoPG's hypothetical indexes: each
+    statement's generic plan as the schema stands, and, where HypoPG has
+    hypopg_hide_index (1.4.0 and later), its plan with real indexes hidden from this
+    session's planner (nothing is written; the index is shown again at once).
+
+    Sets the session's plan_cache_mode and statement_timeout while open (the planning
+    timeout per EXPLAIN) and resets them at close."""
+
+    def __init__(self, conn: Connection, caps: Capabilities, explain_timeout_ms: int) -> None:
+        self._conn = conn
+        self._generic_plan_explain = caps.generic_plan_explain
+        self.explains = 0
+        conn.execute(f"{MARKER} SET statement_timeout = {int(explain_timeout_ms)}")
+        conn.execute(f"{MARKER} SET plan_cache_mode = force_generic_plan")
+        _stop_tracking_own_statements(conn, caps.major)
+        row = conn.execute(
+            f"{MARKER} SELECT to_regprocedure('hypopg_hide_index(oid)') IS NOT NULL"
+        ).fetchone()
+        self.can_hide = bool(row and row[0])
+
+    def plan(self, statement: ParsedStatement, hidden: Sequence[int] = ()) -> CurrentPlan:
+        """The statement's generic plan, with the `hidden` real indexes (oids) out of the
+        planner's sight (only where `can_hide`). Raises PlanningError."""
+        if hidden and not self.can_hide:
+            raise PlanningError("this HypoPG cannot hide an index (hypopg_hide_index)")
+        if hidden:
+            self._conn.execute(
+                f"{MARKER} SELECT hypopg_hide_index(i) FROM unnest(%s::oid[]) AS i",
+                (list(hidden),),
+            )
+        try:
+            plan = generic_plan(self._conn, statement, self._generic_plan_explain)
+        finally:
+            if hidden:
+                self._conn.execute(
+                    f"{MARKER} SELECT hypopg_unhide_index(i) FROM unnest(%s::oid[]) AS i",
+                    (list(hidden),),
+                )
+        self.explains += 1
+        costs: dict[str, float] = {}
+        for name, cost in _real_index_scans(plan, 1.0):
+            costs[name] = costs.get(name, 0.0) + cost
+        return CurrentPlan(float(plan["Total Cost"]), costs)
+
+    def close(self) -> None:
         with contextlib.suppress(psycopg.Error):
-            row = self._conn.execute(
-                f"{MARKER} {may_set}FROM pg_roles WHERE rolname = current_user"
-            ).fetchone()
-            if row and row[0]:
-                self._conn.execute(f"{MARKER} SET pg_stat_statements.track = 'none'")
+            self._conn.execute(f"{MARKER} RESET plan_cache_mode")
+            self._conn.execute(f"{MARKER} RESET statement_timeout")
 
 
 def generic_plan(
@@ -571,6 +638,19 @@ def _real_index_names(plan: dict[str, Any]) -> Iterator[str]:
         yield name
     for child in plan.get("Plans", []):
         yield from _real_index_names(child)
+
+
+def _real_index_scans(plan: dict[str, Any], loops: float) -> Iterator[tuple[str, float]]:
+    """Each node that scans a real index: its name and the node's cost over all the times
+    it runs (the inner side of a nested loop runs once per outer row)."""
+    name = plan.get("Index Name")
+    if isinstance(name, str) and not name.startswith("<"):
+        yield name, float(plan.get("Total Cost", 0.0)) * loops
+    children = plan.get("Plans", [])
+    for position, child in enumerate(children):
+        inner = plan.get("Node Type") == "Nested Loop" and position == 1
+        rows = float(children[0].get("Plan Rows", 1.0)) if inner else 1.0
+        yield from _real_index_scans(child, loops * max(rows, 1.0))
 
 
 def _index_names(plan: dict[str, Any]) -> Iterator[str]:

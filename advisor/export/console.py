@@ -262,7 +262,18 @@ def _finding_dict(finding: Finding) -> dict[str, Any]:
         "reason": finding.reason,
         "fix_sql": finding.fix_sql,
         "covered_by": finding.covered_by,
+        "restore_sql": finding.restore_sql,
         "writes_per_day": finding.writes_per_day,
+        "plan_uses": [
+            {
+                "queryid": u.queryid,
+                "calls": u.calls,
+                "cost": round(u.cost, 2),
+                "index_cost": round(u.index_cost, 2),
+                "cost_without": round(u.cost_without, 2) if u.cost_without is not None else None,
+            }
+            for u in finding.plan_uses
+        ],
     }
 
 
@@ -404,6 +415,8 @@ def print_health(reports: Sequence[HealthReport], console: Console) -> None:
         )
         if report.caveat:
             console.print(f"[dim]Note: {escape(report.caveat)}[/dim]")
+        if report.simulation:
+            console.print(f"[dim]Drops: {escape(report.simulation)}[/dim]")
         for replica in report.replicas:
             console.print(f"Replica {escape(_replica_line(replica))}")
         if report.findings:
@@ -463,6 +476,7 @@ def health_to_json(reports: Sequence[HealthReport]) -> str:
                 "database": r.database,
                 "observed_seconds": round(r.observed_seconds, 3),
                 "caveat": r.caveat,
+                "simulation": r.simulation,
                 "replicas": [
                     {
                         "replica": p.replica,
@@ -499,6 +513,8 @@ def health_to_sql(reports: Sequence[HealthReport]) -> str:
         lines += comment(f"database {report.database}: {len(report.findings)} finding(s)")
         if report.caveat:
             lines += comment(f"note: {report.caveat}")
+        if report.simulation:
+            lines += comment(f"drops: {report.simulation}")
         for replica in report.replicas:
             lines += comment(f"replica {_replica_line(replica)}")
         for finding in report.findings:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from advisor.analyze.drops import DROPPABLE, HIDE_MISSING, DropEvidence, judge_drops
 from advisor.analyze.health import find_problems
 from advisor.collect.deltas import with_replica_scans
 from advisor.config import Settings, health_settings
@@ -24,16 +25,26 @@ from advisor.history import (
 )
 from advisor.jobs.observe import IndexKey, Observation
 from advisor.model import (
+    Finding,
     HealthReport,
+    PlanUse,
     ReplicaState,
+    Schema,
+    TableName,
 )
+from advisor.pg import Connection
+from advisor.whatif import CurrentPlan, DropPlanner, PlanningError
 
 SECONDS_PER_DAY = 86_400.0
 
 
-def check_health(observation: Observation, settings: Settings) -> HealthReport:
+def check_health(
+    observation: Observation, settings: Settings, conn: Connection | None = None
+) -> HealthReport:
     """Unused, duplicate, redundant and invalid indexes of the observed database, the
-    index scans summed over the primary and its replicas."""
+    index scans summed over the primary and its replicas. With `conn`, each drop is
+    simulated first (see analyze/drops.py): what a workload statement's plan needs is not
+    proposed."""
     # A replica down now still has the scans the daemon stored before: they count, but
     # whatever it served since is unknown.
     read = [r.usage for r in observation.replicas if r.usage is not None]
@@ -56,6 +67,9 @@ def check_health(observation: Observation, settings: Settings) -> HealthReport:
         replicas=[r.replica for r in observation.replicas if r.usage is not None],
         unreachable=unreachable,
     )
+    simulation = None
+    if conn is not None:
+        findings, simulation = simulate_drops(conn, observation, settings, findings)
     caveat = None
     if usage is not None and counting_since is not None and not observation.first_seen:
         caveat = _coverage(counting_since, now, bool(read), settings.unused_min_days)
@@ -67,11 +81,89 @@ def check_health(observation: Observation, settings: Settings) -> HealthReport:
         ),
         write_rates=tuple(sorted(observation.write_rates.values(), key=lambda r: r.table)),
         caveat=caveat,
+        simulation=simulation,
         replicas=tuple(
             ReplicaState(r.replica, r.usage.started_at if r.usage else None, r.error)
             for r in observation.replicas
         ),
     )
+
+
+def simulate_drops(
+    conn: Connection, observation: Observation, settings: Settings, findings: tuple[Finding, ...]
+) -> tuple[tuple[Finding, ...], str | None]:
+    """The findings with the plans of the workload's statements on each dropped index's
+    table: those that use it, and their cost without it where HypoPG can hide it; and how
+    the drops were simulated (None when no finding drops anything)."""
+    targets = [f for f in findings if f.kind in DROPPABLE and f.fix_sql]
+    if not targets:
+        return findings, None
+    schema = observation.schema
+    statements = observation.parsed_statements()
+    calls = {s.queryid: s.calls for s in observation.workload.statements}
+    plans: dict[int, CurrentPlan | None] = {}
+    evidence: dict[tuple[TableName, str], DropEvidence] = {}
+    planner = DropPlanner(conn, observation.caps, settings.explain_timeout_ms)
+    try:
+
+        def current(queryid: int) -> CurrentPlan | None:
+            if queryid not in plans:
+                try:
+                    plans[queryid] = planner.plan(statements[queryid])
+                except PlanningError:
+                    plans[queryid] = None
+            return plans[queryid]
+
+        for finding in targets:
+            names, oids, tables = _index_family(schema, finding.table, finding.index)
+            planned, uses = 0, []
+            for queryid, statement in statements.items():
+                if not statement.tables & tables or (plan := current(queryid)) is None:
+                    continue
+                planned += 1
+                used = names & plan.indexes
+                if not used:
+                    continue
+                without = None
+                if planner.can_hide and oids:
+                    try:
+                        without = planner.plan(statement, oids).cost
+                    except PlanningError:
+                        without = None
+                index_cost = sum(plan.index_costs[n] for n in used)
+                uses.append(PlanUse(queryid, calls.get(queryid, 0), plan.cost, index_cost, without))
+            measured = all(u.cost_without is not None for u in uses)
+            hidden = bool(oids) and planner.can_hide and measured
+            evidence[(finding.table, finding.index)] = DropEvidence(planned, tuple(uses), hidden)
+    finally:
+        planner.close()
+    note = (
+        "each drop was planned with the index hidden (HypoPG's hypopg_hide_index, this "
+        "session only)"
+        if planner.can_hide
+        else HIDE_MISSING
+    )
+    return judge_drops(findings, evidence, schema, settings.drop_max_slowdown), note
+
+
+def _index_family(
+    schema: Schema, table: TableName, index: str
+) -> tuple[frozenset[str], tuple[int, ...], frozenset[TableName]]:
+    """An index as plans name it: its name and those of the partitions' indexes attached
+    to it (at every level), their oids, and the tables they are on."""
+    names, oids, tables = {index}, [], {table}
+    found = schema.tables.get(table)
+    own = next((i for i in found.indexes if i.name == index), None) if found else None
+    if own is not None and own.oid:
+        oids.append(own.oid)
+    for part in schema.partitions(table):
+        for child in schema.tables[part.table].indexes if part.table in schema.tables else ():
+            if child.parent in names:
+                names.add(child.name)
+                tables.add(part.table)
+                if child.oid:
+                    oids.append(child.oid)
+    return frozenset(names), tuple(oids), frozenset(tables)
 
 
 def _why_missing(replica: ReplicaUsage) -> str:

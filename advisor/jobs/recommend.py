@@ -41,10 +41,12 @@ from advisor.collect.samples import expression_selectivity
 from advisor.collect.values import read_value_knowledge
 from advisor.config import Settings
 from advisor.errors import PermissionDenied
+from advisor.jobs.health import simulate_drops
 from advisor.jobs.observe import Observation, observe
 from advisor.model import (
     Analysis,
     Finding,
+    FindingKind,
     IndexDesign,
     ParsedStatement,
     PlannableText,
@@ -119,17 +121,25 @@ def planning(
     _require_visible_statements(workload, caps.role)
     schema = observation.schema
     planned_drops: tuple[Finding, ...] = ()
+    kept = 0
     if drops:
         planned_drops = safe_drops(
             schema, {table: rate.index_rows_per_day for table, rate in write_rates.items()}
         )
+        if planned_drops:
+            try:
+                judged, _ = simulate_drops(conn, observation, settings, planned_drops)
+            except psycopg.Error as error:
+                raise translate(error, "planning the drops") from None
+            planned_drops = tuple(f for f in judged if f.kind is not FindingKind.NEEDED)
+            kept = len(judged) - len(planned_drops)
     oids = _oids(schema, planned_drops)
     schema = schema.without((f.table, f.index) for f in planned_drops)
     whatif = what_if(conn, caps, settings, schema, oids)
     values: ValueModel | None = None
     valued: dict[int, Costing] = {}
     try:
-        drops_note = _drops_note(planned_drops, whatif.hidden)
+        drops_note = _drops_note(planned_drops, whatif.hidden, kept)
         prepared = prepare(workload, observation.parsed, whatif)
         require_plannable(prepared, caps.role)
         if settings.value_aware:
@@ -270,20 +280,30 @@ def _oids(schema: Schema, drops: Sequence[Finding]) -> list[int]:
     ]
 
 
-def _drops_note(drops: Sequence[Finding], hidden: bool) -> str | None:
-    """How the selection planned the workload without the indexes the plan drops."""
+def _drops_note(drops: Sequence[Finding], hidden: bool, kept: int = 0) -> str | None:
+    """How the selection planned the workload without the indexes the plan drops, and how
+    many safe drops a workload statement's plan kept."""
+    held = (
+        f"{kept} index(es) another one serves are kept: a workload statement's plan needs "
+        "them (`pg-advisor health` says which)"
+        if kept
+        else None
+    )
     if not drops:
-        return None
+        return held
     if hidden:
-        return (
+        note = (
             "the workload was planned with the dropped indexes hidden from the planner "
             "(HypoPG's hypopg_hide_index, this session only)"
         )
-    return (
-        "candidates and write costs count the dropped indexes as gone; the planner still "
-        "saw them (this HypoPG has no hypopg_hide_index; 1.4.0 and later do), which changes "
-        "little: an index kept on the same table serves every scan each of them does"
-    )
+    else:
+        note = (
+            "candidates and write costs count the dropped indexes as gone; the planner still "
+            "saw them (this HypoPG has no hypopg_hide_index; 1.4.0 and later do), which "
+            "changes little: an index kept on the same table serves every scan each of them "
+            "does, and no statement's plan gets markedly costlier by the size bound"
+        )
+    return f"{note}; {held}" if held else note
 
 
 def what_if(

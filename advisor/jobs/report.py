@@ -52,7 +52,7 @@ def report_now(
     if not observation.caps.pg_stat_statements:
         raise pg_stat_statements_missing(observation.caps)
     analysis = recommend(conn, settings, observation)
-    findings = check_health(observation, settings).findings
+    findings = check_health(observation, settings, conn).findings
     return _write(settings, drizzle, analysis, findings, observation, store, day, per_database)
 
 
