@@ -142,7 +142,7 @@ def _noted(finding: Finding, note: str) -> Finding:
 
 
 def _named(uses: tuple[PlanUse, ...]) -> str:
-    listed = ", ".join(f"queryid {u.queryid} ({u.calls:,} calls)" for u in uses[:_SHOWN])
+    listed = ", ".join(f"queryid {u.queryid}: {u.calls:,} calls" for u in uses[:_SHOWN])
     more = f" and {len(uses) - _SHOWN} more" if len(uses) > _SHOWN else ""
     return f"{len(uses)} workload statement(s) ({listed}{more})"
 

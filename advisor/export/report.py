@@ -48,6 +48,7 @@ from advisor.model import (
     Antipattern,
     AntipatternKind,
     Finding,
+    FindingKind,
     IndexDesign,
     Recommendation,
     Schema,
@@ -576,6 +577,10 @@ _ENVIRONMENT.globals.update(
 )
 
 
+# The findings whose fix drops an index the application's schema may declare.
+DROPPED = frozenset({FindingKind.UNUSED, FindingKind.DUPLICATE, FindingKind.REDUNDANT})
+
+
 def _context(inputs: ReportInputs) -> dict[str, Any]:
     views = index_views(inputs)
     return {
@@ -597,6 +602,7 @@ def _context(inputs: ReportInputs) -> dict[str, Any]:
         "schema_path": inputs.drizzle.path if inputs.drizzle is not None else None,
         "total_saved": sum(v.recommendation.estimated_ms_saved_per_day for v in views),
         "total_size": sum(v.recommendation.estimated_size_bytes for v in views),
+        "drops": [f for f in inputs.findings if f.fix_sql and f.kind in DROPPED and f.restore_sql],
     }
 
 

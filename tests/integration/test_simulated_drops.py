@@ -4,6 +4,7 @@ dropping, one no plan uses is, with the statement that restores it (issue 18).""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 
 from advisor.demo.sandbox import ThrowawayCluster
 from tests.integration.test_cli import run_cli
+from tests.integration.test_report import plain_report, section
 from tests.support import create_database, run_workload
 
 # (sensor) is a prefix of (sensor, label), so it is redundant by its keys; but label holds
@@ -112,6 +114,34 @@ def test_a_redundant_index_a_statement_needs_is_not_proposed(
     (analysis,) = json.loads(result.stdout)["analyses"]
     assert {d["index"] for d in analysis["drops"]} == {"readings_site"}
     assert "1 index(es) another one serves are kept" in analysis["drops_note"]
+
+
+def _fenced(markdown: str) -> list[str]:
+    return re.findall(r"^```sql\n(.*?)\n```$", markdown, flags=re.MULTILINE | re.DOTALL)
+
+
+def test_the_handoff_drops_what_no_plan_needs_and_its_rollback_runs(
+    cluster: ThrowawayCluster, tmp_path: Path
+) -> None:
+    dsn = _database(cluster, "drops_handoff")
+    report, handoff = plain_report(dsn, tmp_path)
+    drops = section(handoff, "### Indexes to drop") + section(handoff, "### Dropping indexes")
+    assert "`readings_site`" in drops and "`readings_sensor`" not in drops
+    assert 'DROP INDEX IF EXISTS "<name>";' in drops  # the drizzle-kit migration's edit
+    script, rollback = _fenced(drops)
+    assert script == "DROP INDEX CONCURRENTLY IF EXISTS public.readings_site;"
+    assert rollback == "CREATE INDEX readings_site ON public.readings USING btree (site);"
+    # The report's health table has the rollback beside the DROP, and keeps the needed one.
+    health = section(report, "## Index health")
+    assert "to roll back: `CREATE INDEX readings_site" in health
+    assert "| needed | `readings_sensor` |" in health and "keep it" in health
+
+    psql = [str(cluster.bindir / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", dsn]
+    for sql, exists in ((script, False), (rollback, True)):
+        subprocess.run([*psql, "-c", sql], check=True)
+        with psycopg.connect(dsn) as conn:
+            row = conn.execute("SELECT to_regclass('readings_site') IS NOT NULL").fetchone()
+        assert row == (exists,)
 
 
 def test_the_hidden_index_plans_show_their_cost_before_and_after(
