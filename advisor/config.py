@@ -260,6 +260,9 @@ class Settings(BaseSettings):
     # Sequential scans are reported on tables at least this large, this often a day.
     seq_scan_min_table_mb: float = Field(default=10.0, ge=0.0)
     seq_scan_min_per_day: float = Field(default=100.0, ge=0.0)
+    # Related rows written outside a transaction: both tables of a foreign key take at
+    # least this many INSERTs in the window.
+    unwrapped_writes_min_calls: int = Field(default=100, ge=1)
 
     @field_validator("listen")
     @classmethod
@@ -480,4 +483,5 @@ def antipattern_settings(settings: Settings) -> AntipatternSettings:
         large_column_min_bytes=settings.large_column_min_bytes,
         seq_scan_min_table_bytes=int(settings.seq_scan_min_table_mb * MIB),
         seq_scan_min_per_day=settings.seq_scan_min_per_day,
+        unwrapped_writes_min_calls=settings.unwrapped_writes_min_calls,
     )

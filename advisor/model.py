@@ -835,6 +835,7 @@ class AntipatternKind(enum.Enum):
     READS_EVERY_COLUMN = "reads_every_column"
     UNINDEXED_FOREIGN_KEY = "unindexed_foreign_key"
     SEQUENTIAL_SCANS = "sequential_scans"
+    WRITES_OUTSIDE_TRANSACTION = "writes_outside_transaction"
 
 
 @dataclass(frozen=True)
@@ -852,6 +853,8 @@ class Antipattern:
     columns: tuple[str, ...] = ()
     parent_table: TableName | None = None
     parent_queryid: int | None = None
+    # The referenced table's columns a foreign key's `columns` point at, position by position.
+    parent_columns: tuple[str, ...] = ()
     # Unindexed foreign key: the index that fixes it.
     fix_index: IndexDesign | None = None
     # The recommended index that already fixes it, if one does.
@@ -860,7 +863,7 @@ class Antipattern:
     def key(self) -> str:
         """A stable identity, the same from one report to the next while the habit lasts."""
         parts = [self.kind.value, str(self.table), ",".join(self.columns)]
-        if self.kind is AntipatternKind.N_PLUS_ONE:
+        if self.kind in (AntipatternKind.N_PLUS_ONE, AntipatternKind.WRITES_OUTSIDE_TRANSACTION):
             parts.append(str(self.parent_table))
         if self.kind is AntipatternKind.READS_EVERY_COLUMN:
             parts.append(",".join(str(q) for q in self.queryids))

@@ -11,6 +11,11 @@
   columns, so deleting a referenced row, or joining from it, reads the whole table.
 - Sequential scans: a large table is read from end to end many times a day
   (pg_stat_user_tables over the window).
+- Related rows written outside a transaction: both tables of a foreign key take many
+  INSERTs in the window, and pg_stat_statements, which counts BEGIN and COMMIT where it
+  tracks utility statements, counted too few BEGINs for them to have run in one: each ran
+  as its own transaction, so when the second fails, the first stays. No finding where
+  BEGIN is not counted (track_utility off) or where the BEGINs could have wrapped them.
 
 Pure: plain data in, findings out; the statements' texts are read with pglast.
 """
@@ -25,6 +30,8 @@ from pglast import ast
 
 from advisor.analyze import syntax
 from advisor.analyze.sqltext import prepare_text
+from advisor.analyze.transactions import TransactionCounts
+from advisor.analyze.writerates import duration, write_target
 from advisor.history import (
     TableCounters,
 )
@@ -62,6 +69,7 @@ class AntipatternSettings:
     large_column_min_bytes: int
     seq_scan_min_table_bytes: int
     seq_scan_min_per_day: float
+    unwrapped_writes_min_calls: int
 
 
 @dataclass(frozen=True)
@@ -77,6 +85,8 @@ class WorkloadFacts:
     window_seconds: float
     tables_window_seconds: float
     recommendations: tuple[Recommendation, ...] = ()
+    # The window's explicit transactions (analyze/transactions.py), when counted.
+    transactions: TransactionCounts | None = None
 
 
 def find_antipatterns(
@@ -88,6 +98,7 @@ def find_antipatterns(
         *_every_column(facts, settings),
         *_unindexed_foreign_keys(facts),
         *_sequential_scans(facts, settings),
+        *_writes_outside_transactions(facts, settings),
     ]
     return tuple(sorted(found, key=lambda a: (_KIND_ORDER[a.kind], a.table, a.key())))
 
@@ -349,3 +360,83 @@ def _sequential_scans(facts: WorkloadFacts, settings: AntipatternSettings) -> li
             )
         )
     return found
+
+
+# ------------------------------------------------------- writes outside a transaction
+
+
+def _writes_outside_transactions(
+    facts: WorkloadFacts, settings: AntipatternSettings
+) -> list[Antipattern]:
+    """Rows of two tables a foreign key relates, inserted often, with too few explicit
+    transactions in the window to have wrapped them: one finding per foreign key."""
+    counts = facts.transactions
+    if counts is None or not counts.tracked:
+        return []  # no evidence: BEGIN and COMMIT are not counted
+    inserts: dict[TableName, list[Statement]] = defaultdict(list)
+    for statement in facts.statements:
+        target = write_target(statement.text, facts.schema)
+        if target is not None and target.kind == "insert":
+            inserts[target.table].append(statement)
+    found = []
+    for key in facts.foreign_keys:
+        children, parents = inserts.get(key.table), inserts.get(key.referenced_table)
+        if not children or not parents or key.table == key.referenced_table:
+            continue
+        child_calls = sum(s.calls for s in children)
+        parent_calls = sum(s.calls for s in parents)
+        pairs = min(child_calls, parent_calls)
+        if pairs < settings.unwrapped_writes_min_calls or counts.begins * 2 > pairs:
+            continue
+        found.append(
+            Antipattern(
+                kind=AntipatternKind.WRITES_OUTSIDE_TRANSACTION,
+                table=key.table,
+                evidence=_unwrapped_evidence(key, child_calls, parent_calls, counts, facts),
+                queryids=tuple(s.queryid for s in (*parents, *children)),
+                columns=key.columns,
+                parent_table=key.referenced_table,
+                parent_columns=key.referenced_columns,
+            )
+        )
+    return found
+
+
+def _unwrapped_evidence(
+    key: ForeignKey,
+    child_calls: int,
+    parent_calls: int,
+    counts: TransactionCounts,
+    facts: WorkloadFacts,
+) -> str:
+    ran = (
+        f"INSERT INTO {key.referenced_table} and INSERT INTO {key.table} ran "
+        + (
+            f"{parent_calls:,} times each"
+            if parent_calls == child_calls
+            else f"{parent_calls:,} and {child_calls:,} times"
+        )
+        + f" in pg_stat_statements' last {duration(facts.window_seconds)} ({key.table} references "
+        f"{key.referenced_table} by {', '.join(key.columns)})"
+    )
+    pairs = min(child_calls, parent_calls)
+    if counts.begins == 0:
+        verdict = (
+            "it counted no BEGIN in this database (it tracks BEGIN and COMMIT: "
+            "track_utility is on), so no transaction wrapped them: each ran as its own "
+            "transaction, and when the second fails, the first stays"
+        )
+    else:
+        verdict = (
+            f"it counted {counts.begins:,} BEGIN in this database against {pairs:,} of "
+            f"them: at least {pairs - counts.begins:,} ran outside a transaction, unless one "
+            "transaction wrapped several; to make it certain, set log_line_prefix with %v "
+            "(or %x) and parameter_log_dir: the log then shows which statements ran in one "
+            "transaction"
+        )
+    if counts.transactions is not None:
+        verdict += (
+            f"; pg_stat_database counted {counts.transactions:,} transactions over the same "
+            f"window against {counts.calls:,} statement calls"
+        )
+    return f"{ran}; {verdict}"

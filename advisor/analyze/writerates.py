@@ -47,7 +47,7 @@ class WriteRates:
 
     def basis(self, table: TableName) -> str:
         """What the write cost of an index on `table` rests on, in words."""
-        window = _duration(self.window_seconds)
+        window = duration(self.window_seconds)
         rate = self.rates.get(table)
         if rate is None:
             text = f"write cost: no writes to {table} in pg_stat_statements' last {window}"
@@ -73,7 +73,8 @@ class WriteRates:
         )
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
+    """A window's length in words: `45 s`, `12 min`, `3.5 h`."""
     if seconds < 120:
         return f"{seconds:,.0f} s"
     if seconds < 7_200:

@@ -593,6 +593,37 @@ def relational_load_code(parent: DrizzleTable, child: DrizzleTable, columns: Seq
     return "\n".join(lines)
 
 
+def transaction_code(
+    parent: DrizzleTable,
+    child: DrizzleTable,
+    columns: Sequence[str],
+    referenced: Sequence[str],
+) -> str:
+    """Drizzle code that writes a parent row and its child in one transaction (the fix
+    for related rows written in separate transactions)."""
+    links = ", ".join(
+        f"{ts_key(child.property_of(c))}: {member('row', parent.property_of(r))}"
+        for c, r in zip(columns, referenced, strict=False)
+    )
+    values = f"{{ ...new{_type_name(child.variable)}, {links} }}" if links else "{ ... }"
+    return "\n".join(
+        [
+            f"// Both rows or neither: if the {child.variable} insert fails, the "
+            f"{parent.variable} row is rolled back too",
+            "await db.transaction(async (tx) => {",
+            f"  const [row] = await tx.insert({parent.variable})"
+            f".values(new{_type_name(parent.variable)}).returning();",
+            f"  await tx.insert({child.variable}).values({values});",
+            "});",
+        ]
+    )
+
+
+def _type_name(variable: str) -> str:
+    """`users` -> `Users`: the suffix of the example's value names (`newUsers`)."""
+    return variable[:1].upper() + variable[1:]
+
+
 def narrow_columns_code(
     table: DrizzleTable, all_columns: Sequence[str], large_columns: Sequence[str]
 ) -> str:

@@ -37,6 +37,7 @@ from advisor.export.drizzle import (
     index_code,
     narrow_columns_code,
     relational_load_code,
+    transaction_code,
 )
 from advisor.history import (
     IndexRegression,
@@ -446,12 +447,17 @@ class AntipatternView:
     language: str
 
 
-_QUERY_CHANGES = (AntipatternKind.N_PLUS_ONE, AntipatternKind.READS_EVERY_COLUMN)
+_QUERY_CHANGES = (
+    AntipatternKind.N_PLUS_ONE,
+    AntipatternKind.READS_EVERY_COLUMN,
+    AntipatternKind.WRITES_OUTSIDE_TRANSACTION,
+)
 _TITLES = {
     AntipatternKind.N_PLUS_ONE: "N+1 queries",
     AntipatternKind.READS_EVERY_COLUMN: "Every column read",
     AntipatternKind.UNINDEXED_FOREIGN_KEY: "Foreign key without an index",
     AntipatternKind.SEQUENTIAL_SCANS: "Sequential scans of a large table",
+    AntipatternKind.WRITES_OUTSIDE_TRANSACTION: "Related rows written outside a transaction",
 }
 
 
@@ -476,6 +482,14 @@ def _fix(inputs: ReportInputs, antipattern: Antipattern) -> tuple[str, str, str]
         parent = inputs.drizzle_names(antipattern.parent_table)
         fix = "Load the children with their parents in one query: `with:` in a relational query."
         return fix, relational_load_code(parent, names, antipattern.columns), "ts"
+    if kind is AntipatternKind.WRITES_OUTSIDE_TRANSACTION and antipattern.parent_table is not None:
+        parent = inputs.drizzle_names(antipattern.parent_table)
+        fix = (
+            "Write the related rows in one transaction: `db.transaction()` commits both or "
+            "neither (it throws, and rolls back, when one fails)."
+        )
+        together = transaction_code(parent, names, antipattern.columns, antipattern.parent_columns)
+        return fix, together, "ts"
     if kind is AntipatternKind.READS_EVERY_COLUMN:
         table = inputs.schema.tables.get(antipattern.table)
         columns = [c.name for c in table.columns] if table is not None else []

@@ -19,12 +19,19 @@ import psycopg
 import structlog
 
 from advisor.analyze.parse import parse_statement
+from advisor.analyze.transactions import TransactionCounts, transaction_counts
 from advisor.analyze.writerates import WriteRates, write_rates
 from advisor.collect.activity import write_rates_from_delta
 from advisor.collect.constraints import read_foreign_keys
 from advisor.collect.schema import read_schema
 from advisor.collect.snapshot import read_replica_usage, read_usage
-from advisor.collect.workload import read_workload, workload_from_delta
+from advisor.collect.transactions import database_transactions, tracks_utility
+from advisor.collect.workload import (
+    extension_schema,
+    read_workload,
+    window_start,
+    workload_from_delta,
+)
 from advisor.config import Settings, parse_settings
 from advisor.errors import AdvisorError
 from advisor.history import (
@@ -87,6 +94,8 @@ class Observation:
     tables_window_seconds: float
     first_seen: Mapping[IndexKey, datetime]
     replicas: tuple[ReplicaUsage, ...] = ()
+    # The explicit transactions of the workload's window (None without pg_stat_statements).
+    transactions: TransactionCounts | None = None
 
     @property
     def database(self) -> str:
@@ -107,8 +116,10 @@ def observe(conn: Connection, settings: Settings, store: Store | None = None) ->
         schema = read_schema(conn)
         foreign_keys = read_foreign_keys(conn)
         usage = read_usage(conn, caps.database)
+        transactions = None
         if caps.pg_stat_statements:
             every = read_workload(conn, caps.database, 1, WRITE_STATEMENTS_LIMIT)
+            transactions = _transactions(conn, every)
         else:
             every = Workload(caps.database, (), 1.0, datetime.now(UTC))
     except psycopg.Error as error:
@@ -140,6 +151,16 @@ def observe(conn: Connection, settings: Settings, store: Store | None = None) ->
         tables_window_seconds=usage.seconds,
         first_seen=store.index_first_seen(caps.database) if store is not None else {},
         replicas=tuple(read_replicas(settings, caps.database)),
+        transactions=transactions,
+    )
+
+
+def _transactions(conn: Connection, every: Workload) -> TransactionCounts:
+    """The explicit transactions among every statement of pg_stat_statements' window, and
+    pg_stat_database's count over the same window where its counters cover it."""
+    now, started = window_start(conn, extension_schema(conn))
+    return transaction_counts(
+        every.statements, tracks_utility(conn), database_transactions(conn, started, now)
     )
 
 
@@ -172,15 +193,22 @@ def observe_stored(
     the usage of every stored day (the replicas' too), from the store; the catalogs from
     the server. `replica_errors` says why the last collection of a replica failed."""
     window = store.window(database, now - timedelta(hours=settings.analysis_window_hours))
+    every: Workload | None = None
     if window is None:
         workload = Workload(database, (), 1.0, now)
     else:
         texts = store.texts(database, [s.queryid for s in window.statements])
-        workload = workload_from_delta(window, texts, settings.min_calls, settings.max_statements)
+        every = workload_from_delta(window, texts, 1, WRITE_STATEMENTS_LIMIT)
+        workload = narrowed(every, settings.min_calls, settings.max_statements)
     try:
         caps = capabilities(conn)
         schema = read_schema(conn)
         foreign_keys = read_foreign_keys(conn)
+        transactions = (
+            transaction_counts(every.statements, tracks_utility(conn))
+            if every is not None and caps.pg_stat_statements
+            else None
+        )
     except psycopg.Error as error:
         raise translate(error, "reading the schema") from None
     return Observation(
@@ -203,6 +231,7 @@ def observe_stored(
             )
             for label in replica_dsns(settings)
         ),
+        transactions=transactions,
     )
 
 

@@ -4,6 +4,7 @@ without an index, sequential scans of large tables."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from advisor.analyze.antipatterns import (
     WorkloadFacts,
@@ -11,6 +12,7 @@ from advisor.analyze.antipatterns import (
     returned_whole,
 )
 from advisor.analyze.parse import parse_statement
+from advisor.analyze.transactions import transaction_counts
 from advisor.config import Settings, antipattern_settings, parse_settings
 from advisor.history import (
     TableCounters,
@@ -275,4 +277,71 @@ def test_findings_are_ordered_by_kind_then_table() -> None:
     assert kinds == sorted(kinds, key=list(AntipatternKind).index)
     assert find_antipatterns(workload, antipattern_settings(Settings())) == find_antipatterns(
         workload, antipattern_settings(Settings())
+    )
+
+
+# ------------------------------------------------------ writes outside a transaction
+
+NEW_POST = "INSERT INTO posts (author_id, title, body) VALUES ($1, $2, $3) RETURNING id"
+NEW_COMMENT = "INSERT INTO comments (post_id, author_id, body) VALUES ($1, $2, $3)"
+
+
+def writes(*control: tuple[str, int], calls: int = 1_204, tracked: bool = True) -> WorkloadFacts:
+    statements = [
+        Statement(n, text, c, 1.0)
+        for n, (text, c) in enumerate([(NEW_POST, calls), (NEW_COMMENT, calls), *control], 1)
+    ]
+    base = facts([])
+    return replace(
+        base,
+        statements=tuple(statements),
+        transactions=transaction_counts(statements, tracked, transactions=2_500),
+    )
+
+
+def test_transaction_control_is_counted_by_kind_whatever_its_spelling() -> None:
+    counts = transaction_counts(
+        [
+            Statement(1, "begin", 10, 1.0),
+            Statement(2, "START TRANSACTION ISOLATION LEVEL SERIALIZABLE", 2, 1.0),
+            Statement(3, "COMMIT", 9, 1.0),
+            Statement(4, "end", 1, 1.0),
+            Statement(5, "rollback", 2, 1.0),
+            Statement(6, "ROLLBACK TO SAVEPOINT a", 3, 1.0),  # neither: inside one
+            Statement(7, NEW_POST, 30, 1.0),
+        ],
+        tracked=True,
+    )
+    assert (counts.begins, counts.commits, counts.rollbacks) == (12, 10, 2)
+    assert counts.calls == 30
+
+
+def test_related_inserts_with_no_begin_ran_as_separate_transactions() -> None:
+    (finding,) = found(writes(), AntipatternKind.WRITES_OUTSIDE_TRANSACTION)
+    assert (finding.table, finding.parent_table, finding.columns) == (COMMENTS, POSTS, ("post_id",))
+    assert finding.parent_columns == ("id",)
+    assert finding.queryids == (1, 2)
+    assert "INSERT INTO public.posts and INSERT INTO public.comments ran 1,204 times each" in (
+        finding.evidence
+    )
+    assert "no transaction wrapped them" in finding.evidence
+    assert "2,500 transactions" in finding.evidence
+
+
+def test_too_few_begins_are_indirect_evidence_that_says_what_would_make_it_certain() -> None:
+    (finding,) = found(
+        writes(("BEGIN", 100), ("COMMIT", 100)), AntipatternKind.WRITES_OUTSIDE_TRANSACTION
+    )
+    assert "at least 1,104 ran outside a transaction" in finding.evidence
+    assert "log_line_prefix with %v" in finding.evidence
+
+
+def test_no_finding_when_begins_could_wrap_them_or_are_not_counted_or_calls_are_few() -> None:
+    wrapped = writes(("BEGIN", 1_204), ("COMMIT", 1_204))
+    assert found(wrapped, AntipatternKind.WRITES_OUTSIDE_TRANSACTION) == []
+    assert found(writes(tracked=False), AntipatternKind.WRITES_OUTSIDE_TRANSACTION) == []
+    assert found(writes(calls=20), AntipatternKind.WRITES_OUTSIDE_TRANSACTION) == []
+    assert (
+        found(replace(writes(), transactions=None), AntipatternKind.WRITES_OUTSIDE_TRANSACTION)
+        == []
     )

@@ -1,0 +1,75 @@
+"""Related rows written outside a transaction, found from what the server counts, with
+node-postgres and Drizzle sending the traffic as an application does (issue 20)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import psycopg
+
+from advisor.demo.sandbox import ThrowawayCluster
+from tests.drizzle_project import PROJECT, require_node
+from tests.integration.test_report import plain_report, section
+from tests.support import create_database
+
+SCHEMA = """
+CREATE TABLE users (id serial PRIMARY KEY, name text NOT NULL);
+CREATE TABLE profiles (
+    id serial PRIMARY KEY, user_id integer NOT NULL REFERENCES users (id), bio text
+);
+CREATE INDEX ON profiles (user_id);
+"""
+TITLE = "Related rows written outside a transaction"
+
+
+def _signups(dsn: str, count: int, wrap: bool) -> None:
+    require_node()
+    subprocess.run(
+        ["node", "signup.mjs"],
+        cwd=PROJECT,
+        env={**os.environ, "DSN": dsn, "N": str(count), "WRAP": "1" if wrap else "0"},
+        check=True,
+        timeout=120,
+    )
+
+
+def test_paired_inserts_without_a_transaction_are_found_with_their_numbers(
+    cluster: ThrowawayCluster, tmp_path: Path
+) -> None:
+    dsn = create_database(cluster, "unwrapped", SCHEMA)
+    _signups(dsn, 150, wrap=False)
+    report, handoff = plain_report(dsn, tmp_path)
+
+    found = section(report, "## Anti-patterns")
+    assert f"### {TITLE}: public.profiles" in found
+    assert "INSERT INTO public.users and INSERT INTO public.profiles ran 150 times each" in found
+    assert "counted no BEGIN in this database" in found
+    assert "each ran as its own transaction" in found
+    # The handoff carries the Drizzle fix, with the schema's names for the key.
+    changes = section(handoff, "### Query changes worth making")
+    assert f"**{TITLE}**" in changes
+    assert "await db.transaction(async (tx) => {" in changes
+    assert "tx.insert(profiles).values({ ...newProfiles, userId: row.id });" in changes
+
+
+def test_the_same_inserts_inside_transactions_give_no_finding(
+    cluster: ThrowawayCluster, tmp_path: Path
+) -> None:
+    dsn = create_database(cluster, "wrapped", SCHEMA)
+    _signups(dsn, 150, wrap=True)
+    with psycopg.connect(dsn) as conn:  # the traffic did reach the server
+        (users,) = conn.execute("SELECT count(*) FROM profiles").fetchone() or (0,)
+    assert users == 150
+    report, handoff = plain_report(dsn, tmp_path)
+    assert TITLE not in report and TITLE not in handoff
+
+
+def test_no_finding_when_begin_is_not_counted(cluster: ThrowawayCluster, tmp_path: Path) -> None:
+    dsn = create_database(cluster, "untracked", SCHEMA)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("ALTER DATABASE untracked SET pg_stat_statements.track_utility = off")
+    _signups(dsn, 150, wrap=False)
+    report, _ = plain_report(dsn, tmp_path)
+    assert TITLE not in report
