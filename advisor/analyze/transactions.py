@@ -62,8 +62,8 @@ def transaction_counts(
 
 
 def _control_kind(text: str) -> str | None:
-    """"begin", "commit" or "rollback" for those statements, "other" for other transaction
-    control (SAVEPOINT, ROLLBACK TO, PREPARE TRANSACTION ...), None for any other."""
+    """The kind, "begin", "commit" or "rollback", of those statements; "other" for other
+    transaction control (SAVEPOINT, ROLLBACK TO, PREPARE TRANSACTION ...); None else."""
     if not _CONTROL.match(text):
         return None
     statements = parsed(text)
