@@ -30,7 +30,8 @@ from pglast import ast
 
 from advisor.analyze import syntax
 from advisor.analyze.sqltext import prepare_text
-from advisor.analyze.transactions import TransactionCounts
+from advisor.analyze.syntax import bounded_fingerprint
+from advisor.analyze.transactions import LoggedTransactions, TransactionCounts
 from advisor.analyze.writerates import duration, write_target
 from advisor.history import (
     TableCounters,
@@ -85,8 +86,10 @@ class WorkloadFacts:
     window_seconds: float
     tables_window_seconds: float
     recommendations: tuple[Recommendation, ...] = ()
-    # The window's explicit transactions (analyze/transactions.py), when counted.
+    # The window's explicit transactions (analyze/transactions.py), when counted, and the
+    # statements the server log shows in one transaction, when it does.
     transactions: TransactionCounts | None = None
+    logged: LoggedTransactions | None = None
 
 
 def find_antipatterns(
@@ -371,8 +374,9 @@ def _writes_outside_transactions(
     """Rows of two tables a foreign key relates, inserted often, with too few explicit
     transactions in the window to have wrapped them: one finding per foreign key."""
     counts = facts.transactions
-    if counts is None or not counts.tracked:
-        return []  # no evidence: BEGIN and COMMIT are not counted
+    counted = counts is not None and counts.tracked
+    if not counted and facts.logged is None:
+        return []  # no evidence: BEGIN and COMMIT are not counted, no log shows them
     inserts: dict[TableName, list[Statement]] = defaultdict(list)
     for statement in facts.statements:
         target = write_target(statement.text, facts.schema)
@@ -386,13 +390,20 @@ def _writes_outside_transactions(
         child_calls = sum(s.calls for s in children)
         parent_calls = sum(s.calls for s in parents)
         pairs = min(child_calls, parent_calls)
-        if pairs < settings.unwrapped_writes_min_calls or counts.begins * 2 > pairs:
+        if pairs < settings.unwrapped_writes_min_calls:
             continue
+        logged = _logged_pairs(facts.logged, parents, children)
+        if logged is not None:
+            if logged[2] * 2 > min(logged[0], logged[1]):
+                continue  # the log shows them in one transaction
+        elif counts is None or not counts.tracked or counts.begins * 2 > pairs:
+            continue
+        evidence = _unwrapped_evidence(key, child_calls, parent_calls, counts, facts, logged)
         found.append(
             Antipattern(
                 kind=AntipatternKind.WRITES_OUTSIDE_TRANSACTION,
                 table=key.table,
-                evidence=_unwrapped_evidence(key, child_calls, parent_calls, counts, facts),
+                evidence=evidence,
                 queryids=tuple(s.queryid for s in (*parents, *children)),
                 columns=key.columns,
                 parent_table=key.referenced_table,
@@ -402,12 +413,28 @@ def _writes_outside_transactions(
     return found
 
 
+def _logged_pairs(
+    log: LoggedTransactions | None, parents: Sequence[Statement], children: Sequence[Statement]
+) -> tuple[int, int, int] | None:
+    """The parents' and the children's logged calls and the transactions that ran both,
+    when the log holds calls of both."""
+    if log is None:
+        return None
+    first = {f for s in parents if (f := bounded_fingerprint(s.text))}
+    second = {f for s in children if (f := bounded_fingerprint(s.text))}
+    logged_parents, logged_children = log.logged(first), log.logged(second)
+    if not logged_parents or not logged_children:
+        return None
+    return logged_parents, logged_children, log.together(first, second)
+
+
 def _unwrapped_evidence(
     key: ForeignKey,
     child_calls: int,
     parent_calls: int,
-    counts: TransactionCounts,
+    counts: TransactionCounts | None,
     facts: WorkloadFacts,
+    logged: tuple[int, int, int] | None,
 ) -> str:
     ran = (
         f"INSERT INTO {key.referenced_table} and INSERT INTO {key.table} ran "
@@ -420,7 +447,16 @@ def _unwrapped_evidence(
         f"{key.referenced_table} by {', '.join(key.columns)})"
     )
     pairs = min(child_calls, parent_calls)
-    if counts.begins == 0:
+    if logged is not None and facts.logged is not None:
+        parents, children, together = logged
+        verdict = (
+            f"the server log (log_line_prefix {facts.logged.marker}) holds {parents:,} and "
+            f"{children:,} of their calls, {together:,} in one transaction: the others ran as "
+            "transactions of their own, and when the second fails, the first stays"
+        )
+    elif counts is None:  # a finding rests on the log or on the counts
+        raise ValueError("no evidence for a finding")
+    elif counts.begins == 0:
         verdict = (
             "it counted no BEGIN in this database (it tracks BEGIN and COMMIT: "
             "track_utility is on), so no transaction wrapped them: each ran as its own "
@@ -434,7 +470,7 @@ def _unwrapped_evidence(
             "(or %x) and parameter_log_dir: the log then shows which statements ran in one "
             "transaction"
         )
-    if counts.transactions is not None:
+    if counts is not None and counts.transactions is not None:
         verdict += (
             f"; pg_stat_database counted {counts.transactions:,} transactions over the same "
             f"window against {counts.calls:,} statement calls"

@@ -96,6 +96,20 @@ def fingerprint_of(text: str) -> str:
         return text.strip()
 
 
+def bounded_fingerprint(text: str, max_bytes: int = 100_000) -> str | None:
+    """pg_query's fingerprint of a statement read from outside (a server log), or None
+    for a text too long, too deeply nested to parse safely (see bounds.py), or not SQL."""
+    if len(text) > max_bytes:
+        return None
+    found = tokens(text)
+    if found is None or nesting(found) > MAX_NESTING:
+        return None
+    try:
+        return str(fingerprint(text))
+    except (PglastParseError, ValueError):
+        return None
+
+
 @lru_cache(maxsize=4096)
 def short_fingerprint(text: str) -> str:
     """16 hex digits naming the statement whatever its values and layout (pg_query's

@@ -12,7 +12,7 @@ included, which tells whether each statement was one.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from pglast import ast
@@ -26,6 +26,25 @@ _COMMITS = (TransactionStmtKind.TRANS_STMT_COMMIT,)
 _ROLLBACKS = (TransactionStmtKind.TRANS_STMT_ROLLBACK,)
 # Only texts that may be transaction control are parsed.
 _CONTROL = re.compile(r"^\s*(begin|start|commit|end|rollback|abort)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class LoggedTransactions:
+    """Statements the server log shows in one transaction (by `marker`, `%v` or `%x` of
+    log_line_prefix): each combination of statement fingerprints logged in one
+    transaction, with how many transactions it was; and each fingerprint's logged calls."""
+
+    combinations: tuple[tuple[frozenset[str], int], ...]
+    calls: Mapping[str, int]
+    marker: str
+
+    def logged(self, fingerprints: Iterable[str]) -> int:
+        return sum(self.calls.get(f, 0) for f in set(fingerprints))
+
+    def together(self, first: Iterable[str], second: Iterable[str]) -> int:
+        """The logged transactions that ran one of `first` and one of `second`."""
+        one, other = set(first), set(second)
+        return sum(n for found, n in self.combinations if found & one and found & other)
 
 
 @dataclass(frozen=True)

@@ -454,7 +454,7 @@ def read_parameter_log(
     (text, values), most frequent first. Reads the newest files first, at most `max_bytes`;
     a missing or unreadable directory or file gives a note, never an exception."""
     try:
-        files = _log_files(directory)
+        files = log_files(directory)
     except OSError as error:
         log.warning("values.log_dir_unreadable", directory=str(directory), error=str(error))
         return (), [
@@ -471,7 +471,7 @@ def read_parameter_log(
             break
         start = max(0, size - budget)
         try:
-            _tally_log(_log_lines(path, start, size), tally)
+            _tally_log(log_lines(path, start, size), tally)
         except OSError as error:
             log.warning("values.log_unreadable", path=str(path), error=str(error))
             notes.append(f"cannot read the server log {path}: {error.strerror or error}")
@@ -495,7 +495,7 @@ def read_parameter_log(
     return tuple(logged), notes
 
 
-def _log_files(directory: Path) -> list[tuple[Path, int]]:
+def log_files(directory: Path) -> list[tuple[Path, int]]:
     """The directory's log files with their sizes, newest first."""
     candidates = []
     for path in directory.iterdir():
@@ -526,7 +526,7 @@ def _looks_like_log(path: Path) -> bool:
     return bool(_SEVERITY.search(head.decode("utf-8", errors="replace")))
 
 
-def _log_lines(path: Path, start: int, end: int) -> Iterator[str]:
+def log_lines(path: Path, start: int, end: int) -> Iterator[str]:
     """The lines of `path` between the byte offsets, without the partial first line when
     reading starts inside the file."""
     with path.open("rb") as handle:
@@ -552,7 +552,7 @@ def read_logged_statements(path: Path, max_bytes: int = MAX_LOG_BYTES) -> list[s
     at most the last `max_bytes` of the file are read. Raises OSError as reading does."""
     size = path.stat().st_size
     seen: dict[str, None] = {}
-    for severity, message in _log_messages(_log_lines(path, max(0, size - max_bytes), size)):
+    for severity, message in _log_messages(log_lines(path, max(0, size - max_bytes), size)):
         if severity != "LOG":
             continue
         match = _STATEMENT.match(message)

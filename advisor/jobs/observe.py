@@ -19,10 +19,15 @@ import psycopg
 import structlog
 
 from advisor.analyze.parse import parse_statement
-from advisor.analyze.transactions import TransactionCounts, transaction_counts
+from advisor.analyze.transactions import (
+    LoggedTransactions,
+    TransactionCounts,
+    transaction_counts,
+)
 from advisor.analyze.writerates import WriteRates, write_rates
 from advisor.collect.activity import write_rates_from_delta
 from advisor.collect.constraints import read_foreign_keys
+from advisor.collect.logtransactions import log_line_prefix, read_logged_transactions
 from advisor.collect.schema import read_schema
 from advisor.collect.snapshot import read_replica_usage, read_usage
 from advisor.collect.transactions import database_transactions, tracks_utility
@@ -94,8 +99,11 @@ class Observation:
     tables_window_seconds: float
     first_seen: Mapping[IndexKey, datetime]
     replicas: tuple[ReplicaUsage, ...] = ()
-    # The explicit transactions of the workload's window (None without pg_stat_statements).
+    # The explicit transactions of the workload's window (None without pg_stat_statements),
+    # and which logged statements ran in one transaction (parameter_log_dir, with %v or %x
+    # in log_line_prefix).
     transactions: TransactionCounts | None = None
+    logged_transactions: LoggedTransactions | None = None
 
     @property
     def database(self) -> str:
@@ -152,7 +160,14 @@ def observe(conn: Connection, settings: Settings, store: Store | None = None) ->
         first_seen=store.index_first_seen(caps.database) if store is not None else {},
         replicas=tuple(read_replicas(settings, caps.database)),
         transactions=transactions,
+        logged_transactions=_logged_transactions(conn, settings),
     )
+
+
+def _logged_transactions(conn: Connection, settings: Settings) -> LoggedTransactions | None:
+    if settings.parameter_log_dir is None:
+        return None
+    return read_logged_transactions(settings.parameter_log_dir, log_line_prefix(conn))
 
 
 def _transactions(conn: Connection, every: Workload) -> TransactionCounts:
@@ -232,6 +247,7 @@ def observe_stored(
             for label in replica_dsns(settings)
         ),
         transactions=transactions,
+        logged_transactions=_logged_transactions(conn, settings),
     )
 
 

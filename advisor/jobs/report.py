@@ -97,6 +97,7 @@ def _write(
         tables_window_seconds=observation.tables_window_seconds,
         recommendations=analysis.recommendations if analysis is not None else (),
         transactions=observation.transactions,
+        logged=observation.logged_transactions,
     )
     top, label, trend = _top_statements(settings, workload, store, now)
     known = store.last_snapshot(database) is not None

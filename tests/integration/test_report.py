@@ -171,9 +171,15 @@ def report_cli(dsn: str, out: Path, day: str, *extra: str) -> subprocess.Complet
     )
 
 
-def plain_report(dsn: str, tmp_path: Path, day: str = "2026-12-03") -> tuple[str, str]:
-    """`pg-advisor report` with no Drizzle schema and every statement counting: the
-    report's and the handoff's markdown."""
+def plain_report(
+    dsn: str, tmp_path: Path, day: str = "2026-12-03", parameter_log_dir: Path | None = None
+) -> tuple[str, str]:
+    """`pg-advisor report` with no Drizzle schema and every statement counting (reading
+    the server log in `parameter_log_dir`, if given): the report's and the handoff's
+    markdown."""
+    env = {"ADVISOR_MIN_CALLS": "2", "ADVISOR_MIN_SAVED_MS_PER_DAY": "0"}
+    if parameter_log_dir is not None:
+        env["ADVISOR_PARAMETER_LOG_DIR"] = str(parameter_log_dir)
     out = tmp_path / "reports"
     result = run_cli(
         "report",
@@ -185,7 +191,7 @@ def plain_report(dsn: str, tmp_path: Path, day: str = "2026-12-03") -> tuple[str
         str(tmp_path / "state"),
         "--date",
         day,
-        env={"ADVISOR_MIN_CALLS": "2", "ADVISOR_MIN_SAVED_MS_PER_DAY": "0"},
+        env=env,
     )
     assert result.returncode == 0, result.stderr
     (handoff,) = [p.read_text() for p in out.iterdir() if p.name != f"{day}.md"]

@@ -24,12 +24,18 @@ CREATE INDEX ON profiles (user_id);
 TITLE = "Related rows written outside a transaction"
 
 
-def _signups(dsn: str, count: int, wrap: bool) -> None:
+def _signups(dsn: str, count: int, wrap: bool, other: int = 0) -> None:
     require_node()
     subprocess.run(
         ["node", "signup.mjs"],
         cwd=PROJECT,
-        env={**os.environ, "DSN": dsn, "N": str(count), "WRAP": "1" if wrap else "0"},
+        env={
+            **os.environ,
+            "DSN": dsn,
+            "N": str(count),
+            "WRAP": "1" if wrap else "0",
+            "OTHER": str(other),
+        },
         check=True,
         timeout=120,
     )
@@ -73,3 +79,20 @@ def test_no_finding_when_begin_is_not_counted(cluster: ThrowawayCluster, tmp_pat
     _signups(dsn, 150, wrap=False)
     report, _ = plain_report(dsn, tmp_path)
     assert TITLE not in report
+
+
+def test_the_server_log_makes_it_certain_where_the_counts_cannot(tmp_path: Path) -> None:
+    # 150 separate signups beside 100 transactions of other work: pg_stat_statements alone
+    # cannot tell (100 BEGINs could have wrapped most of them); the log, whose prefix
+    # prints each line's virtual transaction id, shows no signup in one transaction.
+    with ThrowawayCluster(settings={"log_line_prefix": "'%m [%p] %v '"}) as logged:
+        dsn = create_database(logged, "logged", SCHEMA)
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("ALTER DATABASE logged SET log_statement = 'all'")
+        _signups(dsn, 150, wrap=False, other=100)
+        report, _ = plain_report(dsn, tmp_path / "counts")
+        assert TITLE not in report  # the counts alone are no evidence
+        report, _ = plain_report(dsn, tmp_path / "log", parameter_log_dir=logged.base)
+    found = section(report, "## Anti-patterns")
+    assert f"### {TITLE}: public.profiles" in found
+    assert "the server log (log_line_prefix %v) holds 150 and 150 of their calls, 0 in one" in found
