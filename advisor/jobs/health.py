@@ -98,6 +98,11 @@ def simulate_drops(
     targets = [f for f in findings if f.kind in DROPPABLE and f.fix_sql]
     if not targets:
         return findings, None
+    if not observation.caps.pg_stat_statements:
+        return findings, (
+            "not simulated: without pg_stat_statements there is no workload to plan, so no "
+            "plan was checked for the indexes these drops remove"
+        )
     schema = observation.schema
     statements = observation.parsed_statements()
     calls = {s.queryid: s.calls for s in observation.workload.statements}

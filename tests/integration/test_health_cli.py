@@ -81,6 +81,9 @@ def test_health_needs_no_extension_and_reports_no_unused_without_a_window(
     (report,) = json.loads(result.stdout)["databases"]
     assert not [f for f in report["findings"] if f["kind"] == "unused"]
     assert "statistics reset" in report["caveat"]
+    # The duplicate and redundant drops stand, and say that no plan could be checked.
+    assert any(f["fix_sql"] for f in report["findings"])
+    assert report["simulation"].startswith("not simulated: without pg_stat_statements")
 
 
 INJECTION = """
