@@ -175,7 +175,7 @@ def report_cli(dsn: str, out: Path, day: str, *extra: str) -> subprocess.Complet
 
 def plain_report(dsn: str, tmp_path: Path, day: str = "2026-12-03") -> tuple[str, str]:
     """`pg-advisor report` with no Drizzle schema and every statement counting: the
-    report's and the handoff's markdown."""
+    report's and the handoff's markdown (its JSON twin checked to hold the same items)."""
     out = tmp_path / "reports"
     result = run_cli(
         "report",
@@ -195,7 +195,11 @@ def plain_report(dsn: str, tmp_path: Path, day: str = "2026-12-03") -> tuple[str
         "role-comm-database.json",
         "role-comm-database.md",
     ]
-    return (out / f"{day}.md").read_text(), (out / "role-comm-database.md").read_text()
+    handoff = (out / "role-comm-database.md").read_text()
+    document = json.loads((out / "role-comm-database.json").read_text())
+    validate(document)
+    assert missing_from_json(handoff, document) == []
+    return (out / f"{day}.md").read_text(), handoff
 
 
 # ------------------------------------------------------------ report and handoff
