@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup demo test lint typecheck unit integration bench dashboards clean
+.PHONY: setup demo test lint typecheck unit integration bench dashboards handoff-schema clean
 
 setup:
 	@bash scripts/setup.sh
@@ -31,6 +31,9 @@ bench: setup
 
 dashboards: setup
 	$(PY) -m dashboards.build
+
+handoff-schema: setup
+	$(PY) -m advisor.export.handoff_schema
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache tests/drizzle/node_modules

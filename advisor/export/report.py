@@ -1,12 +1,14 @@
 """The dated report and the Drizzle handoff, as GitHub markdown, written atomically.
 
-Two files per database and day: `<date>.md`, the periodic report (summary, top statements
+Three files per database and day: `<date>.md`, the periodic report (summary, top statements
 with their trend, recommendations with their evidence and code, index health, anti-patterns,
 what changed since the previous report, statements slower since an index appeared, what
 created indexes really saved), and the
 handoff `role-comm-database.md` an application team on Drizzle ORM acts on (Schema changes,
-New queries available, Migration instructions). What each report said is kept in the state
-store (Store.save_report), for the next report to compare with.
+New queries available, Migration instructions, Decisions and pending items), with its JSON
+twin `role-comm-database.json` for agents and scripts (both from one model, handoff.py).
+What each report said is kept in the state store (Store.save_report), for the next report
+to compare with.
 
 The same inputs always give the same bytes: everything is sorted, and the only date in the
 text is the report's own.
@@ -17,8 +19,8 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -28,262 +30,34 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from advisor.errors import UsageError
 from advisor.export.console import human_bytes, human_ms
 from advisor.export.drizzle import (
-    DrizzleIndex,
-    DrizzleSchema,
-    DrizzleTable,
-    callback_snippet,
-    drizzle_table,
     imports_needed,
     index_code,
     narrow_columns_code,
     relational_load_code,
     transaction_code,
 )
-from advisor.history import (
-    IndexRegression,
-    RealizedBenefit,
-    StoredRecommendation,
-)
-from advisor.model import (
-    Analysis,
-    Antipattern,
-    AntipatternKind,
-    Finding,
-    FindingKind,
-    IndexDesign,
-    Recommendation,
-    Schema,
-    TableName,
-)
+from advisor.export.handoff import AntipatternItem, Handoff, build_handoff, handoff_json
+
+# The report's parts live in views.py; their names are imported from here too.
+from advisor.export.views import DROPPED as DROPPED
+from advisor.export.views import Change as Change
+from advisor.export.views import Changes as Changes
+from advisor.export.views import CreatedIndex as CreatedIndex
+from advisor.export.views import IndexView as IndexView
+from advisor.export.views import ReportInputs as ReportInputs
+from advisor.export.views import StatementTrend as StatementTrend
+from advisor.export.views import TableChange as TableChange
+from advisor.export.views import concurrent_script as concurrent_script
+from advisor.export.views import index_views as index_views
+from advisor.export.views import invalid_check_sql as invalid_check_sql
+from advisor.export.views import migration_script as migration_script
+from advisor.export.views import proposed_drops as proposed_drops
+from advisor.export.views import quote_literal as quote_literal
+from advisor.export.views import table_changes as table_changes
+from advisor.model import Antipattern, AntipatternKind
 
 HANDOFF_FILE_NAME = "role-comm-database.md"
 HISTORY_FORMAT = 1
-
-
-# ------------------------------------------------------------------------ inputs
-
-
-@dataclass(frozen=True)
-class StatementTrend:
-    """A busy statement over the report's window, and its total the window before (None
-    when it did not run then, or when there is nothing to compare with)."""
-
-    queryid: int
-    text: str
-    calls: int
-    total_ms: float
-    previous_total_ms: float | None = None
-
-    @property
-    def mean_ms(self) -> float:
-        return self.total_ms / self.calls if self.calls else 0.0
-
-
-@dataclass(frozen=True)
-class CreatedIndex:
-    """A recommended index that was built: its stored recommendation and the latest
-    measure of what it did to the statements it was for (two facts, joined by name)."""
-
-    recommendation: StoredRecommendation
-    benefit: RealizedBenefit
-
-    @property
-    def name(self) -> str:
-        return self.recommendation.name
-
-    @property
-    def table(self) -> TableName:
-        return self.recommendation.table
-
-    @property
-    def created_on(self) -> date | None:
-        created = self.recommendation.created_at
-        return created.date() if created is not None else None
-
-    @property
-    def statements(self) -> int:
-        return self.benefit.statements
-
-    @property
-    def before_mean_ms(self) -> float:
-        return self.benefit.before_mean_ms
-
-    @property
-    def after_mean_ms(self) -> float:
-        return self.benefit.after_mean_ms
-
-
-@dataclass(frozen=True)
-class ReportInputs:
-    """Everything one database's report and handoff say.
-
-    `trend` is False without a state store: the statements are then totals since the
-    statistics were reset and `previous_total_ms` means nothing. `created` and
-    `regressions` are None without a state store (nothing remembers what was recommended);
-    `texts` holds the regressions' statements too."""
-
-    database: str
-    day: date
-    analysis: Analysis | None
-    findings: tuple[Finding, ...]
-    top_statements: tuple[StatementTrend, ...]
-    window_label: str
-    trend: bool
-    antipatterns: tuple[Antipattern, ...]
-    texts: Mapping[int, str]
-    created: tuple[CreatedIndex, ...] | None
-    schema: Schema
-    drizzle: DrizzleSchema | None = None
-    regression_ratio: float = 1.5
-    regressions: tuple[IndexRegression, ...] | None = None
-
-    @property
-    def recommendations(self) -> tuple[Recommendation, ...]:
-        """The recommendations, the most time saved per day first."""
-        if self.analysis is None:
-            return ()
-        return tuple(
-            sorted(
-                self.analysis.recommendations,
-                key=lambda r: (-r.estimated_ms_saved_per_day, r.name),
-            )
-        )
-
-    @property
-    def existing_indexes(self) -> frozenset[str]:
-        return frozenset(
-            index.name
-            for table in self.schema.tables.values()
-            for index in table.indexes
-            if index.valid
-        )
-
-    def drizzle_names(self, table: TableName) -> DrizzleTable:
-        return drizzle_table(self.drizzle, table)
-
-
-# ------------------------------------------------------------------ index views
-
-
-@dataclass(frozen=True)
-class IndexView:
-    """One recommended index as the report and handoff show it: the design as Drizzle
-    declares it (same name, SQL and code), with its SQL for each migration step."""
-
-    rank: int
-    recommendation: Recommendation
-    drizzle: DrizzleIndex
-    names: DrizzleTable
-
-    @property
-    def design(self) -> IndexDesign:
-        return self.drizzle.design
-
-    @property
-    def name(self) -> str:
-        return self.design.name()
-
-    @property
-    def concurrent_sql(self) -> str:
-        """Run outside a transaction, before deploying (on a partitioned table: ON ONLY,
-        each partition's concurrently, ATTACH)."""
-        return self.recommendation.create_sql + ";"
-
-    @property
-    def index_names(self) -> tuple[str, ...]:
-        """Its name, and on a partitioned table each partition's index's too."""
-        partitions = self.recommendation.partitions
-        return (self.name, *(replace(self.design, table=p.table).name() for p in partitions))
-
-    @property
-    def migration_sql(self) -> str:
-        """What the generated migration's CREATE INDEX is replaced with."""
-        return self.design.create_sql(concurrently=False) + ";"
-
-
-@dataclass(frozen=True)
-class TableChange:
-    """The new indexes of one table, with the TypeScript to add to its declaration."""
-
-    table: TableName
-    names: DrizzleTable
-    indexes: tuple[IndexView, ...]
-
-    @property
-    def snippet(self) -> str:
-        return callback_snippet(self.names, [view.drizzle for view in self.indexes])
-
-
-def index_views(inputs: ReportInputs) -> tuple[IndexView, ...]:
-    """The recommended indexes in rank order, with their Drizzle code."""
-    views = []
-    for rank, rec in enumerate(inputs.recommendations, 1):
-        names = inputs.drizzle_names(rec.design.table)
-        views.append(IndexView(rank, rec, index_code(rec.design, names), names))
-    return tuple(views)
-
-
-def table_changes(views: Sequence[IndexView]) -> tuple[TableChange, ...]:
-    """The views grouped by table, tables in name order, indexes in rank order."""
-    tables = sorted({view.design.table for view in views})
-    return tuple(
-        TableChange(
-            table,
-            views_of[0].names,
-            views_of,
-        )
-        for table in tables
-        for views_of in [tuple(v for v in views if v.design.table == table)]
-    )
-
-
-def concurrent_script(views: Sequence[IndexView]) -> str:
-    """The script to run with `psql -f` before deploying: one concurrent build a line."""
-    return "\n".join(view.concurrent_sql for view in views)
-
-
-def migration_script(views: Sequence[IndexView]) -> str:
-    """The lines that replace drizzle-kit's CREATE INDEX statements in the migration."""
-    return "\n".join(view.migration_sql for view in views)
-
-
-def invalid_check_sql(views: Sequence[IndexView]) -> str:
-    """A query listing those of the indexes a failed concurrent build left invalid."""
-    names = ", ".join(quote_literal(name) for view in views for name in view.index_names)
-    return (
-        "SELECT c.relname AS invalid_index FROM pg_index i "
-        "JOIN pg_class c ON c.oid = i.indexrelid\n"
-        f"WHERE NOT i.indisvalid AND c.relname IN ({names});"
-    )
-
-
-def quote_literal(text: str) -> str:
-    """An SQL string literal."""
-    return "'" + text.replace("'", "''") + "'"
-
-
-# --------------------------------------------------------------------- changes
-
-
-@dataclass(frozen=True)
-class Change:
-    """One line of "what changed": what (a label), which, and why."""
-
-    what: str
-    subject: str
-    detail: str
-
-
-@dataclass(frozen=True)
-class Changes:
-    """Differences from the previous report (`previous_day` None: there is none)."""
-
-    previous_day: date | None
-    new: tuple[Change, ...] = ()
-    resolved: tuple[Change, ...] = ()
-    regressed: tuple[Change, ...] = ()
-    # Values a recommendation depends on whose share of calls or rows moved.
-    drifted: tuple[Change, ...] = ()
 
 
 # A value assumption has drifted when its share of calls fell by this much (absolute), or
@@ -591,10 +365,6 @@ _ENVIRONMENT.globals.update(
 )
 
 
-# The findings whose fix drops an index the application's schema may declare.
-DROPPED = frozenset({FindingKind.UNUSED, FindingKind.DUPLICATE, FindingKind.REDUNDANT})
-
-
 def _context(inputs: ReportInputs) -> dict[str, Any]:
     views = index_views(inputs)
     return {
@@ -616,7 +386,7 @@ def _context(inputs: ReportInputs) -> dict[str, Any]:
         "schema_path": inputs.drizzle.path if inputs.drizzle is not None else None,
         "total_saved": sum(v.recommendation.estimated_ms_saved_per_day for v in views),
         "total_size": sum(v.recommendation.estimated_size_bytes for v in views),
-        "drops": [f for f in inputs.findings if f.fix_sql and f.kind in DROPPED and f.restore_sql],
+        "drops": proposed_drops(inputs),
     }
 
 
@@ -626,10 +396,39 @@ def render_report(inputs: ReportInputs, changes: Changes) -> str:
     return template.render(**_context(inputs), changes=changes)
 
 
-def render_handoff(inputs: ReportInputs) -> str:
+def render_handoff(inputs: ReportInputs, changes: Changes | None = None) -> str:
     """The handoff's markdown: Schema changes, New queries available, Migration
-    instructions."""
-    return _ENVIRONMENT.get_template("handoff.md.j2").render(**_context(inputs))
+    instructions, Decisions and pending items."""
+    return render_handoff_markdown(handoff_model(inputs, changes or Changes(None)))
+
+
+def render_handoff_markdown(handoff: Handoff) -> str:
+    """The markdown of a handoff model (its JSON twin is `handoff_json` of the same one)."""
+    return _ENVIRONMENT.get_template("handoff.md.j2").render(handoff=handoff)
+
+
+def handoff_model(inputs: ReportInputs, changes: Changes) -> Handoff:
+    """The handoff's one model, with the anti-patterns' fixes as this module writes them."""
+    antipatterns = [_antipattern_item(view) for view in antipattern_views(inputs)]
+    return build_handoff(inputs, changes, antipatterns)
+
+
+def _antipattern_item(view: AntipatternView) -> AntipatternItem:
+    antipattern = view.antipattern
+    return AntipatternItem(
+        key=antipattern.key(),
+        kind=antipattern.kind.value,
+        title=view.title,
+        table=str(antipattern.table),
+        evidence=antipattern.evidence,
+        queryids=list(antipattern.queryids),
+        statements=list(view.statements),
+        columns=list(antipattern.columns),
+        query_change=antipattern.kind in _QUERY_CHANGES and bool(view.code),
+        fix=view.fix,
+        code=view.code,
+        code_language=view.language,
+    )
 
 
 # ---------------------------------------------------------------------- writing
@@ -641,6 +440,11 @@ class ReportPaths:
 
     report: Path
     handoff: Path
+
+    @property
+    def handoff_json(self) -> Path:
+        """The handoff's JSON twin: the same path, ending in `.json`."""
+        return self.handoff.with_suffix(".json")
 
 
 def report_paths(
@@ -661,6 +465,11 @@ def report_paths(
         )
     else:
         handoff = handoff_path
+    if handoff.suffix == ".json":
+        raise UsageError(
+            f"handoff_path {handoff_path} ends in .json: that name is its JSON twin's "
+            "(give the markdown's, e.g. role-comm-database.md)"
+        )
     return ReportPaths(directory / f"{day.isoformat()}.md", handoff)
 
 
@@ -687,10 +496,13 @@ def comparable(entry: Mapping[str, Any]) -> bool:
 def write_report(
     inputs: ReportInputs, paths: ReportPaths, previous: Mapping[str, Any] | None
 ) -> dict[str, Any]:
-    """Write the report (compared with `previous`, the newest older history entry) and the
-    handoff, each atomically; returns this report's history entry, for the caller to keep."""
+    """Write the report (compared with `previous`, the newest older history entry), the
+    handoff and its JSON twin, each atomically; returns this report's history entry, for
+    the caller to keep."""
     current = history_entry(inputs)
     changes = diff(previous, current, inputs.existing_indexes, inputs.regression_ratio)
+    handoff = handoff_model(inputs, changes)
     write_atomically(paths.report, render_report(inputs, changes))
-    write_atomically(paths.handoff, render_handoff(inputs))
+    write_atomically(paths.handoff, render_handoff_markdown(handoff))
+    write_atomically(paths.handoff_json, handoff_json(handoff))
     return current

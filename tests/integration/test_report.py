@@ -3,6 +3,7 @@ change from one day to the next, and migration steps that work with drizzle-kit 
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from collections.abc import Iterator
@@ -62,6 +63,7 @@ from tests.drizzle_project import (
     run_node_tool,
     tsc,
 )
+from tests.handoff_items import missing_from_json, validate
 from tests.integration.test_cli import run_cli
 from tests.support import create_database, reset_statements, run_workload, settings_for
 
@@ -176,7 +178,7 @@ def plain_report(
 ) -> tuple[str, str]:
     """`pg-advisor report` with no Drizzle schema and every statement counting (reading
     the server log in `parameter_log_dir`, if given): the report's and the handoff's
-    markdown."""
+    markdown (its JSON twin checked to hold the same items)."""
     env = {"ADVISOR_MIN_CALLS": "2", "ADVISOR_MIN_SAVED_MS_PER_DAY": "0"}
     if parameter_log_dir is not None:
         env["ADVISOR_PARAMETER_LOG_DIR"] = str(parameter_log_dir)
@@ -194,7 +196,15 @@ def plain_report(
         env=env,
     )
     assert result.returncode == 0, result.stderr
-    (handoff,) = [p.read_text() for p in out.iterdir() if p.name != f"{day}.md"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        f"{day}.md",
+        "role-comm-database.json",
+        "role-comm-database.md",
+    ]
+    handoff = (out / "role-comm-database.md").read_text()
+    document = json.loads((out / "role-comm-database.json").read_text())
+    validate(document)
+    assert missing_from_json(handoff, document) == []
     return (out / f"{day}.md").read_text(), handoff
 
 
@@ -228,7 +238,8 @@ def test_report_and_handoff_then_what_changed_the_next_day(
     saved = history.previous_report("report_days", date(2026, 11, 24), comparable)
     assert saved is not None and saved["day"] == "2026-11-23"
     saved = saved["recommendations"]
-    assert not list(out.glob("*.json"))  # the history is in the store, not beside the report
+    # The history is in the store, not beside the report; the one JSON is the handoff's twin.
+    assert [p.name for p in out.glob("*.json")] == ["role-comm-database.json"]
     assert ranked == sorted(saved, key=lambda name: (-saved[name]["ms_saved_per_day"], name))
     feed = section(
         report, next(h for h in re.findall(r"^### .*$", report, re.M) if FEED_INDEX in h)
@@ -248,12 +259,14 @@ def test_report_and_handoff_then_what_changed_the_next_day(
     assert "This is the first report" in section(report, "## What changed")
     assert "Needs the daemon's state" in section(report, "## Realized benefit of created indexes")
 
-    # The handoff, in the team's three sections, with names from schema.ts.
+    # The handoff, in the team's three sections and what is decided and open, with names
+    # from schema.ts.
     headings = re.findall(r"^## .*$", handoff, flags=re.MULTILINE)
     assert headings == [
         "## Schema changes",
         "## New queries available",
         "## Migration instructions",
+        "## Decisions and pending items",
     ]
     changes = section(handoff, "## Schema changes")
     assert "`posts` has no index callback yet" in changes
@@ -270,6 +283,11 @@ def test_report_and_handoff_then_what_changed_the_next_day(
     assert f"CREATE INDEX IF NOT EXISTS {FEED_INDEX} ON public.posts" in steps
     assert f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {FEED_INDEX} ON public.posts" in steps
     assert 'psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -f advisor-indexes.sql' in steps
+    document = json.loads((out / "role-comm-database.json").read_text())
+    validate(document)
+    assert missing_from_json(handoff, document) == []
+    assert FEED_INDEX in document["pending"]["indexes_to_create"]
+    assert document["decisions"]["previous_day"] is None
 
     # Next day: the team built the feed index and shipped a page with an N+1.
     concurrent = next(
@@ -300,6 +318,23 @@ def test_report_and_handoff_then_what_changed_the_next_day(
     assert '(parent) select "id", "title" from "posts" order by' in n_plus_one
     handoff = (out / "role-comm-database.md").read_text()
     assert "**N+1 queries** (public.comments)" in section(handoff, "### Query changes worth making")
+    # What the team did is a decision taken, in the markdown and in the JSON.
+    assert f"- recommended index `{FEED_INDEX}`: the index was created." in section(
+        handoff, "### Decisions taken"
+    )
+    document = json.loads((out / "role-comm-database.json").read_text())
+    validate(document)
+    assert missing_from_json(handoff, document) == []
+    assert {
+        "what": "recommended index",
+        "subject": FEED_INDEX,
+        "outcome": "the index was created",
+    } in (document["decisions"]["resolved"])
+    (n_plus_one_item,) = [
+        a for a in document["findings"]["antipatterns"] if a["kind"] == "n_plus_one"
+    ]
+    assert n_plus_one_item["query_change"] and "with: { comments: true }" in n_plus_one_item["code"]
+    assert n_plus_one_item["key"] in document["pending"]["query_changes"]
     kept = history.previous_report("report_days", date(2026, 11, 25), comparable)
     assert kept is not None and kept["day"] == "2026-11-24"
 
@@ -390,7 +425,13 @@ def test_daemon_report_has_trends_and_the_benefit_of_created_indexes(
     assert "| new |" in top
     realized = section(report, "## Realized benefit of created indexes")
     assert f"| `{FEED_INDEX}` | public.posts | {day} |" in realized
-    assert (tmp_path / "reports" / "role-comm-database.md").exists()
+    # The daemon's report job writes the JSON twin too.
+    handoff = (tmp_path / "reports" / "role-comm-database.md").read_text()
+    document = json.loads((tmp_path / "reports" / "role-comm-database.json").read_text())
+    validate(document)
+    assert missing_from_json(handoff, document) == []
+    (created,) = document["decisions"]["created_indexes"]
+    assert created["name"] == FEED_INDEX and created["created_on"] == day
 
 
 # ------------------------------------------------------------ migration steps
