@@ -25,6 +25,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from advisor.analyze.pools import PoolAnalysis, duration
 from advisor.errors import UsageError
 from advisor.export.console import human_bytes, human_ms
 from advisor.export.drizzle import (
@@ -38,6 +39,7 @@ from advisor.export.drizzle import (
     narrow_columns_code,
     relational_load_code,
 )
+from advisor.export.poolcode import pool_finding_views
 from advisor.history import (
     IndexRegression,
     RealizedBenefit,
@@ -135,6 +137,8 @@ class ReportInputs:
     drizzle: DrizzleSchema | None = None
     regression_ratio: float = 1.5
     regressions: tuple[IndexRegression, ...] | None = None
+    # The connection pools judged (None: no sample of the connections).
+    pools: PoolAnalysis | None = None
 
     @property
     def recommendations(self) -> tuple[Recommendation, ...]:
@@ -603,6 +607,9 @@ def _context(inputs: ReportInputs) -> dict[str, Any]:
         "total_saved": sum(v.recommendation.estimated_ms_saved_per_day for v in views),
         "total_size": sum(v.recommendation.estimated_size_bytes for v in views),
         "drops": [f for f in inputs.findings if f.fix_sql and f.kind in DROPPED and f.restore_sql],
+        "pools": inputs.pools,
+        "pool_findings": pool_finding_views(inputs.pools),
+        "pool_duration": duration,
     }
 
 
