@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg import pq
+from psycopg.conninfo import make_conninfo
 from structlog.testing import capture_logs
 
 from advisor.collect.connections import sample_activity
@@ -250,25 +252,31 @@ def _measure(dsn: str, texts: Sequence[str], take_runs: int, steady_runs: int) -
 @contextmanager
 def open_connections(dsn: str, kinds: Sequence[tuple[str, str]]) -> Iterator[None]:
     """Hold client connections open: idle, idle in a transaction (BEGIN and a SELECT), or
-    active (a long pg_sleep sent without waiting for it), each with its application_name."""
+    active (a long pg_sleep sent on a bare libpq connection, not waited for), each with
+    its application_name."""
+    active: list[pq.PGconn] = []
     with ExitStack() as stack:
-        active = []
         for application, kind in kinds:
+            if kind == "active":
+                conninfo = make_conninfo(dsn, application_name=application)
+                pgconn = pq.PGconn.connect(conninfo.encode())
+                if pgconn.status != pq.ConnStatus.OK:
+                    raise RuntimeError(f"cannot connect: {pgconn.get_error_message()}")
+                active.append(pgconn)
+                pgconn.send_query(b"SELECT pg_sleep(3600)")
+                continue
             conn = stack.enter_context(
-                psycopg.connect(
-                    dsn, autocommit=kind != "idle in transaction", application_name=application
-                )
+                psycopg.connect(dsn, autocommit=kind == "idle", application_name=application)
             )
             if kind == "idle in transaction":
                 conn.execute("SELECT 1")
-            elif kind == "active":
-                conn.pgconn.send_query(b"SELECT pg_sleep(3600)")
-                active.append(conn)
         try:
             yield
         finally:
-            for conn in active:
-                conn.cancel_safe(timeout=5.0)
+            for pgconn in active:
+                cancel = pgconn.get_cancel()
+                cancel.cancel()
+                pgconn.finish()
 
 
 def _call_some(dsn: str, texts: Sequence[str], seed: int) -> None:
