@@ -25,6 +25,7 @@ from advisor.analyze.antipatterns import AntipatternSettings
 from advisor.analyze.bounds import ParseSettings
 from advisor.analyze.candidates import BrinSettings, CandidateSettings
 from advisor.analyze.health import HealthSettings
+from advisor.analyze.pools import PoolSettings
 from advisor.analyze.regression import RegressionSettings
 from advisor.analyze.select import SelectionSettings
 from advisor.analyze.values import ValueSettings
@@ -264,6 +265,28 @@ class Settings(BaseSettings):
     # least this many INSERTs in the window.
     unwrapped_writes_min_calls: int = Field(default=100, ge=1)
 
+    # --- connection pools (see analyze/pools.py), from pg_stat_activity at each collection
+    # A pool is holding idle connections when an application had at least this many idle
+    # in every sample of the window (and more open than its suggested max).
+    pool_idle_min_connections: int = Field(default=10, ge=1)
+    # Sessions idle in a transaction for this long are reported...
+    idle_in_transaction_min_seconds: float = Field(default=60.0, gt=0.0)
+    # ...with this idle_in_transaction_session_timeout as the advice.
+    idle_in_transaction_timeout_seconds: float = Field(default=60.0, gt=0.0)
+    # The suggested pool max: max(pool_min_size, ceil(pool_size_factor x the peak of the
+    # application's connections in use at once over the window)).
+    pool_size_factor: float = Field(default=1.5, ge=1.0)
+    pool_min_size: int = Field(default=2, ge=1)
+    # The pools can exhaust the server when the sum of the applications' peaks reaches this
+    # share of max_connections minus the reserved slots.
+    pool_exhaustion_share: float = Field(default=0.8, gt=0.0, le=1.0)
+    # The suggested code's idleTimeoutMillis and connectionTimeoutMillis (node-postgres).
+    pool_idle_timeout_ms: int = Field(default=30_000, ge=0)
+    pool_connection_timeout_ms: int = Field(default=2_000, ge=0)
+    # Applications exported as series of their own (by connections); the rest are summed
+    # as application="(other)". Bounds cardinality: application_name is set by clients.
+    max_application_series: int = Field(default=10, ge=1, le=100)
+
     @field_validator("listen")
     @classmethod
     def _check_listen(cls, value: str) -> str:
@@ -484,4 +507,17 @@ def antipattern_settings(settings: Settings) -> AntipatternSettings:
         seq_scan_min_table_bytes=int(settings.seq_scan_min_table_mb * MIB),
         seq_scan_min_per_day=settings.seq_scan_min_per_day,
         unwrapped_writes_min_calls=settings.unwrapped_writes_min_calls,
+    )
+
+
+def pool_settings(settings: Settings) -> PoolSettings:
+    return PoolSettings(
+        pool_idle_min_connections=settings.pool_idle_min_connections,
+        idle_in_transaction_min_seconds=settings.idle_in_transaction_min_seconds,
+        idle_in_transaction_timeout_seconds=settings.idle_in_transaction_timeout_seconds,
+        pool_size_factor=settings.pool_size_factor,
+        pool_min_size=settings.pool_min_size,
+        pool_exhaustion_share=settings.pool_exhaustion_share,
+        pool_idle_timeout_ms=settings.pool_idle_timeout_ms,
+        pool_connection_timeout_ms=settings.pool_connection_timeout_ms,
     )

@@ -30,14 +30,17 @@ from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from psycopg.conninfo import conninfo_to_dict
 
+from advisor.analyze.pools import PeakBucket, judge_pools, record_peaks
 from advisor.analyze.secrets import may_hold_secret
 from advisor.analyze.syntax import short_fingerprint
+from advisor.collect.connections import sample_activity
 from advisor.collect.deltas import delta, running_totals
 from advisor.collect.snapshot import SnapshotReader, take_index_snapshot
-from advisor.config import Settings
+from advisor.config import Settings, pool_settings
 from advisor.errors import AdvisorError, UsageError
 from advisor.export.metrics import make_registry
 from advisor.history import (
+    ActivitySample,
     Snapshot,
     StatementCounters,
 )
@@ -128,7 +131,10 @@ class Daemon:
             log.info("store.texts_withheld", texts=forgotten, reason="may hold a secret")
         self.status = RuntimeStatus(self.databases)
         self.registry = make_registry(
-            self.status, settings.top_statements, settings.export_query_text
+            self.status,
+            settings.top_statements,
+            settings.export_query_text,
+            settings.max_application_series,
         )
         self.scheduler = BackgroundScheduler(
             timezone=UTC,
@@ -148,6 +154,9 @@ class Daemon:
         # queryids whose text was withheld or unavailable (not asked for again).
         self._totals: dict[str, dict[int, StatementCounters]] = {}
         self._textless: dict[str, set[int]] = {}
+        # Per database: the applications' connection peaks over the analysis window, in
+        # memory only (a restart starts them again; see README "Connection pools").
+        self._pool_peaks: dict[str, tuple[PeakBucket, ...]] = {}
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -349,10 +358,12 @@ class Daemon:
             snapshot = reader.take(conn)
             new = self.unknown_queryids(database, snapshot)
             texts = reader.texts(conn, new) if new else {}
+            activity = sample_activity(conn, database, self.settings.application_name)
         present = {s.queryid for s in snapshot.statements}
         textless = self._textless.get(database, set()) | (new - texts.keys())
         self._textless[database] = textless & present
         self.record(database, snapshot, texts)
+        self.record_activity(database, activity)
         if self.replicas:
             self._collect_replicas(database)
 
@@ -432,9 +443,32 @@ class Daemon:
                 fingerprints=fingerprints,
             )
 
+    def record_activity(self, database: str, activity: ActivitySample) -> None:
+        """Keep a pg_stat_activity sample: the latest in the status, its peaks in the window."""
+        window = self.settings.analysis_window_hours * 3600
+        peaks = record_peaks(self._pool_peaks.get(database, ()), activity, window)
+        self._pool_peaks[database] = peaks
+        with self.status.edit(database) as editor:
+            editor.update(activity=activity)
+
+    def judge_pools(self, database: str) -> None:
+        """Judge the connection pools on the window's samples (no database read)."""
+        activity = self.status.get(database).activity
+        if activity is None:
+            return
+        window = self.settings.analysis_window_hours * 3600
+        peaks = self._pool_peaks.get(database, ())
+        pools = judge_pools(activity, peaks, pool_settings(self.settings), window)
+        with self.status.edit(database) as editor:
+            editor.update(pools=pools)
+        for finding in pools.findings:
+            log.info("pools.finding", database=database, kind=finding.kind.value)
+
     def analyze(self, database: str) -> None:
-        """Recommend for the window's workload; track created indexes; check index health."""
+        """Judge the pools; recommend for the window's workload; track created indexes;
+        check index health."""
         now = datetime.now(UTC)
+        self.judge_pools(database)
         down = {
             label: state.error or "down"
             for label, state in self.status.get(database).replicas.items()
@@ -542,6 +576,7 @@ class Daemon:
                 current.findings,
                 datetime.now(UTC),
                 per_database=self.discover or len(self.databases) > 1,
+                pools=current.pools,
             )
         log.info("report.written", database=database, report=str(paths.report))
 

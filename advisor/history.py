@@ -186,3 +186,65 @@ class RealizedBenefit:
     after_mean_ms: float
     statements: int
     measured_at: datetime
+
+
+# ------------------------------------------------- connections (pg_stat_activity samples)
+
+
+@dataclass(frozen=True)
+class ConnectionGroup:
+    """The client sessions of the watched database with one application_name, user and
+    state at one sample. `state` is pg_stat_activity's ("idle in transaction", ...), or
+    "unknown" where the advisor's role may not see it (it needs pg_read_all_stats)."""
+
+    application: str
+    user: str
+    state: str
+    connections: int
+    # Of them, the active ones waiting (on a lock, I/O, ...: any wait_event_type).
+    waiting: int = 0
+    # The longest any of them has been in this state.
+    oldest_state_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class IdleTransaction:
+    """A session idle in a transaction: since its last statement ended (`idle_seconds`)
+    and since its transaction began (`transaction_seconds`)."""
+
+    pid: int
+    application: str
+    user: str
+    idle_seconds: float
+    transaction_seconds: float
+
+
+@dataclass(frozen=True)
+class ActivitySample:
+    """One reading of pg_stat_activity: the watched database's client sessions by
+    application, user and state (the advisor's own left out), the oldest few sessions idle
+    in a transaction, and the server's connection limits."""
+
+    database: str
+    taken_at: datetime
+    groups: tuple[ConnectionGroup, ...]
+    # The oldest first (by transaction age); at most a few.
+    idle_in_transaction: tuple[IdleTransaction, ...]
+    # Active sessions of the watched database waiting, by wait_event_type.
+    waits: tuple[tuple[str, int], ...]
+    # Client sessions of the whole server (every database, the advisor's own too): what
+    # counts against max_connections.
+    server_connections: int
+    max_connections: int
+    # superuser_reserved_connections, plus reserved_connections on PostgreSQL 16+.
+    reserved_connections: int
+
+    @property
+    def available(self) -> int:
+        """The connections ordinary roles may open: max_connections minus reserved."""
+        return max(self.max_connections - self.reserved_connections, 0)
+
+    @property
+    def headroom(self) -> int:
+        """How many more connections ordinary roles could open now."""
+        return self.available - self.server_connections

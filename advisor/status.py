@@ -12,7 +12,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TypedDict, Unpack
 
+from advisor.analyze.pools import PoolAnalysis
 from advisor.history import (
+    ActivitySample,
     IndexRegression,
     RealizedBenefit,
     Snapshot,
@@ -71,6 +73,10 @@ class DatabaseStatus:
     replicas: dict[str, ReplicaStatus] = field(default_factory=dict)
     # Statements slower since a created index appeared, the costliest first.
     regressions: tuple[IndexRegression, ...] = ()
+    # The last pg_stat_activity sample (each collection), and the pools judged on the
+    # window's samples (each analysis).
+    activity: ActivitySample | None = None
+    pools: PoolAnalysis | None = None
 
 
 class StatusChanges(TypedDict, total=False):
@@ -91,6 +97,8 @@ class StatusChanges(TypedDict, total=False):
     whatif_explains: int
     whatif_cache_hits: int
     replicas: dict[str, ReplicaStatus]
+    activity: ActivitySample | None
+    pools: PoolAnalysis | None
 
 
 def busiest(statements: Iterable[StatementCounters], count: int) -> tuple[StatementCounters, ...]:

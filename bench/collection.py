@@ -1,10 +1,12 @@
-"""One collection with 5,000 entries in pg_stat_statements.
+"""One collection with 5,000 entries in pg_stat_statements and 200 connections.
 
 It fills pg_stat_statements of a throwaway cluster with N statements of distinct queryids
 (distinct select lists and filter columns over a few wide tables: constants and aliases
-do not change a queryid, column references do), then times `SnapshotReader.take()` (the
-counters only), the texts of all N, the daemon's first `collect()` (which fetches and
-stores every text) and its steady-state `collect()` (texts known; a delta written).
+do not change a queryid, column references do), opens 200 client connections (idle pools,
+sessions idle in a transaction, active ones running a long query), then times
+`SnapshotReader.take()` (the counters only), the texts of all N, the pg_stat_activity
+sample alone, the daemon's first `collect()` (which fetches and stores every text) and its
+steady-state `collect()` (texts known; a delta written; the connections sampled).
 """
 
 from __future__ import annotations
@@ -16,15 +18,18 @@ import random
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg import pq
+from psycopg.conninfo import make_conninfo
 from structlog.testing import capture_logs
 
+from advisor.collect.connections import sample_activity
 from advisor.collect.snapshot import SnapshotReader
 from advisor.config import load_settings
 from advisor.daemon import Daemon
@@ -40,12 +45,19 @@ WIDE_ROWS = 1_000
 INDEXES_PER_TABLE = 5
 # The steady state: this many of the statements are called between two collections.
 CALLED_BETWEEN = 500
+# Client connections open during the timings, by (application_name, what each does).
+CONNECTIONS = (
+    *((f"api-{k}", "idle") for k in range(4) for _ in range(30)),
+    *(("worker", "idle in transaction") for _ in range(50)),
+    *(("reports", "active") for _ in range(30)),
+)
 
 # Functions whose cumulative time the profiled steady-state collection reports.
 PROFILED_STEPS = (
     ("daemon.py", "collect", "Daemon.collect (whole, under cProfile)"),
     ("pg.py", "connect", "connect (a new session per collection)"),
     ("snapshot.py", "take", "SnapshotReader.take"),
+    ("connections.py", "sample_activity", "sample_activity (pg_stat_activity)"),
     ("store.py", "known_queryids", "Store.known_queryids"),
     ("store.py", "last_snapshot", "Store.last_snapshot (decode)"),
     ("deltas.py", "delta", "delta()"),
@@ -72,6 +84,9 @@ class CollectResult:
     take_ms_max: float
     texts_ms_median: float
     texts_fetched: int
+    connections_open: int
+    connections_sampled: int
+    activity_ms_median: float
     first_collect_ms: float
     steady_runs: int
     steady_collect_ms_median: float
@@ -159,7 +174,7 @@ def run_collect(
     statements: int = 5_000, take_runs: int = 20, steady_runs: int = 10
 ) -> CollectResult:
     """The whole section on a throwaway cluster."""
-    with ThrowawayCluster() as cluster:
+    with ThrowawayCluster(settings={"max_connections": str(len(CONNECTIONS) + 50)}) as cluster:
         with psycopg.connect(cluster.dsn(), autocommit=True) as conn:
             conn.execute(f"CREATE DATABASE {DATABASE}")
         dsn = cluster.dsn(DATABASE)
@@ -173,7 +188,9 @@ def run_collect(
             say(f"collect: ran {len(texts):,} statements in {time.perf_counter() - started:.1f} s")
             distinct, entries = _distinct_in_pgss(conn)
         say(f"collect: {distinct:,} distinct queryids, {entries:,} entries in the database")
-        result = _measure(dsn, texts, take_runs, steady_runs)
+        with open_connections(dsn, CONNECTIONS):
+            say(f"collect: {len(CONNECTIONS)} client connections open")
+            result = _measure(dsn, texts, take_runs, steady_runs)
         result.distinct_queryids_generated = distinct
         result.pgss_entries_in_database = entries
         result.environment = environment(cluster.major)
@@ -191,6 +208,11 @@ def _measure(dsn: str, texts: Sequence[str], take_runs: int, steady_runs: int) -
             ids = [s.queryid for s in snapshot.statements]
             texts_ms = [_timed_ms(lambda: reader.texts(conn, ids)) for _ in range(3)]
             fetched = len(reader.texts(conn, ids))
+            own = settings.application_name
+            activity = sample_activity(conn, DATABASE, own)
+            activity_ms = [
+                _timed_ms(lambda: sample_activity(conn, DATABASE, own)) for _ in range(take_runs)
+            ]
         daemon = Daemon(settings)
         try:
             with capture_logs():
@@ -213,6 +235,9 @@ def _measure(dsn: str, texts: Sequence[str], take_runs: int, steady_runs: int) -
         take_ms_max=round(max(takes), 2),
         texts_ms_median=round(median(texts_ms), 2),
         texts_fetched=fetched,
+        connections_open=len(CONNECTIONS),
+        connections_sampled=sum(g.connections for g in activity.groups),
+        activity_ms_median=round(median(activity_ms), 2),
         first_collect_ms=round(first, 2),
         steady_runs=steady_runs,
         steady_collect_ms_median=round(median(steady), 2),
@@ -222,6 +247,36 @@ def _measure(dsn: str, texts: Sequence[str], take_runs: int, steady_runs: int) -
         sqlite_bytes=sqlite_bytes,
         profile_ms=profile,
     )
+
+
+@contextmanager
+def open_connections(dsn: str, kinds: Sequence[tuple[str, str]]) -> Iterator[None]:
+    """Hold client connections open: idle, idle in a transaction (BEGIN and a SELECT), or
+    active (a long pg_sleep sent on a bare libpq connection, not waited for), each with
+    its application_name."""
+    active: list[pq.PGconn] = []
+    with ExitStack() as stack:
+        for application, kind in kinds:
+            if kind == "active":
+                conninfo = make_conninfo(dsn, application_name=application)
+                pgconn = pq.PGconn.connect(conninfo.encode())
+                if pgconn.status != pq.ConnStatus.OK:
+                    raise RuntimeError(f"cannot connect: {pgconn.get_error_message()}")
+                active.append(pgconn)
+                pgconn.send_query(b"SELECT pg_sleep(3600)")
+                continue
+            conn = stack.enter_context(
+                psycopg.connect(dsn, autocommit=kind == "idle", application_name=application)
+            )
+            if kind == "idle in transaction":
+                conn.execute("SELECT 1")
+        try:
+            yield
+        finally:
+            for pgconn in active:
+                cancel = pgconn.get_cancel()
+                cancel.cancel()
+                pgconn.finish()
 
 
 def _call_some(dsn: str, texts: Sequence[str], seed: int) -> None:
@@ -290,6 +345,14 @@ def report_collect(result: CollectResult) -> str:
         (f"take(), counters only: median of {result.take_runs} (ms)", result.take_ms_median),
         ("take(): min / max (ms)", f"{result.take_ms_min:.1f} / {result.take_ms_max:.1f}"),
         (f"texts() of all {result.texts_fetched:,}: median of 3 (ms)", result.texts_ms_median),
+        (
+            "client connections open / counted by the sample",
+            f"{result.connections_open} / {result.connections_sampled}",
+        ),
+        (
+            f"sample_activity() alone: median of {result.take_runs} (ms)",
+            result.activity_ms_median,
+        ),
         ("first Daemon.collect(), fetches and stores every text (ms)", result.first_collect_ms),
         (
             f"steady Daemon.collect(): median of {result.steady_runs} (ms)",
@@ -314,8 +377,10 @@ def report_collect(result: CollectResult) -> str:
     )
     met = result.steady_collect_ms_median < TARGET_MS
     lines.append(
-        f"target: one collection with {result.statements_generated:,} statements in under "
+        f"target: one collection with {result.statements_generated:,} statements and "
+        f"{result.connections_open} connections in under "
         f"{TARGET_MS:.0f} ms -- {verdict(met)} (steady Daemon.collect() "
-        f"{result.steady_collect_ms_median:.1f} ms; take() alone {result.take_ms_median:.1f} ms)"
+        f"{result.steady_collect_ms_median:.1f} ms; take() alone {result.take_ms_median:.1f} ms; "
+        f"sample_activity() alone {result.activity_ms_median:.1f} ms)"
     )
     return "\n".join(lines)

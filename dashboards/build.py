@@ -648,6 +648,97 @@ def workload() -> Dashboard:
                 width=6,
             )
         )
+        .with_row(Row("Connections"))
+        .with_panel(
+            series_panel(
+                "Connections by application and state",
+                "Client connections to the database at each collection, by application_name "
+                "(sanitized; the largest max_application_series, the rest as (other)) and "
+                "state; the advisor's own are left out.",
+                [
+                    query(
+                        f"sum by (database, application, state) "
+                        f"({metric('pg_advisor_connections')})",
+                        "{{database}} {{application}} {{state}}",
+                    )
+                ],
+                width=12,
+            )
+        )
+        .with_panel(
+            series_panel(
+                "Sessions waiting, by wait event type",
+                "Active sessions of the database waiting on a lock, I/O, the client ... at "
+                "each collection.",
+                [
+                    query(
+                        f"sum by (wait_event_type) ({metric('pg_advisor_connections_waiting')})",
+                        "{{wait_event_type}}",
+                    )
+                ],
+                width=12,
+            )
+        )
+        .with_panel(
+            stat_panel(
+                "Connection headroom",
+                "Connections ordinary roles may still open on the server: max_connections "
+                "minus the reserved slots, minus the client connections open (every database).",
+                instant(
+                    f"min({metric('pg_advisor_connections_available')} - "
+                    f"{metric('pg_advisor_connections_server')})"
+                ),
+                width=6,
+            )
+        )
+        .with_panel(
+            stat_panel(
+                "Oldest idle in transaction",
+                "The longest a session has been idle in a transaction (it holds its locks "
+                "and keeps VACUUM back); red from 60 s.",
+                instant(f"max({metric('pg_advisor_idle_in_transaction_max_age_seconds')})"),
+                unit="s",
+                red_from=60,
+                width=6,
+            )
+        )
+        .with_panel(
+            stat_panel(
+                "Pool findings",
+                "Findings of the last analysis: pools holding idle connections, sessions "
+                "idle in a transaction, pools that together can exhaust the server (see the "
+                "report's Connection pools).",
+                instant(f"sum by (kind) ({metric('pg_advisor_pool_findings')})", "{{kind}}"),
+                red_from=1,
+                width=12,
+            ).text_mode(BigValueTextMode.VALUE_AND_NAME)
+        )
+        .with_panel(
+            table_panel(
+                "Pool sizes",
+                "Per application: the most connections in use at once over the analysis "
+                "window and the pg.Pool max suggested from it (the report has the code).",
+                [
+                    table_query(
+                        "max by (instance, database, application) "
+                        f"({metric('pg_advisor_pool_peak_in_use')})"
+                    ),
+                    table_query(
+                        "max by (instance, database, application) "
+                        f"({metric('pg_advisor_pool_suggested_max')})"
+                    ),
+                ],
+                [
+                    ("database", "Database", ""),
+                    ("application", "Application", ""),
+                    ("Value #A", "Peak in use", "short"),
+                    ("Value #B", "Suggested max", "short"),
+                    ("instance", "Advisor", ""),
+                ],
+                sort_by="Peak in use",
+                height=8,
+            )
+        )
         .with_row(Row("Top statements"))
         .with_panel(
             series_panel(

@@ -11,7 +11,7 @@ from typing import Any
 
 import jsonschema
 
-from advisor.export.report import sentence
+from advisor.export.report import sentence, text
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_PATH = ROOT / "config" / "handoff.schema.json"
@@ -93,9 +93,13 @@ def missing_from_json(markdown: str, document: Any) -> list[str]:
     antipatterns = {
         (a["title"], sentence(a["evidence"])) for a in document["findings"]["antipatterns"]
     }
+    # ...and every pool change's (its evidence as the handoff escapes it).
+    antipatterns |= {
+        (p["title"], text(p["evidence"])) for p in document["findings"]["pool_changes"]
+    }
     for title, evidence in re.findall(r"^\*\*(.+?)\*\* \(.+?\): (.+)$", markdown, re.MULTILINE):
         if (title, evidence) not in antipatterns:
-            missing.append(f"anti-pattern: {title}: {evidence}")
+            missing.append(f"finding: {title}: {evidence}")
     drops = {(d["name"], d["evidence"]) for d in document["schema_changes"]["drop_indexes"]}
     for name, reason in re.findall(r"^- `([^`]+)` on .+?, \w+, [^:]+: (.+)\.$", markdown, re.M):
         if (name, reason) not in drops:

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from advisor.export.drizzle import imports_needed
+from advisor.export.poolcode import pool_finding_views
 from advisor.export.views import (
     Changes,
     IndexView,
@@ -173,11 +174,24 @@ class HealthItem(_Part):
     covered_by: str | None
 
 
+class PoolChange(_Part):
+    """A connection habit the samples of pg_stat_activity show, with the change to make."""
+
+    kind: str
+    title: str
+    application: str | None = Field(description="null for a server-wide finding.")
+    evidence: str
+    advice: str
+    code: str = Field(description="node-postgres/Drizzle pool code; empty when none.")
+    timeout_sql: str = Field(description="SQL a DBA runs (a role's timeout); empty when none.")
+
+
 class Findings(_Part):
     """What the workload and the catalogs show, with the evidence for each."""
 
     antipatterns: list[AntipatternItem]
     index_health: list[HealthItem]
+    pool_changes: list[PoolChange]
 
 
 class MigrationSteps(_Part):
@@ -321,6 +335,18 @@ def build_handoff(
             "findings": Findings(
                 antipatterns=list(antipatterns),
                 index_health=[_health_item(f) for f in inputs.findings],
+                pool_changes=[
+                    PoolChange(
+                        kind=view.finding.kind.value,
+                        title=view.title,
+                        application=view.finding.application,
+                        evidence=view.finding.evidence,
+                        advice=view.finding.advice,
+                        code=view.code,
+                        timeout_sql=view.sql,
+                    )
+                    for view in pool_finding_views(inputs.pools)
+                ],
             ),
             "migration": _migration(views, drops),
             "decisions": _decisions(inputs, changes),

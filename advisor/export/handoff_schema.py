@@ -12,6 +12,9 @@ SCHEMA_PATH = Path(__file__).resolve().parents[2] / "config" / "handoff.schema.j
 
 
 def main(argv: list[str]) -> int:
+    if argv and (argv[0].startswith("-") or len(argv) > 1):
+        print("usage: python -m advisor.export.handoff_schema [PATH]", file=sys.stderr)
+        return 2
     path = Path(argv[0]) if argv else SCHEMA_PATH
     path.write_text(handoff_schema_text(), encoding="utf-8")
     print(path)

@@ -3,8 +3,9 @@
 Nothing is computed at scrape time beyond formatting; the jobs produce, the collector reads.
 Label cardinality is bounded: recommendations by `max_recommendations`, statements (and
 statements slower since an index appeared) by `top_statements`, findings are summed by
-kind. Statement texts are labels only with `export_query_text` (a text can carry
-literals; /metrics is unauthenticated by default).
+kind, applications (connection pools, export/poolmetrics.py) by `max_application_series`.
+Statement texts are labels only with `export_query_text` (a text can carry literals;
+/metrics is unauthenticated by default).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
 from advisor import __version__
+from advisor.export.poolmetrics import pool_families
 from advisor.model import FindingKind
 from advisor.status import DatabaseStatus, RuntimeStatus
 
@@ -35,11 +37,16 @@ class AdvisorCollector(Collector):
     """Yields every pg_advisor_* family from the RuntimeStatus."""
 
     def __init__(
-        self, status: RuntimeStatus, top_statements: int = 20, export_query_text: bool = False
+        self,
+        status: RuntimeStatus,
+        top_statements: int = 20,
+        export_query_text: bool = False,
+        max_application_series: int = 10,
     ) -> None:
         self._status = status
         self._top = top_statements
         self._export_query_text = export_query_text
+        self._max_application_series = max_application_series
 
     def collect(self) -> Iterator[Metric]:
         databases = self._status.databases()
@@ -55,6 +62,7 @@ class AdvisorCollector(Collector):
         yield from _realized(databases)
         yield from _regressions(databases, self._top)
         yield from _windows(databases)
+        yield from pool_families(databases, self._max_application_series)
 
 
 def _health(databases: list[DatabaseStatus]) -> Iterator[Metric]:
@@ -317,11 +325,16 @@ def _windows(databases: list[DatabaseStatus]) -> Iterator[Metric]:
 
 
 def make_registry(
-    status: RuntimeStatus, top_statements: int, export_query_text: bool = False
+    status: RuntimeStatus,
+    top_statements: int,
+    export_query_text: bool = False,
+    max_application_series: int = 10,
 ) -> CollectorRegistry:
     """A registry with the advisor's collector and the process's own metrics."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(AdvisorCollector(status, top_statements, export_query_text))
+    registry.register(
+        AdvisorCollector(status, top_statements, export_query_text, max_application_series)
+    )
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)
     return registry

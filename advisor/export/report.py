@@ -27,6 +27,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from advisor.analyze.pools import duration
 from advisor.errors import UsageError
 from advisor.export.console import human_bytes, human_ms
 from advisor.export.drizzle import (
@@ -37,6 +38,7 @@ from advisor.export.drizzle import (
     transaction_code,
 )
 from advisor.export.handoff import AntipatternItem, Handoff, build_handoff, handoff_json
+from advisor.export.poolcode import pool_finding_views
 
 # The report's parts live in views.py; their names are imported from here too.
 from advisor.export.views import DROPPED as DROPPED
@@ -387,6 +389,9 @@ def _context(inputs: ReportInputs) -> dict[str, Any]:
         "total_saved": sum(v.recommendation.estimated_ms_saved_per_day for v in views),
         "total_size": sum(v.recommendation.estimated_size_bytes for v in views),
         "drops": proposed_drops(inputs),
+        "pools": inputs.pools,
+        "pool_findings": pool_finding_views(inputs.pools),
+        "pool_duration": duration,
     }
 
 

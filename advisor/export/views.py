@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
+from advisor.analyze.pools import PoolAnalysis
 from advisor.export.drizzle import (
     DrizzleIndex,
     DrizzleSchema,
@@ -109,6 +110,8 @@ class ReportInputs:
     drizzle: DrizzleSchema | None = None
     regression_ratio: float = 1.5
     regressions: tuple[IndexRegression, ...] | None = None
+    # The connection pools judged (None: no sample of the connections).
+    pools: PoolAnalysis | None = None
 
     @property
     def recommendations(self) -> tuple[Recommendation, ...]:

@@ -11,8 +11,10 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from advisor.analyze.antipatterns import WorkloadFacts, find_antipatterns
+from advisor.analyze.pools import PoolAnalysis, judge_pools
+from advisor.collect.connections import sample_activity
 from advisor.collect.workload import workload_from_delta
-from advisor.config import Settings, antipattern_settings
+from advisor.config import Settings, antipattern_settings, pool_settings
 from advisor.errors import UsageError
 from advisor.export.console import human_ms
 from advisor.export.drizzle import DrizzleSchema, load_drizzle_schema
@@ -53,7 +55,12 @@ def report_now(
         raise pg_stat_statements_missing(observation.caps)
     analysis = recommend(conn, settings, observation)
     findings = check_health(observation, settings, conn).findings
-    return _write(settings, drizzle, analysis, findings, observation, store, day, per_database)
+    # One sample of the connections now: without the daemon, there are no peaks to judge.
+    activity = sample_activity(conn, observation.database, settings.application_name)
+    pools = judge_pools(activity, (), pool_settings(settings), 0.0)
+    return _write(
+        settings, drizzle, analysis, findings, observation, store, day, per_database, pools=pools
+    )
 
 
 def report_from_state(
@@ -65,13 +72,16 @@ def report_from_state(
     findings: Sequence[Finding],
     now: datetime,
     per_database: bool,
+    pools: PoolAnalysis | None = None,
 ) -> ReportPaths:
-    """The daemon's report job: the latest analysis and findings, and the workload of the
-    window they were made for, from the state store."""
+    """The daemon's report job: the latest analysis, findings and pool judgement, and the
+    workload of the window they were made for, from the state store."""
     drizzle = _drizzle(settings)
     observation = observe_stored(conn, settings, store, database, now)
     day = now.date()
-    return _write(settings, drizzle, analysis, findings, observation, store, day, per_database, now)
+    return _write(
+        settings, drizzle, analysis, findings, observation, store, day, per_database, now, pools
+    )
 
 
 def _write(
@@ -84,6 +94,7 @@ def _write(
     day: date,
     per_database: bool,
     now: datetime | None = None,
+    pools: PoolAnalysis | None = None,
 ) -> ReportPaths:
     database = observation.database
     workload = observation.workload
@@ -120,6 +131,7 @@ def _write(
         drizzle=drizzle,
         regression_ratio=settings.report_regression_ratio,
         regressions=regressions,
+        pools=pools,
     )
     paths = report_paths(settings.out, settings.handoff_path, database, day, per_database)
     previous = store.previous_report(database, day, comparable)

@@ -9,7 +9,8 @@ The scene, so that no panel is empty:
 - `fleet_app`: the sample application, plus a duplicate, a redundant, an unused and an
   invalid index; the recommended index is built mid-run so its realized benefit is measured;
   and the readings of tests/integration/test_regression_guard.py, whose recommended index
-  on (taken) makes another statement slower.
+  on (taken) makes another statement slower; a pool of idle connections and a session idle
+  in a transaction, held open all along.
 - `no_hypopg`: a database without HypoPG: collections work, every analysis fails.
 - `dropped_app`: configured but missing: every collection fails.
 """
@@ -26,6 +27,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,6 +48,7 @@ APP, NO_HYPOPG, DROPPED = "fleet_app", "no_hypopg", "dropped_app"
 DATABASES = (APP, NO_HYPOPG, DROPPED)
 RECOMMENDED = "posts_author_id_created_at_idx"
 PAGINATION = sample.STATEMENTS[0]
+POOL_APPLICATION, POOL_SIZE = "fleet-api", 3
 
 # Index problems of every kind the advisor reports (blocks_hot_updates is only a kind).
 PROBLEM_DDL = (
@@ -217,6 +220,14 @@ def scene(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scene]:
             cluster, NO_HYPOPG, "CREATE TABLE t (id int)", extensions=("pg_stat_statements",)
         )
 
+        held = ExitStack()
+        for _ in range(POOL_SIZE):
+            held.enter_context(psycopg.connect(admin_dsn, application_name=POOL_APPLICATION))
+        in_transaction = held.enter_context(
+            psycopg.connect(admin_dsn, application_name=POOL_APPLICATION)
+        )
+        in_transaction.execute("SELECT 1")  # a transaction begun, never ended
+
         workdir = tmp_path_factory.mktemp("fleet")
         advisor = Advisor(cluster.dsn(APP, user="advisor"), workdir, DATABASES)
         prometheus = Prometheus(
@@ -251,6 +262,7 @@ def scene(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scene]:
             if advisor.process.poll() is None:
                 advisor.process.kill()
             prometheus.stop()
+            held.close()
 
 
 def dashboard_queries() -> list[tuple[str, str, dict[str, Any]]]:
@@ -307,6 +319,13 @@ def test_panels_show_what_the_scene_holds(scene: Scene) -> None:
     assert unreachable[""] == 1  # dropped_app
     realized = values(by_title[("recommendations.json", "Share of the time really saved")], "index")
     assert realized[RECOMMENDED] > 0
+    held = f'pg_advisor_connections{{database="{APP}", application="{POOL_APPLICATION}"}}'
+    assert values(f"sum by (state) ({held})", "state") == {
+        "idle": POOL_SIZE,
+        "idle_in_transaction": 1,
+    }
+    suggested = values(f'pg_advisor_pool_suggested_max{{database="{APP}"}}', "application")
+    assert suggested[POOL_APPLICATION] == 2  # max(2, ceil(1.5 x 1 in use))
     errors = scene.prometheus.range(
         scene.substitute(by_title[("advisor.json", "Errors per minute, by stage")])
     )

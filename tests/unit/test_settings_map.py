@@ -28,6 +28,7 @@ STAGES: dict[str, Callable[[Settings], Any]] = {
     "health": config.health_settings,
     "anti-patterns": config.antipattern_settings,
     "regression guard": config.regression_settings,
+    "pools": config.pool_settings,
 }
 
 
