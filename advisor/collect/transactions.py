@@ -3,7 +3,7 @@ COMMIT, and pg_stat_database's transactions over pg_stat_statements' own window.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import psycopg
 
@@ -15,7 +15,7 @@ TRACK_UTILITY_SQL = (
 DATABASE_TRANSACTIONS_SQL = (
     MARKER
     + """
-SELECT xact_commit + xact_rollback, coalesce(stats_reset, pg_postmaster_start_time())
+SELECT xact_commit + xact_rollback, coalesce(stats_reset, pg_postmaster_start_time()), now()
 FROM pg_stat_database WHERE datname = current_database()
 """
 )
@@ -33,13 +33,15 @@ def tracks_utility(conn: Connection) -> bool:
     return row is not None and str(row[0]).lower() in ("on", "true", "1")
 
 
-def database_transactions(conn: Connection, started: datetime, ended: datetime) -> int | None:
-    """The transactions (commits and rollbacks) of the connected database since `started`,
-    when pg_stat_database's counters started then too (a statistics reset or the server's
+def database_transactions(conn: Connection, window_seconds: float) -> int | None:
+    """The transactions (commits and rollbacks) of the connected database over the last
+    `window_seconds` (pg_stat_statements' window, read just before), when
+    pg_stat_database's counters started then too (a statistics reset or the server's
     start); None when its window is another one."""
     row = conn.execute(DATABASE_TRANSACTIONS_SQL).fetchone()
     if row is None or row[0] is None or row[1] is None:
         return None
-    count, since = int(row[0]), row[1]
-    slack = max(_SAME_START, (ended - started) * _SAME_START_SHARE)
-    return count if abs(since - started) <= slack else None
+    count, since, now = int(row[0]), row[1], row[2]
+    window = timedelta(seconds=window_seconds)
+    slack = max(_SAME_START, window * _SAME_START_SHARE)
+    return count if abs(since - (now - window)) <= slack else None

@@ -31,12 +31,7 @@ from advisor.collect.logtransactions import log_line_prefix, read_logged_transac
 from advisor.collect.schema import read_schema
 from advisor.collect.snapshot import read_replica_usage, read_usage
 from advisor.collect.transactions import database_transactions, tracks_utility
-from advisor.collect.workload import (
-    extension_schema,
-    read_workload,
-    window_start,
-    workload_from_delta,
-)
+from advisor.collect.workload import read_workload, workload_from_delta
 from advisor.config import Settings, parse_settings
 from advisor.errors import AdvisorError
 from advisor.history import (
@@ -173,9 +168,8 @@ def _logged_transactions(conn: Connection, settings: Settings) -> LoggedTransact
 def _transactions(conn: Connection, every: Workload) -> TransactionCounts:
     """The explicit transactions among every statement of pg_stat_statements' window, and
     pg_stat_database's count over the same window where its counters cover it."""
-    now, started = window_start(conn, extension_schema(conn))
     return transaction_counts(
-        every.statements, tracks_utility(conn), database_transactions(conn, started, now)
+        every.statements, tracks_utility(conn), database_transactions(conn, every.window_seconds)
     )
 
 
