@@ -27,6 +27,7 @@ from typing import Any
 import psycopg
 from psycopg import pq
 from psycopg.conninfo import make_conninfo
+from psycopg.pq.abc import PGconn
 from structlog.testing import capture_logs
 
 from advisor.collect.connections import sample_activity
@@ -254,7 +255,7 @@ def open_connections(dsn: str, kinds: Sequence[tuple[str, str]]) -> Iterator[Non
     """Hold client connections open: idle, idle in a transaction (BEGIN and a SELECT), or
     active (a long pg_sleep sent on a bare libpq connection, not waited for), each with
     its application_name."""
-    active: list[pq.PGconn] = []
+    active: list[PGconn] = []
     with ExitStack() as stack:
         for application, kind in kinds:
             if kind == "active":
