@@ -690,3 +690,21 @@ def test_a_state_file_of_the_previous_schema_keeps_its_snapshot_and_deltas(tmp_p
         window = opened.window("app", T - timedelta(days=1))
         assert window is not None and window.started_at == T - timedelta(hours=1)
         assert opened.window("app", T - timedelta(days=1), replica="db2:5432") is None
+
+
+def test_counters_round_trip_and_the_older_one_object_a_row_form_still_reads() -> None:
+    from advisor.store import _decode_counters, _encode_counters
+
+    statements = (StatementCounters(7, 3, 1.5, 0.25, 9),)
+    tables = (TableCounters(POSTS, seq_scan=1, n_live_tup=5, size_bytes=8192),)
+    indexes = (IndexCounters(POSTS, "posts_pkey", idx_scan=2, size_bytes=4096),)
+    text = _encode_counters(statements, tables, indexes)
+    assert '"fields"' in text  # field names once, then lists
+    assert _decode_counters(text) == (statements, tables, indexes)
+    older = (
+        '{"statements":[{"queryid":7,"calls":3,"total_exec_ms":1.5,"total_plan_ms":0.25,'
+        '"rows":9}],"tables":[{"table":{"schema":"public","name":"posts"},"seq_scan":1,'
+        '"n_live_tup":5,"size_bytes":8192}],"indexes":[{"table":{"schema":"public",'
+        '"name":"posts"},"index":"posts_pkey","idx_scan":2,"size_bytes":4096}]}'
+    )
+    assert _decode_counters(older) == (statements, tables, indexes)
