@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from advisor.analyze.writerates import duration
 from advisor.history import ActivitySample
 
 # States in which a session is not checked out of its pool (or cannot be told).
@@ -355,15 +356,6 @@ def _exhaustion(
         "pool), or put PgBouncer in transaction mode in front of the server."
     )
     return PoolFinding(PoolKind.EXHAUSTION, None, evidence, advice, (), held)
-
-
-def duration(seconds: float) -> str:
-    """A short human duration: 42 s, 3.5 min, 2.0 h."""
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 # ----------------------------------------------------------------------- labels

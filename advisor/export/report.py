@@ -27,7 +27,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from advisor.analyze.pools import duration
+from advisor.analyze.writerates import duration
 from advisor.errors import UsageError
 from advisor.export.console import human_bytes, human_ms
 from advisor.export.drizzle import (

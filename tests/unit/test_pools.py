@@ -107,7 +107,7 @@ def test_a_session_idle_in_a_transaction_is_found_with_its_age_and_pid() -> None
     (finding,) = judge_pools(now, (), SETTINGS, DAY).findings
     assert finding.kind is PoolKind.IDLE_IN_TRANSACTION
     assert (finding.pid, finding.seconds, finding.connections) == (4242, 95.0, 2)
-    assert "pid 4242" in finding.evidence and "idle 1.6 min" in finding.evidence
+    assert "pid 4242" in finding.evidence and "idle 95 s" in finding.evidence
     assert finding.users == ("billing",)
     assert timeout_sql("billing", 60) == (
         "ALTER ROLE billing SET idle_in_transaction_session_timeout = '60s';"
