@@ -163,3 +163,34 @@ def test_the_hidden_index_plans_show_their_cost_before_and_after(
     with psycopg.connect(dsn) as conn:  # nothing stays hidden, in another session either
         hidden = conn.execute("SELECT count(*) FROM hypopg_hidden_indexes()").fetchone()
     assert hidden == (0,)
+
+
+# The same pair on a partitioned table: plans name the partitions' indexes, never the
+# partitioned table's own, so the simulation must look for those.
+PARTITIONED = """
+CREATE TABLE samples (
+    id bigint NOT NULL, sensor int NOT NULL, label text NOT NULL
+) PARTITION BY HASH (id);
+CREATE TABLE samples_0 PARTITION OF samples FOR VALUES WITH (MODULUS 2, REMAINDER 0);
+CREATE TABLE samples_1 PARTITION OF samples FOR VALUES WITH (MODULUS 2, REMAINDER 1);
+INSERT INTO samples SELECT g, g / 400, repeat(md5(g::text), 12) FROM generate_series(1, 200000) g;
+CREATE INDEX samples_sensor ON samples (sensor);
+CREATE INDEX samples_sensor_label ON samples (sensor, label);
+"""
+
+
+def test_a_partitioned_index_its_partitions_plans_need_is_not_proposed(
+    cluster: ThrowawayCluster,
+) -> None:
+    dsn = create_database(cluster, "drops_partitioned", PARTITIONED)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE samples_0, samples_1")
+        conn.execute("ANALYZE samples")
+    run_workload(
+        dsn, [("SELECT count(*) FROM samples WHERE sensor = %s", lambda r: (r.randrange(500),), 60)]
+    )
+    findings, _ = _findings(dsn)
+    needed = findings["samples_sensor"]
+    assert needed["kind"] == "needed", needed["reason"]
+    (use,) = needed["plan_uses"]
+    assert use["calls"] == 60 and use["index_cost"] > 0
