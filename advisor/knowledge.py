@@ -16,6 +16,9 @@ class ValueSource(enum.Enum):
     QUALSTATS = "pg_qualstats"
     SERVER_LOG = "server log"
     STATISTICS = "pg_stats"
+    # What a small sample of the table holds (a JSON column's keys): what the data offers,
+    # not what the calls ask for.
+    SAMPLE = "table sample"
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,26 @@ class LoggedParameters:
 
 
 @dataclass(frozen=True)
+class JsonKey:
+    """A top-level key of a JSON column's objects, on a sample of the table's rows: the
+    share of the sampled rows that hold it and how many distinct values it took there."""
+
+    key: str
+    share_of_rows: float
+    distinct: int
+
+
+@dataclass(frozen=True)
+class JsonKeys:
+    """The keys of one JSON column's objects on a sample of `rows` rows, the most held first."""
+
+    table: TableName
+    column: str
+    rows: int
+    keys: tuple[JsonKey, ...]
+
+
+@dataclass(frozen=True)
 class ValueKnowledge:
     """Everything the advisor knows about the values of one database's statements; any
     part may be empty. `notes` say why a source gave nothing (not installed, no rights)."""
@@ -72,6 +95,8 @@ class ValueKnowledge:
     constants: tuple[QualConstant, ...] = ()
     logged: tuple[LoggedParameters, ...] = ()
     notes: tuple[str, ...] = ()
+    # The keys of the JSON columns whose key a statement binds as a parameter (sampled).
+    json_keys: Mapping[tuple[TableName, str], JsonKeys] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -95,6 +120,12 @@ class ValueAssumption:
             text = f"{self.target} {self.symbol} {values}"
         else:
             text = f"{self.target} in ({values})"
+        if self.source is ValueSource.SAMPLE:
+            held = f"held by {_share(self.share_of_rows or 0.0)} of the sampled rows; "
+            return (
+                f"{text} ({held if self.share_of_rows is not None else ''}no source showed "
+                f"the calls' values: a guess from a table sample of {self.samples:,} rows)"
+            )
         parts = []
         if self.share_of_calls is not None:
             parts.append(f"{self.share_of_calls:.0%} of calls")

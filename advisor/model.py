@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from advisor.knowledge import ColumnStatistics as ColumnStatistics
+from advisor.knowledge import JsonKey as JsonKey
+from advisor.knowledge import JsonKeys as JsonKeys
 from advisor.knowledge import LoggedParameters as LoggedParameters
 from advisor.knowledge import QualConstant as QualConstant
 from advisor.knowledge import ValueAssumption as ValueAssumption

@@ -15,7 +15,9 @@ the server log, pg_stats' most common values) into:
 
 Sources, best first: the server log (every parameter of a call together), pg_qualstats
 (each qual's constants, sampled), pg_stats (a parameter compared by equality with a
-skewed column is assumed to ask for each common value as often as the table holds it).
+skewed column is assumed to ask for each common value as often as the table holds it),
+a sample of the table (a JSON key bound as a parameter, `payload ->> $1 = $2`, is assumed
+to be each key the sampled objects hold, as often as they hold it).
 
 Pure: no database access.
 """
@@ -52,6 +54,10 @@ from advisor.model import (
 STATISTICS_VALUES = 2
 # A value counts as one the statement depends on when this share of its calls use it.
 FREQUENT_VALUE_SHARE = 0.25
+# A JSON key is costed as one the calls may ask for when this share of the sampled rows
+# hold it; an index is proposed on one whose values are more varied than a status's.
+JSON_KEY_MIN_SHARE = 0.1
+JSON_KEY_MIN_DISTINCT = 20
 
 
 @dataclass(frozen=True)
@@ -215,6 +221,52 @@ def literal_text(literal: str) -> str | None:
     return None
 
 
+def json_key_parameter(expression: str) -> tuple[str, int] | None:
+    """(column, n) when `expression` is a JSON column's key bound as a parameter,
+    `"payload" ->> $2` or `"payload" -> $2`; else None."""
+    statements = parsed(f"SELECT {expression}")
+    if not statements:
+        return None
+    statement = statements[0].stmt
+    if not isinstance(statement, ast.SelectStmt) or not statement.targetList:
+        return None
+    node = statement.targetList[0].val
+    if not isinstance(node, ast.A_Expr) or not node.name:
+        return None
+    operator = node.name[-1]
+    if not isinstance(operator, ast.String) or operator.sval not in ("->>", "->"):
+        return None
+    column, key = node.lexpr, node.rexpr
+    while isinstance(key, ast.TypeCast):
+        key = key.arg
+    if not (
+        isinstance(column, ast.ColumnRef)
+        and column.fields
+        and len(column.fields) == 1
+        and isinstance(column.fields[0], ast.String)
+        and isinstance(key, ast.ParamRef)
+    ):
+        return None
+    return str(column.fields[0].sval), int(key.number or 0)
+
+
+def json_key_columns(
+    statements: Iterable[ParsedStatement], schema: Schema
+) -> set[tuple[TableName, str, str]]:
+    """(table, column, type) of each json or jsonb column a statement filters on by a key
+    it binds as a parameter (`payload ->> $1 = $2`): the keys a sample of it should show."""
+    found = set()
+    for statement in statements:
+        for access in statement.accesses:
+            table = schema.tables.get(access.table)
+            for use in access.expressions:
+                key = json_key_parameter(use.expression) if use.role == "filter" else None
+                column = table.column(key[0]) if table is not None and key else None
+                if column is not None and column.type_name in ("json", "jsonb"):
+                    found.add((access.table, column.name, column.type_name))
+    return found
+
+
 def statistics_columns(parsed: Iterable[ParsedStatement]) -> set[tuple[TableName, str]]:
     """The columns whose pg_stats the values need: every column a statement compares with
     a parameter, and every filtered column (BRIN candidates need their correlation)."""
@@ -321,6 +373,7 @@ class ValueModel:
         result: dict[int, Distribution] = {}
         parsed = self._parsed.get(queryid)
         if parsed is not None:
+            result.update(self._from_sample(parsed))
             result.update(self._from_statistics(parsed))
             result.update(self._from_log(queryid, parsed))
             result.update(self._from_qualstats(queryid, parsed))
@@ -353,6 +406,46 @@ class ValueModel:
                 use.table, quote_ident(use.column), values, ValueSource.STATISTICS, rows=rows
             )
         return result
+
+    def _from_sample(self, parsed: ParsedStatement) -> dict[int, Distribution]:
+        """A JSON key bound as a parameter that no source showed: each key a sample of the
+        column holds (in at least JSON_KEY_MIN_SHARE of its rows), as often as the rows
+        hold it. What the data offers, not what the calls ask for: the costing weighs
+        every key, so an index on one serves only its share of the calls."""
+        result = {}
+        for access in parsed.accesses:
+            for use in access.expressions:
+                found = json_key_parameter(use.expression) if use.role == "filter" else None
+                sampled = self.knowledge.json_keys.get((access.table, found[0])) if found else None
+                if found is None or sampled is None:
+                    continue
+                keys = [k for k in sampled.keys if k.share_of_rows >= JSON_KEY_MIN_SHARE]
+                keys = keys[: max(self.settings.max_value_scenarios, 1)]
+                total = math.fsum(k.share_of_rows for k in keys)
+                if not keys or total <= 0:
+                    continue
+                result[found[1]] = Distribution(
+                    access.table,
+                    f"${found[1]}",
+                    tuple((sql_literal(k.key, "text"), k.share_of_rows / total) for k in keys),
+                    ValueSource.SAMPLE,
+                    samples=sampled.rows,
+                    rows={sql_literal(k.key, "text"): k.share_of_rows for k in keys},
+                )
+        return result
+
+    def _indexable_keys(self, table: TableName, expression: str) -> set[str]:
+        """The sampled keys of a JSON expression's column worth an index: values more
+        varied than a status's, the most varied first (at most partial_max_values)."""
+        found = json_key_parameter(expression)
+        sampled = self.knowledge.json_keys.get((table, found[0])) if found else None
+        if sampled is None:
+            return set()
+        varied = sorted(
+            (k for k in sampled.keys if k.distinct > JSON_KEY_MIN_DISTINCT),
+            key=lambda k: (-k.distinct, k.key),
+        )
+        return {sql_literal(k.key, "text") for k in varied[: self.settings.partial_max_values]}
 
     def _partition_value(self, use: ParameterUse) -> Distribution | None:
         """A representative value for a parameter compared with a partition key: the
@@ -648,11 +741,15 @@ class ValueModel:
             distribution = distributions.get(number)
             if distribution is None or distribution.source is ValueSource.STATISTICS:
                 return []
-            frequent = [
-                (literal, share)
-                for literal, share in distribution.values[: self.settings.partial_max_values]
-                if share >= 1.0 - self.settings.partial_min_share_of_calls
-            ]
+            if distribution.source is ValueSource.SAMPLE:
+                indexable = self._indexable_keys(distribution.table, expression)
+                frequent = [(lit, s) for lit, s in distribution.values if lit in indexable]
+            else:
+                frequent = [
+                    (literal, share)
+                    for literal, share in distribution.values[: self.settings.partial_max_values]
+                    if share >= 1.0 - self.settings.partial_min_share_of_calls
+                ]
             if not frequent:
                 return []
             per_parameter.append([(number, lit, share, distribution) for lit, share in frequent])
@@ -665,7 +762,8 @@ class ValueModel:
                     target=f"${number} of {expression}" if expression else f"${number}",
                     values=(literal,),
                     source=d.source,
-                    share_of_calls=share,
+                    share_of_calls=share if d.source is not ValueSource.SAMPLE else None,
+                    share_of_rows=d.rows.get(literal) if d.source is ValueSource.SAMPLE else None,
                     samples=d.samples,
                 )
                 for number, literal, share, d in combo

@@ -1,5 +1,6 @@
 """Reading a small sample of a table to learn an expression's selectivity (see
-advisor/analyze/selectivity.py: a hypothetical index on an expression has no statistics).
+advisor/analyze/selectivity.py: a hypothetical index on an expression has no statistics),
+and the keys of a JSON column whose key the statements bind as a parameter.
 
 The one place the advisor reads table rows: `TABLESAMPLE SYSTEM` over about
 `sample_expression_rows` rows (a few hundred pages), in the read-only session with its
@@ -14,7 +15,7 @@ import psycopg
 import structlog
 
 from advisor.analyze.selectivity import distinct_estimate
-from advisor.model import Table
+from advisor.model import JsonKey, JsonKeys, Table, quote_ident
 from advisor.pg import MARKER, Connection, first_line
 
 log = structlog.get_logger(__name__)
@@ -56,3 +57,42 @@ def expression_selectivity(
         return None
     values = distinct_estimate(non_null, distinct, singletons, table.row_estimate)
     return (non_null / rows) / values if values > 0 else None
+
+
+# The keys of a JSON column kept from a sample, the most held first.
+MAX_JSON_KEYS = 20
+
+
+def json_keys(
+    conn: Connection, table: Table, column: str, type_name: str, sample_rows: int
+) -> JsonKeys | None:
+    """The top-level keys of a json or jsonb column's objects on a sample of about
+    `sample_rows` rows (`TABLESAMPLE SYSTEM ... REPEATABLE`, as for an expression's
+    selectivity): how many sampled rows hold each key and its distinct values there. None
+    when it could not be read (no SELECT on the table, a timeout) or nothing was sampled."""
+    if sample_rows <= 0 or table.row_estimate <= 0 or type_name not in ("json", "jsonb"):
+        return None
+    percent = min(100.0, 100.0 * sample_rows / table.row_estimate)
+    quoted = quote_ident(column)
+    query = (
+        f"{MARKER} WITH s AS (SELECT {quoted} AS v FROM {table.name} "
+        f"TABLESAMPLE SYSTEM ({percent:.6f}) REPEATABLE ({SEED})), "
+        f"k AS (SELECT e.key, e.value FROM s, LATERAL {type_name}_each_text("
+        f"CASE WHEN {type_name}_typeof(s.v) = 'object' THEN s.v END) e) "
+        "SELECT (SELECT count(*) FROM s), key, count(*), count(DISTINCT value) FROM k "
+        f"GROUP BY key ORDER BY count(*) DESC, key LIMIT {MAX_JSON_KEYS}"
+    )
+    try:
+        rows = conn.execute(query).fetchall()
+    except psycopg.Error as error:
+        log.info(
+            "analyze.sample_refused", table=str(table.name), column=column, reason=first_line(error)
+        )
+        return None
+    if not rows or not rows[0][0]:
+        return None
+    sampled = int(rows[0][0])
+    keys = tuple(
+        JsonKey(str(key), int(held) / sampled, int(distinct)) for _, key, held, distinct in rows
+    )
+    return JsonKeys(table.name, column, sampled, keys)

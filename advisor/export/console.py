@@ -298,6 +298,7 @@ def _recommendation_dict(rec: Recommendation) -> dict[str, Any]:
                 "share_of_calls": a.share_of_calls,
                 "share_of_rows": a.share_of_rows,
                 "samples": a.samples,
+                "description": a.describe(),
             }
             for a in rec.depends_on
         ],

@@ -32,12 +32,13 @@ from advisor.analyze.sqltext import bind_parameters
 from advisor.analyze.values import (
     Scenario,
     ValueModel,
+    json_key_columns,
     partition_statistics_columns,
     statistics_columns,
 )
 from advisor.analyze.writecost import WriteCostModel, written_columns
 from advisor.analyze.writerates import WriteRates
-from advisor.collect.samples import expression_selectivity
+from advisor.collect.samples import expression_selectivity, json_keys
 from advisor.collect.values import read_value_knowledge
 from advisor.config import Settings
 from advisor.errors import PermissionDenied
@@ -48,6 +49,7 @@ from advisor.model import (
     Finding,
     FindingKind,
     IndexDesign,
+    JsonKeys,
     ParsedStatement,
     PlannableText,
     Recommendation,
@@ -256,6 +258,10 @@ def recommend(
     )
 
 
+# What the table holds tells nothing of what the calls ask for.
+_NOT_OBSERVED = (ValueSource.STATISTICS, ValueSource.SAMPLE)
+
+
 def _known_values(values: ValueModel | None) -> Known:
     """Whether a source showed the values a statement's parameter takes: the server log
     or pg_qualstats (pg_stats tells what the table holds, not what the calls ask for)."""
@@ -265,7 +271,7 @@ def _known_values(values: ValueModel | None) -> Known:
 
     def known(queryid: int, number: int) -> bool:
         distribution = model.distributions(queryid).get(number)
-        return distribution is not None and distribution.source is not ValueSource.STATISTICS
+        return distribution is not None and distribution.source not in _NOT_OBSERVED
 
     return known
 
@@ -374,10 +380,28 @@ def learn_values(
     )
     for note in knowledge.notes:
         log.info("analyze.values", note=note)
+    knowledge = replace(
+        knowledge,
+        json_keys=_sampled_json_keys(conn, schema, prepared, settings.sample_expression_rows),
+    )
     statements = [t.statement for t in prepared.targets]
     return ValueModel(
         knowledge, statements, prepared.parsed, schema, config.value_settings(settings)
     )
+
+
+def _sampled_json_keys(
+    conn: Connection, schema: Schema, prepared: Prepared, sample_rows: int
+) -> dict[tuple[TableName, str], JsonKeys]:
+    """The keys of each JSON column a statement filters on by a key bound as a parameter,
+    on a sample of its rows (none when sample_rows is 0)."""
+    found = {}
+    for name, column, type_name in sorted(json_key_columns(prepared.parsed, schema)):
+        table = schema.tables.get(name)
+        keys = json_keys(conn, table, column, type_name, sample_rows) if table else None
+        if keys is not None:
+            found[(name, column)] = keys
+    return found
 
 
 def _sharpener(conn: Connection, schema: Schema, sample_rows: int) -> Callable[[str], str]:

@@ -295,9 +295,14 @@ def test_a_role_that_cannot_read_pg_stats_still_gets_advice(
     assert analysis.statements_with_values >= 1
     assert any(r.design.predicate for r in analysis.recommendations)
 
-    # And with no value information at all: generic plans, the same kind of advice.
+    # And with no value information at all (no rows sampled either: a sample of the
+    # payload would show its keys): generic plans, the same kind of advice.
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("DROP EXTENSION pg_qualstats")
+    with session(reader, settings) as conn:
+        sampled = recommend(conn, settings)
+    assert sampled.statements_with_values == 1  # the payload's key, from the sample
+    settings = settings_for(reader, sample_expression_rows=0)
     with session(reader, settings) as conn:
         blind = recommend(conn, settings)
     assert blind.statements_with_values == 0

@@ -17,6 +17,8 @@ from advisor.analyze.values import (
     ValueModel,
     ValueSettings,
     common_value_scenarios,
+    json_key_columns,
+    json_key_parameter,
     literal_text,
     partition_statistics_columns,
     representative_value,
@@ -36,6 +38,8 @@ from advisor.model import (
     Column,
     ColumnStatistics,
     IndexDesign,
+    JsonKey,
+    JsonKeys,
     KeyColumn,
     LoggedParameters,
     Operator,
@@ -119,10 +123,15 @@ def model(
     logged: tuple[LoggedParameters, ...] = (),
     columns: tuple[ColumnStatistics, ...] = (STATUS_STATS, TENANT_STATS, CREATED_STATS),
     settings: ValueSettings | None = None,
+    json_keys: tuple[JsonKeys, ...] = (),
 ) -> ValueModel:
     statements = [Statement(q, t, 100, 1000.0 * q) for q, t in enumerate(texts, start=1)]
     knowledge = ValueKnowledge(
-        {(c.table, c.column): c for c in columns}, constants, logged, notes=()
+        {(c.table, c.column): c for c in columns},
+        constants,
+        logged,
+        notes=(),
+        json_keys={(k.table, k.column): k for k in json_keys},
     )
     return ValueModel(
         knowledge,
@@ -447,6 +456,51 @@ def test_expression_parameters_are_filled_from_the_log() -> None:
     assert assumed[0].share_of_calls == 1.0
     # Without a source for the key, there is no expression to index.
     assert model(BY_KEY, columns=()).expression_bindings(1, (1,)) == []
+
+
+PAYLOAD_KEYS = JsonKeys(
+    TASKS,
+    "payload",
+    3_000,
+    (JsonKey("ip", 1.0, 2_400), JsonKey("agent", 1.0, 7), JsonKey("rare", 0.02, 60)),
+)
+
+
+def test_a_json_key_bound_as_a_parameter_is_found_in_its_expression() -> None:
+    assert json_key_parameter('"payload" ->> $1') == ("payload", 1)
+    assert json_key_parameter("payload -> $2::text") == ("payload", 2)
+    for other in ("payload ->> 'ip'", "payload #>> $1", "lower($1)", "a.payload ->> $1"):
+        assert json_key_parameter(other) is None, other
+    assert json_key_columns([parsed(1, BY_KEY), parsed(2, PAGE)], SCHEMA) == {
+        (TASKS, "payload", "jsonb")
+    }
+
+
+def test_sampled_json_keys_are_costed_as_often_as_the_rows_hold_them() -> None:
+    values = model(BY_KEY, columns=(), json_keys=(PAYLOAD_KEYS,))
+    scenarios = values.scenarios(1, {1: "text", 2: "text"})
+    # 'rare' is held by too few rows to be a key the calls ask for.
+    assert {tuple(s.literals.items()): s.weight for s in scenarios} == {
+        ((1, "'ip'::text"),): 0.5,
+        ((1, "'agent'::text"),): 0.5,
+    }
+    # An index is proposed only on the key whose values are varied enough, and what it
+    # assumes says it is a guess, not an observation.
+    ((literals, assumed),) = values.expression_bindings(1, (1,), "payload ->> $1")
+    assert literals == {1: "'ip'::text"}
+    assert assumed[0].source is ValueSource.SAMPLE and assumed[0].share_of_calls is None
+    assert "a guess from a table sample of 3,000 rows" in assumed[0].describe()
+    # pg_stats-style assumptions are not listed for a key (it is no column's value).
+    assert values.assumptions(1) == ()
+
+
+def test_logged_keys_take_precedence_over_the_sample() -> None:
+    logged = tuple(LoggedParameters(BY_KEY, ("agent", f"a{n % 7}")) for n in range(10))
+    values = model(BY_KEY, logged=logged, columns=(), json_keys=(PAYLOAD_KEYS,))
+    values.scenarios(1, {1: "text", 2: "text"})
+    ((literals, assumed),) = values.expression_bindings(1, (1,), "payload ->> $1")
+    assert literals == {1: "'agent'::text"}
+    assert assumed[0].source is ValueSource.SERVER_LOG
 
 
 # -------------------------------------------------------------------------- candidates
