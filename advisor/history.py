@@ -82,6 +82,11 @@ class Snapshot:
     indexes: tuple[IndexCounters, ...] = ()
     # pg_stat_statements_info.dealloc (PG 14+): entries evicted since the reset.
     statements_evicted: int | None = None
+    # pg_stat_database's xact_commit + xact_rollback of the database (every transaction,
+    # implicit ones too), and its stats_reset (None until the database's statistics are
+    # first reset). None where not read: a replica's snapshot, or one stored before.
+    transactions: int | None = None
+    transactions_reset_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +104,9 @@ class Delta:
     indexes: tuple[IndexCounters, ...] = ()
     reset: bool = False
     statements_evicted: int = 0
+    # pg_stat_database's transactions (commits and rollbacks) in the interval; None when
+    # unknown, and whenever its counter may have restarted inside it (never a lower bound).
+    transactions: int | None = None
 
     @property
     def seconds(self) -> float:

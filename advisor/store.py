@@ -16,7 +16,7 @@ import sqlite3
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, fields
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, date, datetime, timedelta
 from operator import attrgetter
 from pathlib import Path
@@ -247,16 +247,18 @@ class Store:
         if row is None:
             return None
         taken_at, started_at, reset_at, evicted, counters = row
-        statements, tables, indexes = _decode_counters(counters)
+        decoded = _decode_counters(counters)
         return Snapshot(
             database=database,
             taken_at=_datetime(taken_at),
             server_started_at=_datetime(started_at),
             statements_reset_at=_datetime_or_none(reset_at),
-            statements=statements,
-            tables=tables,
-            indexes=indexes,
+            statements=decoded.statements,
+            tables=decoded.tables,
+            indexes=decoded.indexes,
             statements_evicted=evicted,
+            transactions=decoded.transactions,
+            transactions_reset_at=decoded.transactions_reset_at,
         )
 
     # ---------------------------------------------------------------------- texts
@@ -541,28 +543,45 @@ def _datetime_or_none(text: str | None) -> datetime | None:
     return None if text is None else _datetime(text)
 
 
+@dataclass(frozen=True)
+class _Counters:
+    """What a stored counters document holds (a snapshot's or a bucket's)."""
+
+    statements: tuple[StatementCounters, ...]
+    tables: tuple[TableCounters, ...]
+    indexes: tuple[IndexCounters, ...]
+    transactions: int | None = None
+    transactions_reset_at: datetime | None = None
+
+
 def _encode_counters(
     statements: Iterable[StatementCounters],
     tables: Iterable[TableCounters],
     indexes: Iterable[IndexCounters],
+    transactions: int | None = None,
+    transactions_reset_at: datetime | None = None,
 ) -> str:
     """The counters as JSON: each kind's field names once, then one list of values a row
     (a table as [schema, name]). Names, not bare positions: a counter added to the model
     later still reads back. Rows as lists, not objects, and read with attrgetter: a
-    snapshot of 5,000 statements is encoded at every collection."""
-    return json.dumps(
-        {
-            "fields": {
-                "statements": _STATEMENT_FIELDS,
-                "tables": _TABLE_FIELDS,
-                "indexes": _INDEX_FIELDS,
-            },
-            "statements": [list(_STATEMENT_VALUES(s)) for s in statements],
-            "tables": [_row_values(_TABLE_VALUES(t)) for t in tables],
-            "indexes": [_row_values(_INDEX_VALUES(i)) for i in indexes],
+    snapshot of 5,000 statements is encoded at every collection. The database's
+    transactions (and their reset time) are keys of their own, left out when unknown, as
+    documents written before they were read lack them."""
+    document: dict[str, Any] = {
+        "fields": {
+            "statements": _STATEMENT_FIELDS,
+            "tables": _TABLE_FIELDS,
+            "indexes": _INDEX_FIELDS,
         },
-        separators=(",", ":"),
-    )
+        "statements": [list(_STATEMENT_VALUES(s)) for s in statements],
+        "tables": [_row_values(_TABLE_VALUES(t)) for t in tables],
+        "indexes": [_row_values(_INDEX_VALUES(i)) for i in indexes],
+    }
+    if transactions is not None:
+        document["transactions"] = transactions
+    if transactions_reset_at is not None:
+        document["transactions_reset_at"] = _iso(transactions_reset_at)
+    return json.dumps(document, separators=(",", ":"))
 
 
 _STATEMENT_FIELDS = tuple(f.name for f in fields(StatementCounters))
@@ -577,26 +596,30 @@ def _row_values(values: tuple[Any, ...]) -> list[Any]:
     return [[v.schema, v.name] if isinstance(v, TableName) else v for v in values]
 
 
-def _decode_counters(
-    text: str,
-) -> tuple[tuple[StatementCounters, ...], tuple[TableCounters, ...], tuple[IndexCounters, ...]]:
+def _decode_counters(text: str) -> _Counters:
     data: dict[str, Any] = json.loads(text)
+    transactions = data.get("transactions")
+    reset_at = _datetime_or_none(data.get("transactions_reset_at"))
     names = data.get("fields")
     if names is None:  # written before the rows were lists: one object a row
-        return (
+        return _Counters(
             tuple(StatementCounters(**s) for s in data["statements"]),
             tuple(TableCounters(**{**t, "table": TableName(**t["table"])}) for t in data["tables"]),
             tuple(
                 IndexCounters(**{**i, "table": TableName(**i["table"])}) for i in data["indexes"]
             ),
+            transactions,
+            reset_at,
         )
-    return (
+    return _Counters(
         tuple(
             StatementCounters(**dict(zip(names["statements"], row, strict=True)))
             for row in data["statements"]
         ),
         tuple(TableCounters(**_with_table(names["tables"], row)) for row in data["tables"]),
         tuple(IndexCounters(**_with_table(names["indexes"], row)) for row in data["indexes"]),
+        transactions,
+        reset_at,
     )
 
 
@@ -616,7 +639,13 @@ def _snapshot_row(
         _iso(snapshot.server_started_at),
         _iso_or_none(snapshot.statements_reset_at),
         snapshot.statements_evicted,
-        _encode_counters(snapshot.statements, snapshot.tables, snapshot.indexes),
+        _encode_counters(
+            snapshot.statements,
+            snapshot.tables,
+            snapshot.indexes,
+            snapshot.transactions,
+            snapshot.transactions_reset_at,
+        ),
         replica,
     )
 
@@ -628,7 +657,7 @@ def _bucket_row(delta: Delta, replica: str) -> tuple[str, str, str, int, int, st
         _iso(delta.ended_at),
         int(delta.reset),
         delta.statements_evicted,
-        _encode_counters(delta.statements, delta.tables, delta.indexes),
+        _encode_counters(delta.statements, delta.tables, delta.indexes, delta.transactions),
         replica,
     )
 
@@ -636,16 +665,17 @@ def _bucket_row(delta: Delta, replica: str) -> tuple[str, str, str, int, int, st
 def _delta_from_row(
     database: str, started_at: str, ended_at: str, reset: int, evicted: int, counters: str
 ) -> Delta:
-    statements, tables, indexes = _decode_counters(counters)
+    decoded = _decode_counters(counters)
     return Delta(
         database=database,
         started_at=_datetime(started_at),
         ended_at=_datetime(ended_at),
-        statements=statements,
-        tables=tables,
-        indexes=indexes,
+        statements=decoded.statements,
+        tables=decoded.tables,
+        indexes=decoded.indexes,
         reset=bool(reset),
         statements_evicted=evicted,
+        transactions=decoded.transactions,
     )
 
 

@@ -4,7 +4,9 @@ PostgreSQL's counters only grow until something restarts them: a statistics rese
 the eviction of one pg_stat_statements entry. A restart cannot always be seen, so every rule
 here errs towards counting less: when a counter may have restarted, the delta is the count
 since the restart (a lower bound), never a count that could include work done before the
-older snapshot.
+older snapshot. The database's transaction count is the exception: it is compared with the
+statements' calls, which a lower bound would mislead, so where it may have restarted it is
+unknown (None).
 """
 
 from __future__ import annotations
@@ -65,7 +67,8 @@ def delta(older: Snapshot, newer: Snapshot) -> Delta:
     crash, an evicted and re-added statement), the newer value, which counts only work done
     since the restart. Statements present only in `newer` count whole; those only in `older`
     (evicted) are dropped; statements with no new calls are left out. Tables and indexes
-    are all kept, with the newer gauges. `reset` is set when counters restarted.
+    are all kept, with the newer gauges. `reset` is set when counters restarted. The
+    database's transactions are newer minus older, or None where they may have restarted.
     """
     _check_pair(older, newer)
     statements_reset = _statements_reset(older, newer)
@@ -94,6 +97,7 @@ def delta(older: Snapshot, newer: Snapshot) -> Delta:
             _server_restarted(older, newer) or statements_reset or tables_reset or indexes_reset
         ),
         statements_evicted=_evicted(older, newer, statements_reset),
+        transactions=_transactions(older, newer),
     )
 
 
@@ -122,6 +126,17 @@ def _statements_reset(older: Snapshot, newer: Snapshot) -> bool:
     if older.statements_reset_at is None or newer.statements_reset_at is None:
         return False
     return newer.statements_reset_at > older.statements_reset_at
+
+
+def _transactions(older: Snapshot, newer: Snapshot) -> int | None:
+    """pg_stat_database's transactions in between; None when either snapshot lacks them
+    or the count may have restarted: the server restarted (a crash loses it), the
+    database's statistics were reset, or it went down."""
+    before, after = older.transactions, newer.transactions
+    if before is None or after is None or after < before:
+        return None
+    reset = older.transactions_reset_at != newer.transactions_reset_at
+    return None if reset or _server_restarted(older, newer) else after - before
 
 
 def _rows_delta(
@@ -237,7 +252,8 @@ def with_replica_scans(primary: Delta, replicas: Sequence[Delta]) -> Delta:
 def merge(deltas: Sequence[Delta]) -> Delta:
     """One delta covering consecutive deltas of one database: counters summed per row,
     gauges from the latest delta that has the row, the earliest start, the latest end,
-    `reset` if any was reset. Raises ValueError when empty or mixing databases."""
+    `reset` if any was reset, the transactions summed when every delta knows them (else
+    None). Raises ValueError when empty or mixing databases."""
     if not deltas:
         raise ValueError("nothing to merge")
     databases = {d.database for d in deltas}
@@ -253,7 +269,18 @@ def merge(deltas: Sequence[Delta]) -> Delta:
         indexes=_sum_rows((d.indexes for d in ordered), _index_key, INDEX_COUNTERS),
         reset=any(d.reset for d in ordered),
         statements_evicted=sum(d.statements_evicted for d in ordered),
+        transactions=_sum_known(d.transactions for d in ordered),
     )
+
+
+def _sum_known(counts: Iterable[int | None]) -> int | None:
+    """The sum, or None when any is unknown: a part of the window would be missing."""
+    total = 0
+    for count in counts:
+        if count is None:
+            return None
+        total += count
+    return total
 
 
 def _sum_rows(

@@ -27,6 +27,12 @@ from advisor.model import (
 from advisor.pg import MARKER, Connection
 
 SERVER_SQL = f"{MARKER} SELECT now(), pg_postmaster_start_time()"
+# The same, with the database's transactions in the same round trip: pg_stat_database
+# lists every database of pg_database, so the row is always there.
+SNAPSHOT_SERVER_SQL = f"""{MARKER}
+SELECT now(), pg_postmaster_start_time(), xact_commit + xact_rollback, stats_reset
+FROM pg_stat_database WHERE datname = current_database()
+"""
 
 TABLES_SQL = f"""{MARKER}
 SELECT schemaname, relname, coalesce(seq_scan, 0), coalesce(seq_tup_read, 0),
@@ -78,10 +84,11 @@ class SnapshotReader:
             )
 
     def take(self, conn: Connection) -> Snapshot:
-        """The counters of every statement, user table and user index, now."""
-        row = conn.execute(SERVER_SQL).fetchone()
+        """The counters of every statement, user table and user index, and the database's
+        transactions, now."""
+        row = conn.execute(SNAPSHOT_SERVER_SQL).fetchone()
         assert row is not None
-        now, started = row
+        now, started, transactions, transactions_reset_at = row
         reset_at: datetime | None = None
         evicted: int | None = None
         if self._info_sql is not None:
@@ -102,6 +109,8 @@ class SnapshotReader:
             tables=tables,
             indexes=indexes,
             statements_evicted=evicted,
+            transactions=None if transactions is None else int(transactions),
+            transactions_reset_at=transactions_reset_at,
         )
 
     def texts(self, conn: Connection, queryids: Iterable[int]) -> dict[int, str]:

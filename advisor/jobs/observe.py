@@ -198,13 +198,13 @@ def observe_stored(
     now: datetime,
     replica_errors: Mapping[str, str] | None = None,
 ) -> Observation:
-    """The daemon's observation: the workload and write rates of the analysis window and
-    the usage of every stored day (the replicas' too), from the store; the catalogs from
-    the server. `replica_errors` says why the last collection of a replica failed."""
+    """The daemon's observation: the workload, write rates and pg_stat_database's
+    transactions of the analysis window and the usage of every stored day (the replicas'
+    too), from the store; the catalogs from the server. `replica_errors` says why the last
+    collection of a replica failed."""
     window = store.window(database, now - timedelta(hours=settings.analysis_window_hours))
-    every: Workload | None = None
     if window is None:
-        workload = Workload(database, (), 1.0, now)
+        every = workload = Workload(database, (), 1.0, now)
     else:
         texts = store.texts(database, [s.queryid for s in window.statements])
         every = workload_from_delta(window, texts, 1, WRITE_STATEMENTS_LIMIT)
@@ -213,9 +213,10 @@ def observe_stored(
         caps = capabilities(conn)
         schema = read_schema(conn)
         foreign_keys = read_foreign_keys(conn)
+        # pg_stat_database's transactions over the stored window's own intervals.
         transactions = (
-            transaction_counts(every.statements, tracks_utility(conn))
-            if every is not None and caps.pg_stat_statements
+            transaction_counts(every.statements, tracks_utility(conn), window.transactions)
+            if window is not None and caps.pg_stat_statements
             else None
         )
     except psycopg.Error as error:

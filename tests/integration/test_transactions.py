@@ -4,15 +4,19 @@ node-postgres and Drizzle sending the traffic as an application does (issue 20).
 from __future__ import annotations
 
 import os
+import re
 import subprocess
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
 
+from advisor.daemon import Daemon
 from advisor.demo.sandbox import ThrowawayCluster
 from tests.drizzle_project import PROJECT, require_node
 from tests.integration.test_report import plain_report, section
-from tests.support import create_database
+from tests.support import create_database, settings_for
 
 SCHEMA = """
 CREATE TABLE users (id serial PRIMARY KEY, name text NOT NULL);
@@ -58,6 +62,64 @@ def test_paired_inserts_without_a_transaction_are_found_with_their_numbers(
     assert f"**{TITLE}**" in changes
     assert "await db.transaction(async (tx) => {" in changes
     assert "tx.insert(profiles).values({ ...newProfiles, userId: row.id });" in changes
+
+
+def _database_transactions(dsn: str) -> int:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT xact_commit + xact_rollback FROM pg_stat_database"
+            " WHERE datname = current_database()"
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _wait_for_transactions(dsn: str, at_least: int, timeout_seconds: float = 20.0) -> None:
+    """Until pg_stat_database counts `at_least` transactions: a backend adds its counts
+    as it exits, a moment after its client has gone."""
+    deadline = time.monotonic() + timeout_seconds
+    while _database_transactions(dsn) < at_least:
+        assert time.monotonic() < deadline, "pg_stat_database never counted the signups"
+        time.sleep(0.1)
+
+
+def test_the_daemons_report_counts_the_databases_transactions_over_its_stored_window(
+    cluster: ThrowawayCluster, tmp_path: Path
+) -> None:
+    dsn = create_database(cluster, "unwrapped_daemon", SCHEMA)
+    settings = settings_for(
+        dsn,
+        databases=["unwrapped_daemon"],
+        state_dir=tmp_path / "state",
+        out=tmp_path / "reports",
+        listen="127.0.0.1:1",
+    )
+    daemon = Daemon(settings)
+    try:
+        daemon.collect("unwrapped_daemon")
+        before = _database_transactions(dsn)
+        _signups(dsn, 150, wrap=False)
+        _wait_for_transactions(dsn, before + 300)
+        daemon.collect("unwrapped_daemon")
+        daemon.analyze("unwrapped_daemon")
+        daemon.report("unwrapped_daemon")
+    finally:
+        daemon.store.close()
+
+    day = datetime.now(UTC).date().isoformat()
+    found = section((tmp_path / "reports" / f"{day}.md").read_text(), "## Anti-patterns")
+    assert f"### {TITLE}: public.profiles" in found
+    assert "INSERT INTO public.users and INSERT INTO public.profiles ran 150 times each" in found
+    assert "counted no BEGIN in this database" in found
+    # Each of the 300 INSERTs was a transaction of its own, counted between the collections.
+    counted = re.search(
+        r"pg_stat_database counted ([\d,]+) transactions over the same window against "
+        r"([\d,]+) statement calls",
+        found,
+    )
+    assert counted is not None, found
+    assert int(counted[1].replace(",", "")) >= 300
+    assert int(counted[2].replace(",", "")) >= 300
 
 
 def test_the_same_inserts_inside_transactions_give_no_finding(

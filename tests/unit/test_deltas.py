@@ -37,6 +37,8 @@ def snap(
     started: datetime = BOOT,
     reset_at: datetime | None = BOOT,
     evicted: int | None = 0,
+    transactions: int | None = None,
+    transactions_reset_at: datetime | None = None,
 ) -> Snapshot:
     return Snapshot(
         database="app",
@@ -47,6 +49,8 @@ def snap(
         tables=tuple(tables),
         indexes=tuple(indexes),
         statements_evicted=evicted,
+        transactions=transactions,
+        transactions_reset_at=transactions_reset_at,
     )
 
 
@@ -216,6 +220,45 @@ def test_evictions_are_the_increase_of_dealloc_and_zero_when_unknown() -> None:
     assert delta(snap(0, evicted=3), snap(5, evicted=None)).statements_evicted == 0
 
 
+# ----------------------------------------------------------------- database transactions
+
+
+def test_database_transactions_are_newer_minus_older() -> None:
+    d = delta(snap(0, transactions=1_000), snap(5, transactions=1_420))
+    assert d.transactions == 420
+    # pg_stat_database's own reset time, unchanged, is no reset.
+    reset = T0 - timedelta(days=1)
+    d = delta(
+        snap(0, transactions=7, transactions_reset_at=reset),
+        snap(5, transactions=9, transactions_reset_at=reset),
+    )
+    assert d.transactions == 2
+
+
+def test_database_transactions_are_unknown_when_either_snapshot_lacks_them() -> None:
+    # A snapshot stored before they were read, or one of a replica.
+    assert delta(snap(0), snap(5, transactions=50)).transactions is None
+    assert delta(snap(0, transactions=50), snap(5)).transactions is None
+
+
+def test_database_transactions_that_may_have_restarted_are_unknown_not_a_lower_bound() -> None:
+    restart = T0 + timedelta(minutes=3)
+    # The database's statistics were reset (pg_stat_reset()): the count starts again,
+    # here even above the older one.
+    reset = delta(
+        snap(0, transactions=100),
+        snap(5, transactions=150, transactions_reset_at=restart),
+    )
+    assert reset.transactions is None
+    # The server restarted (a crash loses the count; a clean restart may keep it).
+    restarted = delta(snap(0, transactions=100), snap(5, transactions=130, started=restart))
+    assert restarted.transactions is None
+    # It went down without a visible reset: never a negative count.
+    assert delta(snap(0, transactions=100), snap(5, transactions=40)).transactions is None
+    # The statements' own counters are unaffected by the database's reset.
+    assert not reset.reset
+
+
 def test_snapshots_of_other_databases_or_out_of_order_are_refused() -> None:
     other = Snapshot("other", T0 + timedelta(minutes=5), BOOT, BOOT, ())
     with pytest.raises(ValueError, match="different databases"):
@@ -260,10 +303,35 @@ def test_merge_sums_counters_and_keeps_the_latest_gauges() -> None:
 
 
 def test_merge_of_pairwise_deltas_equals_the_delta_of_the_ends_when_nothing_reset() -> None:
-    a = snap(0, sc(1, 10, 100.0), tables=[TableCounters(POSTS, seq_scan=1, n_live_tup=5)])
-    b = snap(5, sc(1, 12, 130.0), sc(2, 1, 4.0), tables=[TableCounters(POSTS, seq_scan=3)])
-    c = snap(9, sc(1, 20, 200.0), sc(2, 3, 9.0), tables=[TableCounters(POSTS, seq_scan=4)])
+    a = snap(
+        0, sc(1, 10, 100.0), tables=[TableCounters(POSTS, seq_scan=1, n_live_tup=5)], transactions=9
+    )
+    b = snap(
+        5,
+        sc(1, 12, 130.0),
+        sc(2, 1, 4.0),
+        tables=[TableCounters(POSTS, seq_scan=3)],
+        transactions=15,
+    )
+    c = snap(
+        9,
+        sc(1, 20, 200.0),
+        sc(2, 3, 9.0),
+        tables=[TableCounters(POSTS, seq_scan=4)],
+        transactions=40,
+    )
     assert merge([delta(a, b), delta(b, c)]) == delta(a, c)
+
+
+def test_merge_sums_database_transactions_only_when_every_delta_knows_them() -> None:
+    def part(minutes: int, transactions: int | None) -> Delta:
+        start = T0 + timedelta(minutes=minutes)
+        return Delta("app", start, start + timedelta(minutes=5), (), transactions=transactions)
+
+    assert merge([part(5, 30), part(0, 12), part(10, 0)]).transactions == 42
+    # One interval unknown (a restart, or stored before they were read): the sum would
+    # miss its transactions, and be compared with every interval's calls.
+    assert merge([part(0, 12), part(5, None), part(10, 30)]).transactions is None
 
 
 def test_merge_refuses_nothing_and_mixed_databases() -> None:

@@ -7,6 +7,7 @@ import re
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -59,6 +60,7 @@ def bucket(start: datetime, minutes: float, number: int, database: str = "app") 
         tables=(TableCounters(POSTS, seq_scan=1, n_live_tup=number, size_bytes=8192),),
         indexes=(IndexCounters(POSTS, "posts_pkey", idx_scan=2, size_bytes=4096),),
         statements_evicted=number % 2,
+        transactions=number + 1,
     )
 
 
@@ -74,6 +76,7 @@ def summary(d: Delta | None) -> object:
         {(i.table, i.index): i for i in d.indexes},
         d.reset,
         d.statements_evicted,
+        d.transactions,
     )
 
 
@@ -190,9 +193,14 @@ def test_snapshot_round_trips_exactly(store: Store) -> None:
         tables=(TableCounters(USERS, 1, 2, 3, 4, 5, 6, 7, 8, 9),),
         indexes=(IndexCounters(USERS, "user_pkey", 1, 2, 3, 4),),
         statements_evicted=11,
+        transactions=9_000_000_001,
+        transactions_reset_at=T - timedelta(hours=2),
     )
     store.save_snapshot(snapshot)
     assert store.last_snapshot("app") == snapshot
+    unread = replace(snapshot, transactions=None, transactions_reset_at=None)
+    store.save_snapshot(unread)
+    assert store.last_snapshot("app") == unread
 
 
 def test_only_the_latest_snapshot_of_each_database_is_kept(store: Store) -> None:
@@ -282,6 +290,23 @@ def test_window_merges_the_buckets_that_overlap_it(store: Store) -> None:
     assert {s.queryid: s.calls for s in window.statements} == {2: 1, 0: 1}
     assert window.tables == (TableCounters(POSTS, seq_scan=2, n_live_tup=3, size_bytes=8192),)
     assert window.statements_evicted == 1
+    assert window.transactions == 3 + 4
+
+
+def test_a_window_knows_the_database_transactions_only_when_every_bucket_does(
+    store: Store,
+) -> None:
+    store.add_delta(bucket(T, 5, 1))
+    store.add_delta(replace(bucket(T + timedelta(minutes=5), 5, 2), transactions=None))
+    store.add_delta(bucket(T + timedelta(minutes=10), 5, 3))
+    after = store.window("app", T + timedelta(minutes=10))
+    assert after is not None and after.transactions == 4
+    whole = store.window("app", T)
+    assert whole is not None and whole.transactions is None
+    # Compaction merges them into one bucket that does not know them either.
+    store.compact(T + timedelta(days=3))
+    compacted = store.window("app", T)
+    assert compacted is not None and compacted.transactions is None
 
 
 def test_window_without_an_end_reaches_the_latest_bucket(store: Store) -> None:
@@ -689,22 +714,51 @@ def test_a_state_file_of_the_previous_schema_keeps_its_snapshot_and_deltas(tmp_p
         assert opened.last_snapshot("app") == Snapshot("app", T, T, None, ())
         window = opened.window("app", T - timedelta(days=1))
         assert window is not None and window.started_at == T - timedelta(hours=1)
+        assert window.transactions is None  # written before they were read
         assert opened.window("app", T - timedelta(days=1), replica="db2:5432") is None
 
 
 def test_counters_round_trip_and_the_older_one_object_a_row_form_still_reads() -> None:
-    from advisor.store import _decode_counters, _encode_counters
+    from advisor.store import _Counters, _decode_counters, _encode_counters
 
     statements = (StatementCounters(7, 3, 1.5, 0.25, 9),)
     tables = (TableCounters(POSTS, seq_scan=1, n_live_tup=5, size_bytes=8192),)
     indexes = (IndexCounters(POSTS, "posts_pkey", idx_scan=2, size_bytes=4096),)
     text = _encode_counters(statements, tables, indexes)
     assert '"fields"' in text  # field names once, then lists
-    assert _decode_counters(text) == (statements, tables, indexes)
+    assert _decode_counters(text) == _Counters(statements, tables, indexes)
+    text = _encode_counters(statements, tables, indexes, 12, T)
+    assert _decode_counters(text) == _Counters(statements, tables, indexes, 12, T)
     older = (
         '{"statements":[{"queryid":7,"calls":3,"total_exec_ms":1.5,"total_plan_ms":0.25,'
         '"rows":9}],"tables":[{"table":{"schema":"public","name":"posts"},"seq_scan":1,'
         '"n_live_tup":5,"size_bytes":8192}],"indexes":[{"table":{"schema":"public",'
         '"name":"posts"},"index":"posts_pkey","idx_scan":2,"size_bytes":4096}]}'
     )
-    assert _decode_counters(older) == (statements, tables, indexes)
+    assert _decode_counters(older) == _Counters(statements, tables, indexes)
+
+
+def test_counters_stored_before_the_database_transactions_were_read_decode_to_none(
+    store: Store,
+) -> None:
+    # The list form as written before: no transactions key.
+    counters = (
+        '{"fields":{"statements":["queryid","calls","total_exec_ms"],"tables":[],'
+        '"indexes":[]},"statements":[[7,3,1.5]],"tables":[],"indexes":[]}'
+    )
+    with store._writing("write an older row") as conn:
+        conn.execute(
+            "INSERT INTO snapshot VALUES ('app', '', ?, ?, NULL, NULL, ?)",
+            (T.isoformat(), T.isoformat(), counters),
+        )
+        conn.execute(
+            "INSERT INTO delta_bucket (database, started_at, ended_at, reset,"
+            " statements_evicted, counters) VALUES ('app', ?, ?, 0, 0, ?)",
+            ((T - timedelta(minutes=5)).isoformat(), T.isoformat(), counters),
+        )
+    snapshot = store.last_snapshot("app")
+    assert snapshot is not None
+    assert (snapshot.transactions, snapshot.transactions_reset_at) == (None, None)
+    assert snapshot.statements == (StatementCounters(7, 3, 1.5),)
+    window = store.window("app", T - timedelta(hours=1))
+    assert window is not None and window.transactions is None
