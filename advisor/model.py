@@ -305,6 +305,9 @@ class Operator(enum.Enum):
     IS_NULL = "is_null"
     RANGE = "range"
     LIKE_PREFIX = "like_prefix"
+    # A LIKE or ILIKE pattern that may start with a wildcard: no index range serves it; only
+    # its parameter is recorded (ParameterUse), never a filter.
+    PATTERN = "pattern"
 
     @property
     def is_equality(self) -> bool:

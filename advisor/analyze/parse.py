@@ -202,6 +202,7 @@ _COMPARISONS = {
     ">=": Operator.RANGE,
 }
 _BETWEEN = (enums.A_Expr_Kind.AEXPR_BETWEEN, enums.A_Expr_Kind.AEXPR_BETWEEN_SYM)
+_PATTERNS = {enums.A_Expr_Kind.AEXPR_LIKE: "~~", enums.A_Expr_Kind.AEXPR_ILIKE: "~~*"}
 
 # A JOIN ON condition with the FROM items it may filter (None: any item of the block).
 _Condition = tuple[ast.Node, list[Entry] | None]
@@ -541,6 +542,8 @@ class _Analyzer:
         recheck; an arm without one, or arms on different tables, record nothing."""
         occurrence: Occurrence | None = None
         arms: list[tuple[Filter, ...]] = []
+        for term in (t for arm in disjuncts(expr) for t in conjuncts(arm)):
+            self._pattern(term, scope)
         for arm in disjuncts(expr):
             filters: list[Filter] = []
             for term in conjuncts(arm):
@@ -617,6 +620,8 @@ class _Analyzer:
             operator = Operator.LIKE_PREFIX
         elif kind in _BETWEEN:
             operator = Operator.RANGE
+        if operator is None and value:
+            self._pattern(expr, scope)
         if operator is None or not value:
             return
         # `(a, b) IN (($1, $2), ...)`, as ORMs write composite keys: each column is listed.
@@ -745,6 +750,22 @@ class _Analyzer:
                 for number in bare_parameters(value):
                     use = ParameterUse(number, occurrence.table.name, name, operator, symbol)
                     occurrence.add_parameter(use)
+
+    def _pattern(self, term: object, scope: Scope) -> None:
+        """A LIKE or ILIKE pattern no btree range serves (`name ILIKE $2`, in an OR's arm
+        too): no filter an index keys on, but its parameter's values decide how soon a walk
+        in index order finds a page of matches."""
+        if not isinstance(term, ast.A_Expr) or term.kind not in _PATTERNS:
+            return
+        symbol = _PATTERNS[term.kind]
+        if operator_name(term) != symbol or (symbol == "~~" and is_prefix_pattern(term.rexpr)):
+            return
+        column = self._local_column(term.lexpr, scope)
+        relation = column[0].relation if column is not None else None
+        if column is not None and isinstance(relation, Occurrence):
+            for number in bare_parameters(term.rexpr):
+                use = ParameterUse(number, relation.table.name, column[1], Operator.PATTERN, symbol)
+                relation.add_parameter(use)
 
     def _proxy(self, node: object, scope: Scope) -> tuple[str, PlannableText] | None:
         """For `lower(col)` and its like: the column, and the statement's text with the

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -54,6 +55,13 @@ from advisor.model import (
 STATISTICS_VALUES = 2
 # A value counts as one the statement depends on when this share of its calls use it.
 FREQUENT_VALUE_SHARE = 0.25
+# A search pattern (`name ILIKE $2`) no source showed is costed, for this share of its
+# calls, as a search for a word of a typical value of the column (see _searched_word): a
+# search box finds what the column holds. The generic plan's guess instead, half a percent
+# of the rows whatever the column holds, makes a walk in index order that stops at a page
+# of matches look dear for any tenant but the largest.
+PATTERN_SHARE = 1.0
+PATTERN_MIN_WORD = 3
 # A JSON key is costed as one the calls may ask for when this share of the sampled rows
 # hold it; an index is proposed on one whose values are more varied than a status's.
 JSON_KEY_MIN_SHARE = 0.1
@@ -384,6 +392,18 @@ class ValueModel:
         result = {}
         for use in parsed.parameters:
             stats = self.statistics(use.table, use.column)
+            if use.operator is Operator.PATTERN:
+                searched = _searched_word(stats) if stats is not None else None
+                if searched is not None and stats is not None:
+                    literal = sql_literal(f"%{searched}%", stats.type_name)
+                    result[use.number] = Distribution(
+                        use.table,
+                        quote_ident(use.column),
+                        ((literal, PATTERN_SHARE),),
+                        ValueSource.STATISTICS,
+                        symbol=use.symbol,
+                    )
+                continue
             if (
                 use.operator is not Operator.EQUALITY
                 or stats is None
@@ -452,7 +472,9 @@ class ValueModel:
         generic plan of such a statement cannot prune (PostgreSQL 15 and older prune at
         execution, and with NULL values that leaves no partition, so no index shows), while
         the calls' custom plans read the one partition their value is in."""
-        if use.operator is Operator.IS_NULL or use.column not in self._keys(use.table):
+        if use.operator in (Operator.IS_NULL, Operator.PATTERN) or use.column not in self._keys(
+            use.table
+        ):
             return None
         leaves = _largest_partitions(self._schema, use.table, use.column)
         for table in (use.table, *leaves):
@@ -801,6 +823,22 @@ class ValueModel:
                 )
             )
         return tuple(result)
+
+
+def _searched_word(stats: ColumnStatistics) -> str | None:
+    """The word a typical search of a text column looks for: the longest word (letters and
+    digits, at least PATTERN_MIN_WORD of them) of its most common value, or else of the
+    middle of its histogram. A search box finds what the column holds; the planner then
+    reads the pattern's selectivity off the same statistics, as it does for a custom plan
+    of a real search. None when pg_stats holds no such value."""
+    values = [v for v, _ in stats.most_common[:1]] or list(
+        stats.histogram[len(stats.histogram) // 2 :][:1]
+    )
+    for value in values:
+        words = [w for w in re.findall(r"[^\W_]+", value) if len(w) >= PATTERN_MIN_WORD]
+        if words:
+            return str(max(words, key=len)).lower()
+    return None
 
 
 def _fingerprint(text: str) -> str | None:

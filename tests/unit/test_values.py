@@ -167,6 +167,41 @@ def test_parameters_are_tied_to_the_columns_and_operators_they_are_compared_with
     }
 
 
+def test_a_search_pattern_records_its_parameter_but_no_filter() -> None:
+    statement = parsed(
+        1,
+        'select "id" from "tasks" where "tenant_id" = $1 and ("title" ilike $2 '
+        'or "Email" ilike $3) order by "title" limit $4',
+    )
+    uses = {(u.number, u.column, u.operator, u.symbol) for u in statement.parameters}
+    assert uses == {
+        (1, "tenant_id", Operator.EQUALITY, "="),
+        (2, "title", Operator.PATTERN, "~~*"),
+        (3, "Email", Operator.PATTERN, "~~*"),
+    }
+    (access,) = statement.accesses
+    assert {f.column for f in access.filters} == {"tenant_id"}
+
+
+SEARCH = (
+    'select "id" from "tasks" where "tasks"."tenant_id" = $1 and "tasks"."title" ilike $2 '
+    'order by "tasks"."title" limit $3'
+)
+
+
+def test_a_search_pattern_no_source_showed_is_costed_as_a_word_of_a_typical_value() -> None:
+    common = ColumnStatistics(TASKS, "title", "text", most_common=(("Fix the Okafor-Login", 0.01),))
+    values = model(SEARCH, columns=(TENANT_STATS, common))
+    scenarios = values.scenarios(1, {1: "integer", 2: "text", 3: "bigint"})
+    assert {s.literals[2] for s in scenarios} == {"'%okafor%'::text"}  # every call
+    # Nothing is assumed of it in what the advice says it depends on.
+    assert all(a.target != '"title"' for a in values.assumptions(1))
+    # Without common values, the middle of the histogram; with neither, nothing.
+    middle = ColumnStatistics(TASKS, "title", "text", histogram=("a", "Zed Bo", "z z"))
+    assert model(SEARCH, columns=(middle,)).distributions(1)[2].values == (("'%zed%'::text", 1.0),)
+    assert 2 not in model(SEARCH, columns=()).distributions(1)
+
+
 def test_a_parameter_under_a_function_is_not_a_column_value() -> None:
     statement = parsed(1, BY_EMAIL)
     assert statement.parameters == ()
