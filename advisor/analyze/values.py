@@ -62,6 +62,9 @@ FREQUENT_VALUE_SHARE = 0.25
 # of matches look dear for any tenant but the largest.
 PATTERN_SHARE = 1.0
 PATTERN_MIN_WORD = 3
+# The scenarios of a statement with values for several parameters: limit + 1 for each of
+# up to this many of them.
+JOINT_PARAMETERS = 2
 # A JSON key is costed as one the calls may ask for when this share of the sampled rows
 # hold it; an index is proposed on one whose values are more varied than a status's.
 JSON_KEY_MIN_SHARE = 0.1
@@ -367,7 +370,9 @@ class ValueModel:
             literals = {n: lit for n, lit, _ in combo if lit is not None}
             combos.append((weight, literals))
         combos.sort(key=lambda c: (-c[0], sorted(c[1].items())))
-        kept_combos = combos[: limit + 1]
+        # Room for the heavy values of a second parameter too (a tenant and a JSON key):
+        # cut at limit + 1 of the joint weights, the largest tenant can drop out entirely.
+        kept_combos = combos[: (limit + 1) * min(len(options), JOINT_PARAMETERS)]
         weight_kept = math.fsum(w for w, _ in kept_combos)
         if weight_kept <= 0:
             return ()

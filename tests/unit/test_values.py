@@ -374,6 +374,25 @@ def test_scenarios_are_capped_and_renormalised() -> None:
     assert scenarios[1].weight == pytest.approx(10 / 52)
 
 
+def test_two_parameters_keep_the_heavy_values_of_both() -> None:
+    """A skewed tenant and a sampled JSON key: every key with the largest tenant is
+    costed, though the typical tenant's combinations weigh more."""
+    text = 'select "id" from "tasks" where "tenant_id" = $1 and "payload"->>$2 = $3 limit $4'
+    tenants = ColumnStatistics(
+        TASKS,
+        "tenant_id",
+        "integer",
+        n_distinct=400,
+        most_common=(("1", 0.3), ("2", 0.05), *((str(n), 0.04) for n in range(3, 12))),
+    )
+    keys = JsonKeys(TASKS, "payload", 3_000, tuple(JsonKey(k, 1.0, 100) for k in ("a", "b", "c")))
+    values = model(text, columns=(tenants,), json_keys=(keys,))
+    scenarios = values.scenarios(1, {1: "integer", 2: "text", 3: "text", 4: "bigint"})
+    heavy = {s.literals.get(2) for s in scenarios if s.literals.get(1) == "'1'::integer"}
+    assert heavy == {"'a'::text", "'b'::text", "'c'::text"}
+    assert len(scenarios) <= 2 * (value_settings(Settings()).max_value_scenarios + 1)
+
+
 def test_a_constant_at_an_unknown_position_matches_by_column_and_operator() -> None:
     moved = QualConstant(1, TASKS, "status", "=", 9999, "'blocked'::task_status", 5)
     values = model(PAGE, constants=(moved,), columns=())
