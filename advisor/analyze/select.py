@@ -35,7 +35,7 @@ alone, which is what the first step needs.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol, runtime_checkable
 
@@ -125,9 +125,14 @@ class _Problem:
         maintenance_ms: MaintenanceCost,
         extensions: Extensions | None = None,
         groups: Groups | None = None,
+        mixed: Collection[int] = (),
     ) -> None:
         self.targets = targets
         self.planner = planner
+        # Statements costed as a mix of value scenarios: one scenario's plan may use one
+        # index of a table and another's another (the big tenant's walk, a JSON key's
+        # lookup), so a design's gain counts the chosen designs of its own table too.
+        self.mixed = frozenset(mixed)
         self._extensions = extensions
         self._extended: set[int] = set()
         self.settings = settings
@@ -354,12 +359,23 @@ class _Search:
         ]
 
     def _cost_with(self, queryid: int, index: int) -> float:
-        """The statement's cost with the design and everything chosen on its other tables."""
+        """The statement's cost with the design and everything chosen on its other tables
+        (and on its own, for a statement costed as a mix of scenarios)."""
         design = self.problem.designs[index]
         self.problem.derived += 1
-        return self.problem.planner.plan(
-            queryid, [design, *self._others(queryid, design.table)]
-        ).cost
+        context = self._others(queryid, design.table)
+        if queryid in self.problem.mixed:
+            context += self._beside(index)
+        return self.problem.planner.plan(queryid, [design, *context]).cost
+
+    def _beside(self, index: int) -> list[IndexDesign]:
+        """The chosen designs on the design's own table, but for it and the one it replaces."""
+        problem, replaced = self.problem, self._replaced_by(index)
+        return [
+            problem.designs[c]
+            for c in self.chosen
+            if c not in (index, replaced) and problem.tables[c] == problem.tables[index]
+        ]
 
     def _term(self, index: int, queryid: int) -> float:
         """The design's gain on one statement, from the cache when nothing it depends on
@@ -370,8 +386,10 @@ class _Search:
             problem = self.problem
             if queryid not in problem.targets:
                 term = 0.0
-            elif self.current[queryid] == problem.base_cost[queryid] and not self._others(
-                queryid, problem.tables[index]
+            elif (
+                self.current[queryid] == problem.base_cost[queryid]
+                and not self._others(queryid, problem.tables[index])
+                and not (queryid in problem.mixed and self._beside(index))
             ):
                 # The state every run starts from: the term is shared between runs.
                 term = problem.first_terms.get(key)
@@ -436,7 +454,7 @@ class _Search:
                 self._forget(index, queryid)
         for queryid in problem.readers[table]:
             for index in problem.helpers[queryid]:
-                if problem.tables[index] != table:
+                if problem.tables[index] != table or queryid in problem.mixed:
                     self._forget(index, queryid)
 
     def _forget(self, index: int, queryid: int) -> None:
@@ -464,6 +482,7 @@ def select_indexes(
     extensions: Extensions | None = None,
     page_orders: PageOrders | None = None,
     groups: Groups | None = None,
+    mixed: Collection[int] = (),
 ) -> tuple[Recommendation, ...]:
     """The recommended indexes, best first, each verified by planning the final set.
     `maintenance_ms_per_day` is what each design costs the writes: gains are net of it.
@@ -473,7 +492,9 @@ def select_indexes(
     about as much net of its writes, and fits the budget (see _insure_orders). `groups`,
     when given, are designs that pay only together (one per arm of an OR): the search
     weighs each group as one step, with all its designs present and their sizes summed,
-    next to the single designs, and chooses it whole or not at all."""
+    next to the single designs, and chooses it whole or not at all. For the `mixed`
+    statements (costed as a mix of value scenarios) a design is weighed beside the designs
+    chosen on its own table too."""
     by_id = {t.statement.queryid: t for t in targets}
     base_cost = {q: planner.plan(q, ()).cost for q in by_id}
     window_days = max(window_seconds, 1.0) / SECONDS_PER_DAY
@@ -484,7 +505,7 @@ def select_indexes(
     if isinstance(planner, Prefetching):
         planner.prefetch({d: [q for q in qs if q in by_id] for d, qs in candidates.items()})
     problem = _Problem(
-        by_id, candidates, planner, settings, base_cost, over_window, extensions, groups
+        by_id, candidates, planner, settings, base_cost, over_window, extensions, groups, mixed
     )
     searches = []
     for per_byte in (True, False):

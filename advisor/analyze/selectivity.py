@@ -148,6 +148,16 @@ def _comparisons(
     return statement, result
 
 
+def safe_to_sample(expression: str) -> bool:
+    """Whether an index key's expression (SQL over bare columns) may be evaluated on a
+    sample of its table: made only of SAFE_OPERATORS, SAFE_FUNCTIONS, constants, casts."""
+    statements = parsed(f"SELECT {expression}")
+    if not statements or not isinstance(statements[0].stmt, ast.SelectStmt):
+        return False
+    targets = statements[0].stmt.targetList or ()
+    return len(targets) == 1 and _safe_expression(targets[0].val)
+
+
 def _safe_expression(node: object) -> bool:
     """An expression over columns (not a bare column), with no parameter left, made only
     of what SAFE_OPERATORS and SAFE_FUNCTIONS allow, constants and casts."""

@@ -11,10 +11,13 @@ or any other error gives no measurement and one note; the planner's default stan
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import psycopg
 import structlog
 
 from advisor.analyze.selectivity import distinct_estimate
+from advisor.analyze.sizes import ExpressionStats
 from advisor.model import JsonKey, JsonKeys, Table, quote_ident
 from advisor.pg import MARKER, Connection, first_line
 
@@ -24,21 +27,50 @@ log = structlog.get_logger(__name__)
 SEED = 20_261_203
 
 
-def expression_selectivity(
+@dataclass(frozen=True)
+class ExpressionSample:
+    """An expression over a sample of its table's rows: the rows sampled, those where it
+    is not null, its distinct values and those seen once, its values' mean width
+    (pg_column_size) and its type; `distinct` estimates the whole table's."""
+
+    rows: int
+    non_null: int
+    sampled_distinct: int
+    singletons: int
+    width: float
+    type_name: str
+    distinct: float
+
+    @property
+    def selectivity(self) -> float | None:
+        """The share of the table's rows an `expression = value` holds for a value the
+        table has (not a common one): null share over distinct values, as the planner
+        reckons a column's."""
+        if self.rows <= 0 or self.non_null <= 0 or self.distinct <= 0:
+            return None
+        return (self.non_null / self.rows) / self.distinct
+
+    def stats(self) -> ExpressionStats:
+        """What the size model needs of it."""
+        return ExpressionStats.of_type(self.width, self.distinct, self.type_name)
+
+
+def sample_expression(
     conn: Connection, table: Table, expression: str, sample_rows: int
-) -> float | None:
-    """The share of the table's rows an `expression = value` holds for a value the table
-    has (not a common one): null share over distinct values, as the planner reckons a
-    column's. None when it could not be measured."""
+) -> ExpressionSample | None:
+    """The expression measured on a sample of about `sample_rows` rows; None when it could
+    not be (no rows to sample, no SELECT on the table, a timeout, nothing not null)."""
     if sample_rows <= 0 or table.row_estimate <= 0:
         return None
     percent = min(100.0, 100.0 * sample_rows / table.row_estimate)
     query = (
         f"{MARKER} WITH s AS (SELECT ({expression}) AS v FROM {table.name} "
         f"TABLESAMPLE SYSTEM ({percent:.6f}) REPEATABLE ({SEED})), "
-        "c AS (SELECT count(*) AS n FROM s WHERE v IS NOT NULL GROUP BY v) "
+        "c AS (SELECT count(*) AS n, avg(pg_column_size(v)) AS w FROM s "
+        "WHERE v IS NOT NULL GROUP BY v) "
         "SELECT (SELECT count(*) FROM s), coalesce(sum(n), 0), count(*), "
-        "count(*) FILTER (WHERE n = 1) FROM c"
+        "count(*) FILTER (WHERE n = 1), coalesce(sum(n * w) / nullif(sum(n), 0), 0), "
+        "(SELECT pg_typeof(v)::text FROM s LIMIT 1) FROM c"
     )
     try:
         row = conn.execute(query).fetchone()
@@ -52,11 +84,22 @@ def expression_selectivity(
         return None
     if row is None:
         return None
-    rows, non_null, distinct, singletons = (int(v or 0) for v in row)
+    rows, non_null, distinct, singletons = (int(v or 0) for v in row[:4])
     if rows <= 0 or non_null <= 0:
         return None
-    values = distinct_estimate(non_null, distinct, singletons, table.row_estimate)
-    return (non_null / rows) / values if values > 0 else None
+    estimate = distinct_estimate(non_null, distinct, singletons, table.row_estimate)
+    return ExpressionSample(
+        rows, non_null, distinct, singletons, float(row[4] or 0), str(row[5] or ""), estimate
+    )
+
+
+def expression_selectivity(
+    conn: Connection, table: Table, expression: str, sample_rows: int
+) -> float | None:
+    """The share of the table's rows an `expression = value` holds for a value the table
+    has (not a common one). None when it could not be measured."""
+    sample = sample_expression(conn, table, expression, sample_rows)
+    return sample.selectivity if sample is not None else None
 
 
 # The keys of a JSON column kept from a sample, the most held first.

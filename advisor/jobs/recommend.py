@@ -26,8 +26,8 @@ from advisor.analyze.candidates import (
 from advisor.analyze.health import safe_drops
 from advisor.analyze.probes import Known, value_probes
 from advisor.analyze.select import Target, select_indexes
-from advisor.analyze.selectivity import ExpressionFilter, sharpened
-from advisor.analyze.sizes import deduplicated_size
+from advisor.analyze.selectivity import ExpressionFilter, safe_to_sample, sharpened
+from advisor.analyze.sizes import ExpressionStats, deduplicated_size
 from advisor.analyze.sqltext import bind_parameters
 from advisor.analyze.values import (
     Scenario,
@@ -38,7 +38,7 @@ from advisor.analyze.values import (
 )
 from advisor.analyze.writecost import WriteCostModel, written_columns
 from advisor.analyze.writerates import WriteRates
-from advisor.collect.samples import expression_selectivity, json_keys
+from advisor.collect.samples import expression_selectivity, json_keys, sample_expression
 from advisor.collect.values import read_value_knowledge
 from advisor.config import Settings
 from advisor.errors import PermissionDenied
@@ -56,6 +56,7 @@ from advisor.model import (
     Schema,
     Skipped,
     StatementKind,
+    Table,
     TableName,
     TableWriteRate,
     ValueAssumption,
@@ -177,6 +178,7 @@ def choose_indexes(
         space.extensions,
         space.page_orders,
         space.groups,
+        mixed=_mixed(planned.valued),
     )
     return tuple(
         replace(
@@ -193,6 +195,18 @@ def choose_indexes(
             partitions=observation.schema.partitions(r.design.table),
         )
         for r in recommendations
+    )
+
+
+def _mixed(valued: Mapping[int, Costing]) -> frozenset[int]:
+    """The statements whose scenarios vary two parameters or more (a tenant and a JSON
+    key): one scenario's plan may want one index of a table and another's another, so
+    the selection weighs a design beside those chosen on its own table. Every other
+    statement is weighed with one design per table, which plans far fewer combinations."""
+    return frozenset(
+        queryid
+        for queryid, costing in valued.items()
+        if len({n for s in costing.scenarios for n in s.literals}) > 1
     )
 
 
@@ -323,15 +337,31 @@ def what_if(
     (PostgreSQL 13+; HypoPG does not model it), planning without the `hidden` indexes
     where HypoPG can."""
     tables = schema.tables
+    measured: dict[tuple[TableName, str], ExpressionStats | None] = {}
+
+    def expression_stats(table: Table, expression: str) -> ExpressionStats | None:
+        """An index key's expression measured on a sample of its table, once per analysis."""
+        key = (table.name, expression)
+        if key not in measured:
+            sample = (
+                sample_expression(conn, table, expression, settings.sample_expression_rows)
+                if safe_to_sample(expression)
+                else None
+            )
+            measured[key] = sample.stats() if sample is not None else None
+        return measured[key]
+
+    def size_model(design: IndexDesign, size: int) -> int:
+        table = tables.get(design.table)
+        return deduplicated_size(
+            design, size, table, (lambda e: expression_stats(table, e)) if table else None
+        )
+
     return WhatIf(
         conn,
         caps,
         settings.explain_timeout_ms,
-        size_model=(
-            (lambda d, size: deduplicated_size(d, size, tables.get(d.table)))
-            if caps.major >= 13
-            else None
-        ),
+        size_model=size_model if caps.major >= 13 else None,
         hidden=hidden,
     )
 

@@ -556,3 +556,32 @@ def test_each_arm_kept_when_only_together_they_save_the_minimum() -> None:
         groups=ARMS,
     )
     assert {r.design for r in chosen} == {A, B}
+
+
+def test_a_statement_costed_as_a_mix_of_scenarios_can_use_two_indexes_of_one_table() -> None:
+    """One scenario's plan walks A (the big tenant's order), another's looks up C (a JSON
+    key): C alone is no better than A alone, but beside A it halves the mix. Weighed one
+    design per table, C never shows a gain; as a mixed statement it is chosen."""
+
+    def both(queryid: int, present: frozenset[IndexDesign]) -> float | None:
+        return 20.0 if {A, C} <= present else None
+
+    def chosen(mixed: frozenset[int]) -> list[IndexDesign]:
+        planner = CostTable(
+            base={1: 100},
+            with_index={(1, A): 40, (1, C): 60},
+            sizes={A: 1000, C: 1000},
+            combined=both,
+        )
+        found = select_indexes(
+            [target(1, 1000)],
+            {A: frozenset({1}), C: frozenset({1})},
+            planner,
+            SETTINGS,
+            DAY,
+            mixed=mixed,
+        )
+        return sorted((r.design for r in found), key=IndexDesign.sort_key)
+
+    assert chosen(frozenset()) == [A]
+    assert chosen(frozenset({1})) == sorted([A, C], key=IndexDesign.sort_key)
