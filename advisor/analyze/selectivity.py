@@ -26,6 +26,7 @@ from pglast import ast, enums
 from pglast.stream import RawStream
 
 from advisor.analyze.expressions import conjuncts, expression_sql, is_constant, operator_name
+from advisor.analyze.syntax import expression as parsed_expression
 from advisor.analyze.syntax import nodes, parsed
 
 # The planner's selectivity of `expr = value` without statistics (DEFAULT_EQ_SEL).
@@ -151,11 +152,7 @@ def _comparisons(
 def safe_to_sample(expression: str) -> bool:
     """Whether an index key's expression (SQL over bare columns) may be evaluated on a
     sample of its table: made only of SAFE_OPERATORS, SAFE_FUNCTIONS, constants, casts."""
-    statements = parsed(f"SELECT {expression}")
-    if not statements or not isinstance(statements[0].stmt, ast.SelectStmt):
-        return False
-    targets = statements[0].stmt.targetList or ()
-    return len(targets) == 1 and _safe_expression(targets[0].val)
+    return _safe_expression(parsed_expression(expression))
 
 
 def _safe_expression(node: object) -> bool:

@@ -30,6 +30,19 @@ def parsed(text: str) -> tuple[Any, ...] | None:
         return None
 
 
+def expression(text: str) -> Any | None:
+    """The one expression `text` is (`payload ->> $1`, `'a'::t`), as `SELECT <text>`'s
+    target; None when it is not one expression."""
+    statements = parsed(f"SELECT {text}")
+    if not statements or len(statements) != 1:
+        return None
+    statement = statements[0].stmt
+    if not isinstance(statement, ast.SelectStmt) or not statement.targetList:
+        return None
+    targets = statement.targetList
+    return targets[0].val if len(targets) == 1 else None
+
+
 def parse_tree(text: str) -> tuple[Any, ...]:
     """The raw statements of `text`. Raises pglast's ParseError on a syntax error,
     ValueError on a text not encodable as UTF-8, and LimitExceeded, without parsing, on a

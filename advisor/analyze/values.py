@@ -36,7 +36,7 @@ from pglast.parser import ParseError as PglastParseError
 from pglast.parser import fingerprint
 
 from advisor.analyze.sqltext import parameter_positions
-from advisor.analyze.syntax import parsed
+from advisor.analyze.syntax import expression as parsed_expression
 from advisor.model import (
     ColumnStatistics,
     Operator,
@@ -209,13 +209,7 @@ def sql_literal(value: str | None, type_name: str | None) -> str:
 def literal_text(literal: str) -> str | None:
     """The value a literal stands for, as text (`'blocked'::st` -> blocked, `3::integer`
     -> 3); None when it is not a plain constant."""
-    statements = parsed(f"SELECT {literal}")
-    if not statements:
-        return None
-    statement = statements[0].stmt
-    if not isinstance(statement, ast.SelectStmt) or not statement.targetList:
-        return None
-    node = statement.targetList[0].val
+    node = parsed_expression(literal)
     while isinstance(node, ast.TypeCast):
         node = node.arg
     if not isinstance(node, ast.A_Const) or node.isnull:
@@ -232,16 +226,10 @@ def literal_text(literal: str) -> str | None:
     return None
 
 
-def json_key_parameter(expression: str) -> tuple[str, int] | None:
-    """(column, n) when `expression` is a JSON column's key bound as a parameter,
+def json_key_parameter(text: str) -> tuple[str, int] | None:
+    """(column, n) when `text` is a JSON column's key bound as a parameter,
     `"payload" ->> $2` or `"payload" -> $2`; else None."""
-    statements = parsed(f"SELECT {expression}")
-    if not statements:
-        return None
-    statement = statements[0].stmt
-    if not isinstance(statement, ast.SelectStmt) or not statement.targetList:
-        return None
-    node = statement.targetList[0].val
+    node = parsed_expression(text)
     if not isinstance(node, ast.A_Expr) or not node.name:
         return None
     operator = node.name[-1]
