@@ -109,9 +109,17 @@ class Observation:
         return {q: p for q, p in self.parsed.items() if isinstance(p, ParsedStatement)}
 
 
-def observe(conn: Connection, settings: Settings, store: Store | None = None) -> Observation:
+def observe(
+    conn: Connection,
+    settings: Settings,
+    store: Store | None = None,
+    *,
+    transactions_log: bool = False,
+) -> Observation:
     """Read the connected database now. Without pg_stat_statements the workload is empty
-    and no write rate is invented; the jobs that need statements say so."""
+    and no write rate is invented; the jobs that need statements say so. With
+    `transactions_log` (the report: only its anti-patterns use them), the server log's
+    transactions too, where parameter_log_dir is set."""
     caps = capabilities(conn)
     try:
         if caps.pg_stat_statements:
@@ -155,7 +163,7 @@ def observe(conn: Connection, settings: Settings, store: Store | None = None) ->
         first_seen=store.index_first_seen(caps.database) if store is not None else {},
         replicas=tuple(read_replicas(settings, caps.database)),
         transactions=transactions,
-        logged_transactions=_logged_transactions(conn, settings),
+        logged_transactions=_logged_transactions(conn, settings) if transactions_log else None,
     )
 
 
@@ -197,11 +205,13 @@ def observe_stored(
     database: str,
     now: datetime,
     replica_errors: Mapping[str, str] | None = None,
+    *,
+    transactions_log: bool = False,
 ) -> Observation:
     """The daemon's observation: the workload, write rates and pg_stat_database's
     transactions of the analysis window and the usage of every stored day (the replicas'
     too), from the store; the catalogs from the server. `replica_errors` says why the last
-    collection of a replica failed."""
+    collection of a replica failed; `transactions_log` as for observe."""
     window = store.window(database, now - timedelta(hours=settings.analysis_window_hours))
     if window is None:
         every = workload = Workload(database, (), 1.0, now)
@@ -242,7 +252,7 @@ def observe_stored(
             for label in replica_dsns(settings)
         ),
         transactions=transactions,
-        logged_transactions=_logged_transactions(conn, settings),
+        logged_transactions=_logged_transactions(conn, settings) if transactions_log else None,
     )
 
 

@@ -50,7 +50,7 @@ def report_now(
     keeps the report's history; where the daemon has collected into it, the report also
     shows trends and what created indexes did."""
     drizzle = _drizzle(settings)  # a wrong path fails before any work
-    observation = observe(conn, settings, store)
+    observation = observe(conn, settings, store, transactions_log=True)
     if not observation.caps.pg_stat_statements:
         raise pg_stat_statements_missing(observation.caps)
     analysis = recommend(conn, settings, observation)
@@ -77,7 +77,7 @@ def report_from_state(
     """The daemon's report job: the latest analysis, findings and pool judgement, and the
     workload of the window they were made for, from the state store."""
     drizzle = _drizzle(settings)
-    observation = observe_stored(conn, settings, store, database, now)
+    observation = observe_stored(conn, settings, store, database, now, transactions_log=True)
     day = now.date()
     return _write(
         settings, drizzle, analysis, findings, observation, store, day, per_database, now, pools

@@ -14,6 +14,8 @@ import psycopg
 
 from advisor.daemon import Daemon
 from advisor.demo.sandbox import ThrowawayCluster
+from advisor.jobs.observe import observe
+from advisor.pg import session
 from tests.drizzle_project import PROJECT, require_node
 from tests.integration.test_report import plain_report, section
 from tests.support import create_database, settings_for
@@ -155,6 +157,11 @@ def test_the_server_log_makes_it_certain_where_the_counts_cannot(tmp_path: Path)
         report, _ = plain_report(dsn, tmp_path / "counts")
         assert TITLE not in report  # the counts alone are no evidence
         report, _ = plain_report(dsn, tmp_path / "log", parameter_log_dir=logged.base)
+        # Only the report reads the log for transactions: recommend and health do not.
+        settings = settings_for(dsn, parameter_log_dir=logged.base)
+        with session(dsn, settings) as conn:
+            assert observe(conn, settings).logged_transactions is None
+            assert observe(conn, settings, transactions_log=True).logged_transactions
     found = section(report, "## Anti-patterns")
     assert f"### {TITLE}: public.profiles" in found
     assert "the server log (log_line_prefix %v) holds 150 and 150 of their calls, 0 in one" in found
