@@ -17,7 +17,7 @@ from typing import Any
 
 from pglast import ast, enums
 
-from advisor.analyze.syntax import nodes, parsed, tokens
+from advisor.analyze.syntax import expression, nodes, parsed, tokens
 from advisor.model import ParameterSlot, PlannableText, TextEdit, TextEditKind
 
 # ORMs bind LIMIT and OFFSET as parameters, and a generic plan cannot see their values: the
@@ -375,11 +375,4 @@ def _call_span(text: str, start: int) -> tuple[int, int, int] | None:
 
 
 def _is_column_text(text: str) -> bool:
-    statements = parsed(f"SELECT {text}")
-    if not statements or len(statements) != 1:
-        return False
-    statement = statements[0].stmt
-    if not isinstance(statement, ast.SelectStmt) or not statement.targetList:
-        return False
-    targets = statement.targetList
-    return len(targets) == 1 and isinstance(targets[0].val, ast.ColumnRef)
+    return isinstance(expression(text), ast.ColumnRef)
