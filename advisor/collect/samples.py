@@ -12,6 +12,7 @@ or any other error gives no measurement and one note; the planner's default stan
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 import structlog
@@ -60,30 +61,21 @@ def sample_expression(
 ) -> ExpressionSample | None:
     """The expression measured on a sample of about `sample_rows` rows; None when it could
     not be (no rows to sample, no SELECT on the table, a timeout, nothing not null)."""
-    if sample_rows <= 0 or table.row_estimate <= 0:
-        return None
-    percent = min(100.0, 100.0 * sample_rows / table.row_estimate)
-    query = (
-        f"{MARKER} WITH s AS (SELECT ({expression}) AS v FROM {table.name} "
-        f"TABLESAMPLE SYSTEM ({percent:.6f}) REPEATABLE ({SEED})), "
+    rows_read = _read_sample(
+        conn,
+        table,
+        f"({expression})",
+        sample_rows,
         "c AS (SELECT count(*) AS n, avg(pg_column_size(v)) AS w FROM s "
         "WHERE v IS NOT NULL GROUP BY v) "
         "SELECT (SELECT count(*) FROM s), coalesce(sum(n), 0), count(*), "
         "count(*) FILTER (WHERE n = 1), coalesce(sum(n * w) / nullif(sum(n), 0), 0), "
-        "(SELECT pg_typeof(v)::text FROM s LIMIT 1) FROM c"
+        "(SELECT pg_typeof(v)::text FROM s LIMIT 1) FROM c",
+        expression=expression,
     )
-    try:
-        row = conn.execute(query).fetchone()
-    except psycopg.Error as error:
-        log.info(
-            "analyze.sample_refused",
-            table=str(table.name),
-            expression=expression,
-            reason=first_line(error),
-        )
+    if not rows_read:
         return None
-    if row is None:
-        return None
+    row = rows_read[0]
     rows, non_null, distinct, singletons = (int(v or 0) for v in row[:4])
     if rows <= 0 or non_null <= 0:
         return None
@@ -91,6 +83,26 @@ def sample_expression(
     return ExpressionSample(
         rows, non_null, distinct, singletons, float(row[4] or 0), str(row[5] or ""), estimate
     )
+
+
+def _read_sample(
+    conn: Connection, table: Table, value: str, sample_rows: int, rest: str, **what: str
+) -> list[tuple[Any, ...]] | None:
+    """The rows of `WITH s AS (SELECT <value> AS v FROM <table> TABLESAMPLE ...), <rest>`,
+    over about `sample_rows` rows of the table (the same ones, analysis after analysis);
+    None when there is nothing to sample or the server refused (logged with `what`)."""
+    if sample_rows <= 0 or table.row_estimate <= 0:
+        return None
+    percent = min(100.0, 100.0 * sample_rows / table.row_estimate)
+    query = (
+        f"{MARKER} WITH s AS (SELECT {value} AS v FROM {table.name} "
+        f"TABLESAMPLE SYSTEM ({percent:.6f}) REPEATABLE ({SEED})), {rest}"
+    )
+    try:
+        return conn.execute(query).fetchall()
+    except psycopg.Error as error:
+        log.info("analyze.sample_refused", table=str(table.name), reason=first_line(error), **what)
+        return None
 
 
 def expression_selectivity(
@@ -113,25 +125,19 @@ def json_keys(
     `sample_rows` rows (`TABLESAMPLE SYSTEM ... REPEATABLE`, as for an expression's
     selectivity): how many sampled rows hold each key and its distinct values there. None
     when it could not be read (no SELECT on the table, a timeout) or nothing was sampled."""
-    if sample_rows <= 0 or table.row_estimate <= 0 or type_name not in ("json", "jsonb"):
+    if type_name not in ("json", "jsonb"):
         return None
-    percent = min(100.0, 100.0 * sample_rows / table.row_estimate)
-    quoted = quote_ident(column)
-    query = (
-        f"{MARKER} WITH s AS (SELECT {quoted} AS v FROM {table.name} "
-        f"TABLESAMPLE SYSTEM ({percent:.6f}) REPEATABLE ({SEED})), "
+    rows = _read_sample(
+        conn,
+        table,
+        quote_ident(column),
+        sample_rows,
         f"k AS (SELECT e.key, e.value FROM s, LATERAL {type_name}_each_text("
         f"CASE WHEN {type_name}_typeof(s.v) = 'object' THEN s.v END) e) "
         "SELECT (SELECT count(*) FROM s), key, count(*), count(DISTINCT value) FROM k "
-        f"GROUP BY key ORDER BY count(*) DESC, key LIMIT {MAX_JSON_KEYS}"
+        f"GROUP BY key ORDER BY count(*) DESC, key LIMIT {MAX_JSON_KEYS}",
+        column=column,
     )
-    try:
-        rows = conn.execute(query).fetchall()
-    except psycopg.Error as error:
-        log.info(
-            "analyze.sample_refused", table=str(table.name), column=column, reason=first_line(error)
-        )
-        return None
     if not rows or not rows[0][0]:
         return None
     sampled = int(rows[0][0])

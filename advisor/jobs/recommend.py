@@ -23,12 +23,14 @@ from advisor.analyze.candidates import (
     generate_candidates,
     value_candidates,
 )
+from advisor.analyze.expressions import expression_sql
 from advisor.analyze.health import safe_drops
 from advisor.analyze.probes import Known, value_probes
 from advisor.analyze.select import Target, select_indexes
 from advisor.analyze.selectivity import ExpressionFilter, safe_to_sample, sharpened
 from advisor.analyze.sizes import ExpressionStats, deduplicated_size
 from advisor.analyze.sqltext import bind_parameters
+from advisor.analyze.syntax import expression as parsed_expression
 from advisor.analyze.values import (
     Scenario,
     ValueModel,
@@ -38,7 +40,7 @@ from advisor.analyze.values import (
 )
 from advisor.analyze.writecost import WriteCostModel, written_columns
 from advisor.analyze.writerates import WriteRates
-from advisor.collect.samples import expression_selectivity, json_keys, sample_expression
+from advisor.collect.samples import ExpressionSample, json_keys, sample_expression
 from advisor.collect.values import read_value_knowledge
 from advisor.config import Settings
 from advisor.errors import PermissionDenied
@@ -138,7 +140,8 @@ def planning(
             kept = len(judged) - len(planned_drops)
     oids = _oids(schema, planned_drops)
     schema = schema.without((f.table, f.index) for f in planned_drops)
-    whatif = what_if(conn, caps, settings, schema, oids)
+    samples = ExpressionSamples(conn, settings.sample_expression_rows)
+    whatif = what_if(conn, caps, settings, schema, oids, samples)
     values: ValueModel | None = None
     valued: dict[int, Costing] = {}
     try:
@@ -147,7 +150,7 @@ def planning(
         require_plannable(prepared, caps.role)
         if settings.value_aware:
             values = learn_values(conn, caps, settings, schema, prepared)
-            sharpen = _sharpener(conn, schema, settings.sample_expression_rows)
+            sharpen = _sharpener(samples, schema)
             valued = cost_with_values(values, prepared, whatif, sharpen)
         space = search_space(settings, schema, prepared, write_rates, values)
         space = accepted(space, whatif)
@@ -332,24 +335,17 @@ def what_if(
     settings: Settings,
     schema: Schema,
     hidden: Sequence[int] = (),
+    samples: ExpressionSamples | None = None,
 ) -> WhatIf:
     """The planner port for this database, with sizes corrected for btree deduplication
-    (PostgreSQL 13+; HypoPG does not model it), planning without the `hidden` indexes
-    where HypoPG can."""
+    and, for expression keys, by `samples` (PostgreSQL 13+; HypoPG does not model it),
+    planning without the `hidden` indexes where HypoPG can."""
     tables = schema.tables
-    measured: dict[tuple[TableName, str], ExpressionStats | None] = {}
+    samples = samples or ExpressionSamples(conn, settings.sample_expression_rows)
 
     def expression_stats(table: Table, expression: str) -> ExpressionStats | None:
-        """An index key's expression measured on a sample of its table, once per analysis."""
-        key = (table.name, expression)
-        if key not in measured:
-            sample = (
-                sample_expression(conn, table, expression, settings.sample_expression_rows)
-                if safe_to_sample(expression)
-                else None
-            )
-            measured[key] = sample.stats() if sample is not None else None
-        return measured[key]
+        sample = samples.of(table, expression)
+        return sample.stats() if sample is not None else None
 
     def size_model(design: IndexDesign, size: int) -> int:
         table = tables.get(design.table)
@@ -434,21 +430,37 @@ def _sampled_json_keys(
     return found
 
 
-def _sharpener(conn: Connection, schema: Schema, sample_rows: int) -> Callable[[str], str]:
+class ExpressionSamples:
+    """The expressions of one analysis measured on a sample of their tables, each once:
+    the sharpener asks for an expression filter's selectivity, the size model for an index
+    key's width and distinct values, of the same expression written two ways."""
+
+    def __init__(self, conn: Connection, sample_rows: int) -> None:
+        self._conn, self.sample_rows = conn, sample_rows
+        self._found: dict[tuple[TableName, str], ExpressionSample | None] = {}
+
+    def of(self, table: Table, expression: str) -> ExpressionSample | None:
+        node = parsed_expression(expression)
+        key = (table.name, expression_sql(node) if node is not None else expression)
+        if key not in self._found:
+            self._found[key] = (
+                sample_expression(self._conn, table, expression, self.sample_rows)
+                if safe_to_sample(expression)
+                else None
+            )
+        return self._found[key]
+
+
+def _sharpener(samples: ExpressionSamples, schema: Schema) -> Callable[[str], str]:
     """A text with the measured selectivity of its expression filters written in (see
-    advisor/analyze/selectivity.py), each expression sampled once per analysis."""
-    measured: dict[tuple[TableName, str], float | None] = {}
+    advisor/analyze/selectivity.py)."""
 
     def selectivity(found: ExpressionFilter) -> float | None:
         table = schema.resolve(found.table, found.schema)
-        if table is None:
-            return None
-        key = (table.name, found.expression)
-        if key not in measured:
-            measured[key] = expression_selectivity(conn, table, found.expression, sample_rows)
-        return measured[key]
+        sample = samples.of(table, found.expression) if table is not None else None
+        return sample.selectivity if sample is not None else None
 
-    return lambda text: sharpened(text, selectivity) if sample_rows > 0 else text
+    return lambda text: sharpened(text, selectivity) if samples.sample_rows > 0 else text
 
 
 @dataclass(frozen=True)
